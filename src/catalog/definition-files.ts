@@ -1,0 +1,101 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { type SaveOutcome, saveCatalog } from '../store/catalogs.js';
+import type { Store } from '../store/types.js';
+import {
+  type CatalogDefinition,
+  type DefinitionProblem,
+  formatProblem,
+  validateCatalogDefinition,
+} from './definition.js';
+
+/** The definitions found in a folder, or the problems that stop them being applied. */
+export interface LoadedDefinitions {
+  catalogs: Array<{ file: string; definition: CatalogDefinition }>;
+  problems: DefinitionProblem[];
+  /** Files skipped with a reason (kinds handled by later stages). */
+  skipped: Array<{ file: string; reason: string }>;
+}
+
+/**
+ * Reads `feeds/*.json` under `dir`. Every file is checked; a relative `source.file`
+ * is resolved against `dir`, so a repository can ship its sample feeds.
+ */
+export async function loadDefinitionFiles(dir: string): Promise<LoadedDefinitions> {
+  const feedsDir = path.join(dir, 'feeds');
+  const out: LoadedDefinitions = { catalogs: [], problems: [], skipped: [] };
+  let names: string[];
+  try {
+    names = (await fs.readdir(feedsDir)).filter((n) => n.endsWith('.json')).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return out;
+    throw err;
+  }
+  const ids = new Map<string, string>();
+  for (const name of names) {
+    const file = path.join('feeds', name);
+    let value: unknown;
+    try {
+      value = JSON.parse(await fs.readFile(path.join(feedsDir, name), 'utf8'));
+    } catch (err) {
+      out.problems.push({ file, path: '$', message: `not valid JSON: ${(err as Error).message}` });
+      continue;
+    }
+    const kind = (value as { kind?: unknown } | null)?.kind;
+    if (kind === 'channel') {
+      out.skipped.push({ file, reason: 'channels are not supported by this version yet' });
+      continue;
+    }
+    if (kind !== 'catalog') {
+      out.problems.push({ file, path: '$.kind', message: 'must be "catalog" or "channel"' });
+      continue;
+    }
+    const problems = validateCatalogDefinition(value, file);
+    if (problems.length > 0) {
+      out.problems.push(...problems);
+      continue;
+    }
+    const def = structuredClone(value) as CatalogDefinition;
+    const other = ids.get(def.id);
+    if (other) {
+      out.problems.push({ file, path: '$.id', message: `catalog "${def.id}" is also defined in ${other}` });
+      continue;
+    }
+    ids.set(def.id, file);
+    if (def.source && 'file' in def.source) def.source = { file: path.resolve(dir, def.source.file) };
+    out.catalogs.push({ file, definition: def });
+  }
+  return out;
+}
+
+/** What `apply` did to each definition. */
+export interface ApplyResult {
+  applied: Array<{ kind: 'catalog'; id: string; file: string; outcome: SaveOutcome; version: number }>;
+  skipped: Array<{ file: string; reason: string }>;
+}
+
+/** Thrown when a folder's definitions are refused; `problems` say where and why. */
+export class DefinitionsInvalidError extends Error {
+  constructor(readonly problems: DefinitionProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'DefinitionsInvalidError';
+  }
+}
+
+/**
+ * Applies a folder's definitions in one transaction: all of them or, when any file is
+ * faulty, none. Unchanged definitions write nothing.
+ */
+export async function applyDefinitions(store: Store, dir: string): Promise<ApplyResult> {
+  const loaded = await loadDefinitionFiles(dir);
+  if (loaded.problems.length > 0) throw new DefinitionsInvalidError(loaded.problems);
+  const applied = await store.transaction(async (tx) => {
+    const results: ApplyResult['applied'] = [];
+    for (const { file, definition } of loaded.catalogs) {
+      const { outcome, catalog } = await saveCatalog(tx, definition, `file:${file}`);
+      results.push({ kind: 'catalog', id: definition.id, file, outcome, version: catalog.version });
+    }
+    return results;
+  });
+  return { applied, skipped: loaded.skipped };
+}

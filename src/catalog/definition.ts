@@ -1,0 +1,173 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import cron from 'node-cron';
+import { CANONICAL_FIELDS } from './fields.js';
+
+/** Feed formats a catalog may declare (SPEC §2). */
+export const FEED_FORMATS = ['csv', 'tsv', 'xml', 'json', 'ndjson'] as const;
+export type FeedFormat = (typeof FEED_FORMATS)[number];
+
+/** Encodings accepted in `options.encoding`, by the names merchants write. */
+export const ENCODINGS: Record<string, BufferEncoding> = {
+  'utf-8': 'utf8',
+  utf8: 'utf8',
+  'iso-8859-1': 'latin1',
+  latin1: 'latin1',
+  'utf-16le': 'utf16le',
+  utf16le: 'utf16le',
+};
+
+/** A catalog definition as written in `feeds/*.json` or PUT to the API. */
+export interface CatalogDefinition {
+  kind: 'catalog';
+  id: string;
+  name?: string;
+  source?: { file: string } | { url: string };
+  format?: FeedFormat;
+  options?: {
+    delimiter?: string;
+    encoding?: string;
+    maxRecordSize?: number;
+  };
+  /** Canonical field → source column name. */
+  mapping?: Partial<Record<(typeof CANONICAL_FIELDS)[number], string>>;
+  schedule?: string;
+  safety?: { maxDropPercent?: number };
+}
+
+/** Default share of products an import may remove before it is held. */
+export const DEFAULT_MAX_DROP_PERCENT = 50;
+
+/** An identifier usable in URLs and file names. */
+export const ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+
+/** The JSON Schema of a catalog definition; also the API's input schema. */
+export const catalogDefinitionSchema = {
+  $id: 'feedwright/catalog-definition',
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'id'],
+  properties: {
+    kind: { const: 'catalog' },
+    id: { type: 'string', pattern: ID_PATTERN },
+    name: { type: 'string', maxLength: 200 },
+    source: {
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['file'],
+          properties: { file: { type: 'string', minLength: 1 } },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          properties: { url: { type: 'string', pattern: '^https?://' } },
+        },
+      ],
+    },
+    format: { enum: [...FEED_FORMATS] },
+    options: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        delimiter: { type: 'string', minLength: 1, maxLength: 4 },
+        encoding: { enum: Object.keys(ENCODINGS) },
+        maxRecordSize: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
+      },
+    },
+    mapping: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(CANONICAL_FIELDS.map((f) => [f, { type: 'string', minLength: 1 }])),
+    },
+    schedule: { type: 'string' },
+    safety: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { maxDropPercent: { type: 'number', minimum: 0, maximum: 100 } },
+    },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateSchema = ajv.compile(catalogDefinitionSchema);
+
+/** One fault in a definition: where it is (file, JSON path) and what is wrong. */
+export interface DefinitionProblem {
+  file: string | undefined;
+  path: string;
+  message: string;
+}
+
+/** Formats a problem as one line: `feeds/acme.json: $.mapping.sku: must be string`. */
+export function formatProblem(p: DefinitionProblem): string {
+  return `${p.file ? `${p.file}: ` : ''}${p.path}: ${p.message}`;
+}
+
+/**
+ * Checks a value against the catalog schema and the rules the schema cannot say
+ * (a valid cron expression). Returns every problem found, none if it is valid.
+ */
+export function validateCatalogDefinition(value: unknown, file?: string): DefinitionProblem[] {
+  if (!validateSchema(value)) {
+    return dedupe(
+      (validateSchema.errors ?? []).map((e) => ({ file, path: jsonPath(e), message: describe(e) })),
+    );
+  }
+  const def = value as CatalogDefinition;
+  const problems: DefinitionProblem[] = [];
+  if (def.schedule !== undefined && !cron.validate(def.schedule)) {
+    problems.push({ file, path: '$.schedule', message: `"${def.schedule}" is not a valid cron expression` });
+  }
+  if (def.format === 'csv' && def.options?.delimiter && /["\r\n]/.test(def.options.delimiter)) {
+    problems.push({
+      file,
+      path: '$.options.delimiter',
+      message: 'a delimiter cannot be a quote or a line break',
+    });
+  }
+  return problems;
+}
+
+function jsonPath(e: ErrorObject): string {
+  const parts = e.instancePath.split('/').slice(1);
+  if (e.keyword === 'additionalProperties') parts.push(String(e.params.additionalProperty));
+  if (e.keyword === 'required') parts.push(String(e.params.missingProperty));
+  return `$${parts.map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p.replace(/~1/g, '/').replace(/~0/g, '~')}`)).join('')}`;
+}
+
+function describe(e: ErrorObject): string {
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return 'is not a known property';
+    case 'required':
+      return 'is required';
+    case 'enum':
+      return `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'const':
+      return `must be ${JSON.stringify(e.params.allowedValue)}`;
+    case 'pattern':
+      return e.instancePath.endsWith('/id')
+        ? 'must be lowercase letters, digits, - or _, starting with a letter or digit, at most 64 characters'
+        : e.instancePath.endsWith('/url')
+          ? 'must be an http:// or https:// URL'
+          : `must match ${String(e.params.pattern)}`;
+    case 'oneOf':
+      return 'must be { "file": "path" } or { "url": "https://…" }';
+    default:
+      return e.message ?? 'is invalid';
+  }
+}
+
+function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {
+  // oneOf reports the failures of each branch too; keep the clearest message per path.
+  const byPath = new Map<string, DefinitionProblem>();
+  for (const p of problems) {
+    const seen = byPath.get(p.path);
+    if (!seen || p.message.startsWith('must be { "file"')) byPath.set(p.path, p);
+  }
+  const out = [...byPath.values()];
+  const source = out.find((p) => p.path === '$.source');
+  return source ? out.filter((p) => p === source || !p.path.startsWith('$.source.')) : out;
+}

@@ -1,0 +1,56 @@
+/** The canonical product fields (SPEC §1), in the order they are shown and stored. */
+export const CANONICAL_FIELDS = [
+  'sku',
+  'parent_sku',
+  'title',
+  'description',
+  'brand',
+  'gtin',
+  'mpn',
+  'price',
+  'sale_price',
+  'currency',
+  'quantity',
+  'manage_stock',
+  'status',
+  'availability',
+  'url',
+  'image_url',
+  'category',
+  'condition',
+  'weight',
+] as const;
+
+export type CanonicalField = (typeof CANONICAL_FIELDS)[number];
+
+/** How a canonical field's cell is typed. */
+export type FieldType = 'text' | 'decimal' | 'integer' | 'boolean' | 'status';
+
+export const FIELD_TYPES: Record<CanonicalField, FieldType> = {
+  sku: 'text',
+  parent_sku: 'text',
+  title: 'text',
+  description: 'text',
+  brand: 'text',
+  gtin: 'text',
+  mpn: 'text',
+  price: 'decimal',
+  sale_price: 'decimal',
+  currency: 'text',
+  quantity: 'integer',
+  manage_stock: 'boolean',
+  status: 'status',
+  availability: 'text',
+  url: 'text',
+  image_url: 'text',
+  category: 'text',
+  condition: 'text',
+  weight: 'decimal',
+};
+
+const CANONICAL_SET: ReadonlySet<string> = new Set(CANONICAL_FIELDS);
+
+/** Whether a name is one of the canonical product fields. */
+export function isCanonicalField(name: string): name is CanonicalField {
+  return CANONICAL_SET.has(name);
+}

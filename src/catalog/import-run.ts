@@ -1,0 +1,422 @@
+import path from 'node:path';
+import { AppError } from '../errors.js';
+import { DEFAULT_MAX_RECORD_SIZE, FeedParseError, parseCsv } from '../parse/csv.js';
+import type { ParsedFeed, RowIssue } from '../parse/types.js';
+import { type ImportInput, type OpenedSource, openSource } from '../sources/source.js';
+import { getCatalog } from '../store/catalogs.js';
+import { recordHistory } from '../store/history.js';
+import {
+  createRun,
+  finishRun,
+  getRun,
+  type HeldReason,
+  type ImportRunRecord,
+  insertRowErrors,
+  lastAppliedRunId,
+  listRunningRuns,
+  type RunCounts,
+} from '../store/imports.js';
+import {
+  applyStaging,
+  copyIntoStaging,
+  createStaging,
+  type DiffCounts,
+  diffStaging,
+  dropStaging,
+  mergePartialRows,
+  orphanStagingTables,
+  removeDuplicateSkus,
+  stagingExists,
+  stagingTableName,
+} from '../store/staging.js';
+import type { Session, Store } from '../store/types.js';
+import {
+  type CatalogDefinition,
+  DEFAULT_MAX_DROP_PERCENT,
+  ENCODINGS,
+  type FeedFormat,
+} from './definition.js';
+import { isImportLocked, withImportLock } from './import-lock.js';
+import { createNormalizer, type NormalizedProduct, planHeader } from './normalize.js';
+
+/** Row errors kept per run; every error is counted, the first ones are stored. */
+export const MAX_STORED_ROW_ERRORS = 10_000;
+
+/** Progress of a running import, for a terminal's progress bar. */
+export interface ImportProgress {
+  phase: 'reading' | 'diffing' | 'applying';
+  rows: number;
+}
+
+/** What to import and how. */
+export interface ImportRequest {
+  catalogId: string;
+  input: ImportInput;
+  mode: 'full' | 'partial';
+  force: boolean;
+  /** Who asked: `cli`, `api:<key name>`, `schedule`. */
+  actor: string;
+  onProgress?: (p: ImportProgress) => void;
+}
+
+/**
+ * Runs one import: fetch → parse → validate → stage → diff → gate → apply or hold.
+ * The catalog changes only in the final transaction, so readers see it before or after
+ * the run, never half-way. Returns the finished run (applied, held or failed); throws
+ * only when no run could be started (unknown catalog, busy, unreadable source).
+ */
+export async function runImport(store: Store, req: ImportRequest): Promise<ImportRunRecord> {
+  const catalog = await getCatalog(store, req.catalogId);
+  if (!catalog) throw new AppError('CATALOG_NOT_FOUND', `no catalog "${req.catalogId}"`);
+  const def = catalog.definition;
+  return store.session((session) =>
+    withImportLock(session, def.id, async () => {
+      const source = await openSource(def, req.input);
+      const run = await createRun(store, {
+        catalogId: def.id,
+        mode: req.mode,
+        forced: req.force,
+        source: source.label,
+        actor: req.actor,
+      });
+      await recordHistory(store, {
+        type: 'import.started',
+        catalogId: def.id,
+        runId: run.id,
+        actor: req.actor,
+        data: { source: source.label, mode: req.mode, forced: req.force },
+      });
+      return executeRun(store, session, def, run, source, req);
+    }),
+  );
+}
+
+async function executeRun(
+  store: Store,
+  session: Session,
+  def: CatalogDefinition,
+  run: ImportRunRecord,
+  source: OpenedSource,
+  req: ImportRequest,
+): Promise<ImportRunRecord> {
+  const table = stagingTableName(run.id);
+  const counts: RunCounts = {
+    rows: 0,
+    valid: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    removed: 0,
+    errors: 0,
+  };
+  const errors = new ErrorSink();
+  let keepStaging = false;
+  try {
+    const feed = await parseFeed(def, source);
+    const plan = planHeader(feed.header, def.mapping);
+    const normalize = createNormalizer(plan, req.mode);
+    await createStaging(session, table);
+
+    // Parsing, validation and COPY run as one stream: the store works on a batch while
+    // the next one is parsed.
+    async function* copyChunks(): AsyncGenerator<string> {
+      let chunk = '';
+      for await (const record of feed.records) {
+        counts.rows++;
+        if (feed.issues.length > 0) errors.drain(feed.issues);
+        const result = normalize(record);
+        if (result.ok) {
+          counts.valid++;
+          chunk += copyLine(result.product);
+          if (chunk.length >= 512 * 1024) {
+            yield chunk;
+            chunk = '';
+          }
+        } else errors.add(result.issue);
+        if (counts.rows % 10_000 === 0) req.onProgress?.({ phase: 'reading', rows: counts.rows });
+      }
+      if (feed.issues.length > 0) errors.drain(feed.issues);
+      if (chunk.length > 0) yield chunk;
+    }
+    await session.copyIn(copyIntoStaging(table), copyChunks());
+    // Records csv-parse skipped count as rows too.
+    counts.rows += errors.parserSkipped;
+    req.onProgress?.({ phase: 'diffing', rows: counts.rows });
+
+    const duplicates = await removeDuplicateSkus(session, table);
+    counts.valid -= duplicates.length;
+    errors.addAll(duplicates);
+    if (req.mode === 'partial') {
+      const unknown = await mergePartialRows(session, table, def.id);
+      counts.valid -= unknown.length;
+      errors.addAll(unknown);
+    }
+    const diff = await diffStaging(session, table, def.id, req.mode);
+    Object.assign(counts, pick(diff));
+    counts.errors = errors.count;
+
+    const heldReasons = gate(def, plan.missingColumns, counts, diff, req.mode);
+    await insertRowErrors(store, run.id, errors.stored);
+    if (heldReasons.length > 0 && !req.force) {
+      keepStaging = true;
+      const held = await finishRun(store, run.id, {
+        status: 'held',
+        counts,
+        heldReasons,
+        stagingTable: table,
+        fetchedAt: source.fetchedAt,
+      });
+      await recordHistory(store, {
+        type: 'import.held',
+        catalogId: def.id,
+        runId: run.id,
+        actor: req.actor,
+        data: { reasons: heldReasons, counts },
+      });
+      return held;
+    }
+    req.onProgress?.({ phase: 'applying', rows: counts.rows });
+    return await applyRun(session, def.id, run.id, table, {
+      actor: req.actor,
+      mode: req.mode,
+      counts,
+      heldReasons,
+      forced: req.force,
+      fetchedAt: source.fetchedAt,
+    });
+  } catch (err) {
+    return await failRun(store, run, counts, errors, err, req.actor);
+  } finally {
+    source.stream.destroy();
+    if (!keepStaging) await dropStaging(session, table).catch(() => {});
+  }
+}
+
+/** Applies a run's staged rows in one transaction and marks the run applied. */
+async function applyRun(
+  session: Session,
+  catalogId: string,
+  runId: number,
+  table: string,
+  a: {
+    actor: string;
+    mode: 'full' | 'partial';
+    counts: RunCounts;
+    heldReasons: HeldReason[];
+    forced: boolean;
+    fetchedAt: Date | null;
+    expectedBase?: number | null;
+  },
+): Promise<ImportRunRecord> {
+  return session.transaction(async (tx) => {
+    // Serialises appliers of one catalog; a held run applied late checks it is not stale.
+    await tx.query({ text: 'SELECT id FROM catalogs WHERE id = $1 FOR UPDATE', values: [catalogId] });
+    if (a.expectedBase !== undefined && (await lastAppliedRunId(tx, catalogId)) !== a.expectedBase) {
+      throw new AppError(
+        'IMPORT_STALE',
+        `run ${runId} was held before a later import was applied; run the import again`,
+      );
+    }
+    await tx.exec('SET LOCAL statement_timeout = 0');
+    await applyStaging(tx, table, { catalogId, runId, actor: a.actor, mode: a.mode });
+    const applied = await finishRun(tx, runId, {
+      status: 'applied',
+      counts: a.counts,
+      heldReasons: a.heldReasons,
+      forced: a.forced,
+      fetchedAt: a.fetchedAt,
+    });
+    await recordHistory(tx, {
+      type: 'import.applied',
+      catalogId,
+      runId,
+      actor: a.actor,
+      data: {
+        counts: a.counts,
+        forced: a.forced,
+        ...(a.heldReasons.length ? { overrode: a.heldReasons } : {}),
+      },
+    });
+    return applied;
+  });
+}
+
+/**
+ * Applies a held run as it was staged, after a person reviewed it. Refused when the run
+ * is not held, its staged rows are gone, or another import was applied since.
+ */
+export async function applyHeldRun(store: Store, runId: number, actor: string): Promise<ImportRunRecord> {
+  const run = await getRun(store, runId);
+  if (!run) throw new AppError('IMPORT_NOT_FOUND', `no import run ${runId}`);
+  if (run.status !== 'held') throw new AppError('IMPORT_NOT_HELD', `run ${runId} is ${run.status}, not held`);
+  return store.session((session) =>
+    withImportLock(session, run.catalog, async () => {
+      const table = run.stagingTable;
+      if (!table || !(await stagingExists(session, table))) {
+        throw new AppError(
+          'IMPORT_STALE',
+          `the rows of run ${runId} are no longer kept; run the import again with --force`,
+        );
+      }
+      const applied = await applyRun(session, run.catalog, run.id, table, {
+        actor,
+        mode: run.mode,
+        counts: run.counts,
+        heldReasons: run.heldReasons,
+        forced: true,
+        fetchedAt: null,
+        expectedBase: run.baseRunId,
+      });
+      await dropStaging(session, table);
+      return applied;
+    }),
+  );
+}
+
+/**
+ * Marks runs left `running` by a process that died as failed, and drops staging tables
+ * nobody needs. Safe with several processes: a run whose catalog lock is held is alive.
+ */
+export async function recoverInterruptedRuns(store: Store): Promise<number> {
+  return store.session(async (session) => {
+    let recovered = 0;
+    for (const run of await listRunningRuns(session)) {
+      if (await isImportLocked(session, run.catalog)) continue;
+      await finishRun(session, run.id, {
+        status: 'failed',
+        counts: run.counts,
+        failure: 'interrupted: the process stopped during the run; the catalog was left as it was',
+      });
+      await recordHistory(session, {
+        type: 'import.failed',
+        catalogId: run.catalog,
+        runId: run.id,
+        actor: 'system',
+        data: { reason: 'interrupted' },
+      });
+      recovered++;
+    }
+    for (const table of await orphanStagingTables(session)) await dropStaging(session, table);
+    // A held run superseded by a later applied run can never be applied: free its rows.
+    return recovered;
+  });
+}
+
+function gate(
+  def: CatalogDefinition,
+  missingColumns: string[],
+  counts: RunCounts,
+  diff: DiffCounts,
+  mode: 'full' | 'partial',
+): HeldReason[] {
+  const reasons: HeldReason[] = [];
+  if (missingColumns.length > 0) {
+    reasons.push({
+      code: 'missing_columns',
+      message: `the feed lacks mapped column${missingColumns.length > 1 ? 's' : ''} ${missingColumns.map((c) => `"${c}"`).join(', ')}`,
+    });
+  }
+  if (counts.valid === 0) {
+    reasons.push({ code: 'no_valid_rows', message: `no valid row among ${counts.rows} rows` });
+  }
+  const max = def.safety?.maxDropPercent ?? DEFAULT_MAX_DROP_PERCENT;
+  if (mode === 'full' && diff.existing > 0 && (diff.removed / diff.existing) * 100 > max) {
+    const pct = Math.round((diff.removed / diff.existing) * 1000) / 10;
+    reasons.push({
+      code: 'too_many_removed',
+      message: `would remove ${diff.removed} of ${diff.existing} products (${pct} %), more than the ${max} % allowed`,
+    });
+  }
+  return reasons;
+}
+
+async function parseFeed(def: CatalogDefinition, source: OpenedSource): Promise<ParsedFeed> {
+  const format = resolveFormat(def.format, source.name);
+  if (format !== 'csv' && format !== 'tsv') {
+    throw new AppError('UNSUPPORTED_FORMAT', `the ${format} format is not supported yet; use csv or tsv`);
+  }
+  return parseCsv(source.stream, {
+    delimiter: def.options?.delimiter ?? (format === 'tsv' ? '\t' : ','),
+    encoding: ENCODINGS[def.options?.encoding ?? 'utf-8'] ?? 'utf8',
+    maxRecordSize: def.options?.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE,
+  });
+}
+
+function resolveFormat(declared: FeedFormat | undefined, name: string | undefined): FeedFormat {
+  if (declared) return declared;
+  const ext = name ? path.extname(name.split('?')[0] ?? '').toLowerCase() : '';
+  if (ext === '.tsv' || ext === '.tab') return 'tsv';
+  if (ext === '.xml') return 'xml';
+  if (ext === '.json') return 'json';
+  if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
+  return 'csv';
+}
+
+async function failRun(
+  store: Store,
+  run: ImportRunRecord,
+  counts: RunCounts,
+  errors: ErrorSink,
+  err: unknown,
+  actor: string,
+): Promise<ImportRunRecord> {
+  const message =
+    err instanceof FeedParseError
+      ? `${err.message}${err.line !== undefined ? ` (line ${err.line})` : ''}`
+      : err instanceof Error
+        ? err.message
+        : String(err);
+  counts.errors = errors.count;
+  await insertRowErrors(store, run.id, errors.stored).catch(() => {});
+  const failed = await finishRun(store, run.id, { status: 'failed', counts, failure: message });
+  await recordHistory(store, {
+    type: 'import.failed',
+    catalogId: run.catalog,
+    runId: run.id,
+    actor,
+    data: { reason: message, counts },
+  });
+  return failed;
+}
+
+function pick(d: DiffCounts) {
+  return { created: d.created, updated: d.updated, unchanged: d.unchanged, removed: d.removed };
+}
+
+/** Collects row errors: counts all of them, keeps the first MAX_STORED_ROW_ERRORS. */
+class ErrorSink {
+  count = 0;
+  parserSkipped = 0;
+  readonly stored: RowIssue[] = [];
+
+  add(issue: RowIssue): void {
+    this.count++;
+    if (this.stored.length < MAX_STORED_ROW_ERRORS) this.stored.push(issue);
+  }
+
+  addAll(issues: RowIssue[]): void {
+    for (const i of issues) this.add(i);
+  }
+
+  /** Takes the parser's issues (records it skipped) out of its buffer. */
+  drain(issues: RowIssue[]): void {
+    this.parserSkipped += issues.length;
+    for (const i of issues.splice(0)) this.add(i);
+  }
+}
+
+// COPY text format: backslash, tab and line breaks are escaped; JSON text has no raw
+// control characters, so only its backslashes need doubling.
+function copyLine(p: NormalizedProduct): string {
+  return `${p.line}\t${escapeCopy(p.sku)}\t${escapeJson(JSON.stringify(p.fields))}\t${escapeJson(JSON.stringify(p.attributes))}\n`;
+}
+
+function escapeJson(s: string): string {
+  return s.includes('\\') ? s.replaceAll('\\', '\\\\') : s;
+}
+
+function escapeCopy(s: string): string {
+  return /[\\\t\n\r]/.test(s)
+    ? s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : s;
+}

@@ -1,0 +1,233 @@
+import type { RawRecord, RowIssue } from '../parse/types.js';
+import type { CatalogDefinition } from './definition.js';
+import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES } from './fields.js';
+
+/** A JSON value as stored in a product's fields or attributes. */
+export type FieldValue = string | number | boolean | null;
+
+/**
+ * A product after mapping and validation: canonical fields and the other source columns
+ * (attributes, by their source names). Both objects have no prototype, so a column named
+ * `__proto__` is just a column.
+ */
+export interface NormalizedProduct {
+  line: number;
+  sku: string;
+  fields: Record<string, FieldValue>;
+  attributes: Record<string, FieldValue>;
+}
+
+export type NormalizeResult = { ok: true; product: NormalizedProduct } | { ok: false; issue: RowIssue };
+
+/** How the header was understood: which column feeds which field, and what is missing. */
+export interface HeaderPlan {
+  /** Canonical field → column index. */
+  fields: Array<{ field: CanonicalField; index: number; column: string }>;
+  /** Attribute name → column index (every column not mapped to a field). */
+  attributes: Array<{ name: string; index: number }>;
+  /** Mapped columns that the header lacks. */
+  missingColumns: string[];
+  /** Header columns that appear more than once (later ones are renamed `name (2)`). */
+  duplicateColumns: string[];
+}
+
+/**
+ * Plans the mapping of a header. Explicit mapping wins; a canonical field without a
+ * mapping is taken from a column of the same name, if there is one.
+ */
+export function planHeader(header: string[], mapping: CatalogDefinition['mapping'] = {}): HeaderPlan {
+  const names: string[] = [];
+  const seen = new Map<string, number>();
+  const duplicateColumns: string[] = [];
+  for (const raw of header) {
+    const count = (seen.get(raw) ?? 0) + 1;
+    seen.set(raw, count);
+    if (count > 1) duplicateColumns.push(raw);
+    names.push(count > 1 ? `${raw} (${count})` : raw);
+  }
+  const indexOf = new Map(names.map((n, i) => [n, i]));
+  const fields: HeaderPlan['fields'] = [];
+  const missingColumns: string[] = [];
+  const used = new Set<number>();
+  for (const field of CANONICAL_FIELDS) {
+    const column = mapping[field];
+    if (column !== undefined) {
+      const index = indexOf.get(column);
+      if (index === undefined) missingColumns.push(column);
+      else {
+        fields.push({ field, index, column });
+        used.add(index);
+      }
+    } else {
+      const index = indexOf.get(field);
+      if (index !== undefined && !used.has(index)) {
+        fields.push({ field, index, column: field });
+        used.add(index);
+      }
+    }
+  }
+  const attributes = names.flatMap((name, index) =>
+    used.has(index) || name === '' ? [] : [{ name, index }],
+  );
+  return { fields, attributes, missingColumns, duplicateColumns };
+}
+
+const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)$/;
+const INTEGER = /^[-+]?\d+$/;
+// A number as a spreadsheet would show it, without leading zeros that carry meaning (GTINs, zip codes).
+const PLAIN_NUMBER = /^-?(?:0|[1-9]\d{0,14})(?:\.\d+)?$|^-?\.\d+$/;
+const TRUE_WORDS = new Set(['1', 'true', 'yes', 'y', 'on']);
+const FALSE_WORDS = new Set(['0', 'false', 'no', 'n', 'off']);
+const ACTIVE_WORDS = new Set(['active', 'published', 'publish', 'enabled', ...TRUE_WORDS]);
+const INACTIVE_WORDS = new Set([
+  'inactive',
+  'draft',
+  'archived',
+  'private',
+  'disabled',
+  'hidden',
+  '-1',
+  ...FALSE_WORDS,
+]);
+
+/**
+ * Turns raw records into products: types the canonical fields, keeps every other column
+ * as a typed attribute, and reports a row that cannot be a product as a RowIssue.
+ * In partial mode, empty mapped cells become explicit nulls (they clear the field).
+ */
+export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
+  const skuCol = plan.fields.find((f) => f.field === 'sku');
+  const hasQuantity = plan.fields.some((f) => f.field === 'quantity');
+  const otherFields = plan.fields.filter((f) => f.field !== 'sku');
+  const keepNulls = mode === 'partial';
+
+  return function normalize(record: RawRecord): NormalizeResult {
+    const { values, line } = record;
+    const sku = skuCol ? clean(values[skuCol.index] ?? '').trim() : '';
+    if (sku === '') {
+      return fail(
+        line,
+        null,
+        'missing_sku',
+        skuCol ? `no sku in column "${skuCol.column}"` : 'no sku column',
+      );
+    }
+    const fields: Record<string, FieldValue> = Object.create(null);
+    fields.sku = sku;
+    for (const { field, index, column } of otherFields) {
+      const cell = clean(values[index] ?? '').trim();
+      if (cell === '') {
+        if (keepNulls) fields[field] = null;
+        continue;
+      }
+      const type = FIELD_TYPES[field];
+      switch (type) {
+        case 'text':
+          fields[field] = cell;
+          break;
+        case 'decimal': {
+          if (!DECIMAL.test(cell)) {
+            const code = field === 'price' || field === 'sale_price' ? 'invalid_price' : 'invalid_number';
+            return fail(
+              line,
+              sku,
+              code,
+              `${field} "${cut(cell)}" in column "${column}" is not a number (use . for decimals)`,
+            );
+          }
+          fields[field] = Number(cell);
+          break;
+        }
+        case 'integer': {
+          const n = Number(cell);
+          if (!INTEGER.test(cell) || n < 0 || !Number.isSafeInteger(n)) {
+            return fail(
+              line,
+              sku,
+              'invalid_quantity',
+              `${field} "${cut(cell)}" in column "${column}" is not a whole number ≥ 0`,
+            );
+          }
+          fields[field] = n;
+          break;
+        }
+        case 'boolean': {
+          const b = parseBoolean(cell);
+          if (b === undefined) {
+            return fail(
+              line,
+              sku,
+              'invalid_boolean',
+              `${field} "${cut(cell)}" in column "${column}" is not yes/no, true/false or 1/0`,
+            );
+          }
+          fields[field] = b;
+          break;
+        }
+        case 'status': {
+          const word = cell.toLowerCase();
+          if (ACTIVE_WORDS.has(word)) fields[field] = 'active';
+          else if (INACTIVE_WORDS.has(word)) fields[field] = 'inactive';
+          else
+            return fail(
+              line,
+              sku,
+              'invalid_status',
+              `status "${cut(cell)}" in column "${column}" is not active or inactive`,
+            );
+          break;
+        }
+      }
+    }
+    // Stock: an empty quantity means the shop does not manage this product's stock,
+    // unless a manage_stock column says otherwise.
+    if (hasQuantity && (fields.manage_stock === undefined || fields.manage_stock === null)) {
+      fields.manage_stock = typeof fields.quantity === 'number';
+    }
+    const attributes: Record<string, FieldValue> = Object.create(null);
+    for (const { name, index } of plan.attributes) {
+      const cell = clean(values[index] ?? '');
+      if (cell.trim() === '') {
+        if (keepNulls) attributes[name] = null;
+        continue;
+      }
+      attributes[name] = typeAttribute(cell);
+    }
+    return { ok: true, product: { line, sku, fields, attributes } };
+  };
+}
+
+/** Accepts the ways shops write a boolean; undefined when it is none of them. */
+export function parseBoolean(cell: string): boolean | undefined {
+  const w = cell.trim().toLowerCase();
+  if (TRUE_WORDS.has(w)) return true;
+  if (FALSE_WORDS.has(w)) return false;
+  return undefined;
+}
+
+/**
+ * Types an attribute cell: a plain number becomes a number (`.5`, `12`, `-3.25`),
+ * TRUE/FALSE become booleans, and everything else stays text as written, including
+ * codes whose leading zeros or exponent matter (`00123`, `3.65275E+11`).
+ */
+export function typeAttribute(cell: string): FieldValue {
+  const t = cell.trim();
+  if (PLAIN_NUMBER.test(t)) return Number(t);
+  const lower = t.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  return cell;
+}
+
+function fail(line: number, sku: string | null, code: RowIssue['code'], message: string): NormalizeResult {
+  return { ok: false, issue: { line, sku, code, message } };
+}
+
+function cut(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+// PostgreSQL text cannot hold NUL; a stray NUL in a cell is dropped rather than failing the row.
+function clean(s: string): string {
+  return s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
+}

@@ -1,0 +1,53 @@
+/**
+ * The registry of coded errors. Each code has its HTTP status and a one-line meaning;
+ * the HTTP layer maps an AppError to `{ error: { code, message } }` and nothing else
+ * knows about HTTP.
+ */
+export const ERROR_CODES = {
+  BAD_REQUEST: { status: 400, doc: 'The request is malformed: a parameter or body is invalid.' },
+  UNAUTHORIZED: { status: 401, doc: 'The Authorization header is missing or holds the wrong API key.' },
+  NOT_FOUND: { status: 404, doc: 'No such route.' },
+  CATALOG_NOT_FOUND: { status: 404, doc: 'No catalog has this id.' },
+  PRODUCT_NOT_FOUND: { status: 404, doc: 'The catalog has no product with this sku.' },
+  IMPORT_NOT_FOUND: { status: 404, doc: 'No import run has this id.' },
+  DEFINITION_INVALID: { status: 400, doc: 'A catalog definition does not match its schema.' },
+  IMPORT_NO_SOURCE: { status: 400, doc: 'The catalog has no source and no file was given.' },
+  IMPORT_SOURCE_UNREADABLE: { status: 422, doc: 'The source file or upload could not be read.' },
+  IMPORT_NOT_HELD: { status: 409, doc: 'Only a held import run can be applied.' },
+  IMPORT_STALE: {
+    status: 409,
+    doc: 'The held run is older than the catalog: another run was applied since.',
+  },
+  IMPORT_BUSY: { status: 409, doc: 'Another import of this catalog is running.' },
+  PAYLOAD_TOO_LARGE: { status: 413, doc: 'The upload is larger than the body limit.' },
+  UNSUPPORTED_FORMAT: { status: 415, doc: 'The feed format is not supported yet.' },
+  STORE_UNAVAILABLE: { status: 503, doc: 'The store cannot be reached.' },
+  INTERNAL: { status: 500, doc: 'An unexpected error; the log has the details.' },
+} as const satisfies Record<string, { status: number; doc: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a registered code; `details` carries machine-readable context. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; details?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.details = options.details;
+  }
+
+  /** The HTTP status registered for this error's code. */
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+/** PostgreSQL error codes the store reacts to. */
+export const PG_ERROR = {
+  UNIQUE_VIOLATION: '23505',
+  UNDEFINED_TABLE: '42P01',
+  QUERY_CANCELED: '57014',
+} as const;

@@ -1,0 +1,136 @@
+import type { Readable } from 'node:stream';
+import { CsvError, parse } from 'csv-parse';
+import type { ParsedFeed, RawRecord, RowIssue, RowIssueCode } from './types.js';
+
+/** Options a catalog definition may give for CSV-like feeds. */
+export interface CsvOptions {
+  delimiter?: string;
+  /** Node encoding name: utf8 (default, with or without BOM), latin1, utf16le. */
+  encoding?: BufferEncoding;
+  /** Longest accepted record, in characters (csv-parse's max_record_size). */
+  maxRecordSize?: number;
+}
+
+/** Default cap on one record: far above any real product row, far below memory trouble. */
+export const DEFAULT_MAX_RECORD_SIZE = 1024 * 1024;
+
+/** A run-level failure of the parser, with the line it stopped at. */
+export class FeedParseError extends Error {
+  readonly line: number | undefined;
+  constructor(message: string, line: number | undefined, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'FeedParseError';
+    this.line = line;
+  }
+}
+
+const SKIPPABLE: Record<string, RowIssueCode> = {
+  CSV_MAX_RECORD_SIZE: 'record_too_long',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'column_count',
+  CSV_RECORD_INCONSISTENT_COLUMNS: 'column_count',
+  CSV_INVALID_CLOSING_QUOTE: 'malformed_record',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'malformed_record',
+  CSV_QUOTE_NOT_CLOSED: 'malformed_record',
+};
+
+/**
+ * Parses a CSV byte stream with csv-parse. The first record is the header; every later
+ * record comes out as a RawRecord. Records csv-parse rejects (too long, wrong number of
+ * columns, bad quoting) become row issues and parsing goes on.
+ */
+export async function parseCsv(input: Readable, options: CsvOptions = {}): Promise<ParsedFeed> {
+  const issues: RowIssue[] = [];
+  const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
+  let lastSkippedLine = -1;
+  const parser = parse({
+    delimiter: options.delimiter ?? ',',
+    encoding: options.encoding ?? 'utf8',
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    max_record_size: maxRecordSize,
+    skip_records_with_error: true,
+    on_skip: (err: CsvError | undefined) => {
+      if (!err) return;
+      const line = typeof err.lines === 'number' ? err.lines : 0;
+      // csv-parse reports an over-long record once per extra byte; keep one issue per record.
+      if (line === lastSkippedLine && err.code === 'CSV_MAX_RECORD_SIZE') return;
+      lastSkippedLine = line;
+      issues.push({
+        line,
+        sku: null,
+        code: SKIPPABLE[err.code] ?? 'malformed_record',
+        message: describeCsvError(err, maxRecordSize),
+      });
+    },
+  });
+  input.on('error', (err) => parser.destroy(err));
+  input.pipe(parser);
+
+  const iterator = parser[Symbol.asyncIterator]() as AsyncIterator<{
+    record: string[];
+    info: { lines: number };
+  }>;
+  const first = await next(iterator);
+  if (first.done) return { header: [], records: emptyRecords(), issues };
+  const header = first.value.record.map((h) => h.trim());
+
+  async function* records(): AsyncGenerator<RawRecord> {
+    try {
+      for (;;) {
+        const item = await next(iterator);
+        if (item.done) return;
+        const { record, info } = item.value;
+        yield { line: info.lines - embeddedNewlines(record), values: record };
+      }
+    } finally {
+      parser.destroy();
+      input.destroy();
+    }
+  }
+  return { header, records: records(), issues };
+}
+
+async function next<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
+  try {
+    return await iterator.next();
+  } catch (err) {
+    if (err instanceof CsvError) {
+      throw new FeedParseError(
+        `CSV: ${err.message}`,
+        typeof err.lines === 'number' ? err.lines : undefined,
+        err,
+      );
+    }
+    throw err;
+  }
+}
+
+async function* emptyRecords(): AsyncGenerator<RawRecord> {}
+
+/** csv-parse reports the line a record ends on; a quoted multi-line cell moves the start up. */
+function embeddedNewlines(values: string[]): number {
+  let n = 0;
+  for (const v of values) {
+    let i = v.indexOf('\n');
+    while (i !== -1) {
+      n++;
+      i = v.indexOf('\n', i + 1);
+    }
+  }
+  return n;
+}
+
+function describeCsvError(err: CsvError, maxRecordSize: number): string {
+  switch (err.code) {
+    case 'CSV_MAX_RECORD_SIZE':
+      return `record longer than ${maxRecordSize} characters`;
+    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
+    case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
+      const m = /expected (\d+), got (\d+)/i.exec(err.message) ?? /(\d+)[^\d]+(\d+)/.exec(err.message);
+      return m ? `expected ${m[1]} columns, found ${m[2]}` : err.message;
+    }
+    default:
+      return err.message.replace(/^[A-Za-z ]+:\s*/, '');
+  }
+}

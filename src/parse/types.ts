@@ -1,0 +1,38 @@
+/**
+ * The intermediate representation after parsing: a feed is a header (the column names,
+ * in order) followed by records of raw string cells, each with the line it starts on.
+ */
+export interface RawRecord {
+  /** 1-based line of the source where the record starts. */
+  line: number;
+  values: string[];
+}
+
+/** A problem with one record, collected rather than thrown: the run goes on. */
+export interface RowIssue {
+  line: number;
+  sku: string | null;
+  code: RowIssueCode;
+  message: string;
+}
+
+export type RowIssueCode =
+  | 'record_too_long'
+  | 'column_count'
+  | 'malformed_record'
+  | 'missing_sku'
+  | 'invalid_quantity'
+  | 'invalid_price'
+  | 'invalid_number'
+  | 'invalid_boolean'
+  | 'invalid_status'
+  | 'duplicate_sku'
+  | 'unknown_sku';
+
+/** A parsed feed: its header, its records as a stream, and the issues found while parsing. */
+export interface ParsedFeed {
+  header: string[];
+  records: AsyncIterable<RawRecord>;
+  /** Record-level parse problems (too long, wrong column count); filled while iterating. */
+  issues: RowIssue[];
+}

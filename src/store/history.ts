@@ -1,0 +1,124 @@
+import type { Queryable, SqlQuery } from './types.js';
+
+/** The kinds of event the history holds. */
+export type HistoryType =
+  | 'catalog.created'
+  | 'catalog.updated'
+  | 'import.started'
+  | 'import.applied'
+  | 'import.held'
+  | 'import.failed'
+  | 'product.created'
+  | 'product.updated'
+  | 'product.removed';
+
+/** One event of the append-only history. */
+export interface HistoryEvent {
+  id: number;
+  at: string;
+  type: string;
+  catalog: string | null;
+  channel: string | null;
+  sku: string | null;
+  run: number | null;
+  actor: string | null;
+  data: Record<string, unknown>;
+}
+
+/** What to record; the store stamps id and time. */
+export interface NewHistoryEvent {
+  type: HistoryType;
+  catalogId?: string | null;
+  channelId?: string | null;
+  sku?: string | null;
+  runId?: number | null;
+  actor?: string | null;
+  data?: Record<string, unknown>;
+}
+
+/** Filters of `feedwright history` and `GET /api/history`. */
+export interface HistoryFilter {
+  catalog?: string;
+  channel?: string;
+  sku?: string;
+  /** An exact type (`import.held`) or a family (`import`). */
+  type?: string;
+  since?: Date;
+  /** Only events older than this id: the cursor of the next page. */
+  before?: number;
+  limit: number;
+}
+
+/** Appends one event. */
+export function insertHistory(e: NewHistoryEvent): SqlQuery {
+  return {
+    text: `INSERT INTO history (type, catalog_id, channel_id, sku, run_id, actor, data)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING id`,
+    values: [
+      e.type,
+      e.catalogId ?? null,
+      e.channelId ?? null,
+      e.sku ?? null,
+      e.runId ?? null,
+      e.actor ?? null,
+      JSON.stringify(e.data ?? {}),
+    ],
+  };
+}
+
+/** Records one event through any queryable (the store or a transaction). */
+export async function recordHistory(db: Queryable, e: NewHistoryEvent): Promise<void> {
+  await db.query(insertHistory(e));
+}
+
+/** Newest first, filtered; ask for limit + 1 to know whether a next page exists. */
+export function selectHistory(f: HistoryFilter): SqlQuery {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, v: unknown) => {
+    values.push(v);
+    where.push(sql.replace('?', `$${values.length}`));
+  };
+  if (f.catalog !== undefined) add('catalog_id = ?', f.catalog);
+  if (f.channel !== undefined) add('channel_id = ?', f.channel);
+  if (f.sku !== undefined) add('sku = ?', f.sku);
+  if (f.type !== undefined) {
+    if (f.type.includes('.')) add('type = ?', f.type);
+    else add("type LIKE ? || '.%'", f.type);
+  }
+  if (f.since !== undefined) add('at >= ?', f.since);
+  if (f.before !== undefined) add('id < ?', f.before);
+  values.push(f.limit + 1);
+  return {
+    text: `SELECT id, at, type, catalog_id AS catalog, channel_id AS channel, sku, run_id AS run, actor, data
+           FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+           ORDER BY id DESC LIMIT $${values.length}`,
+    values,
+  };
+}
+
+interface HistoryRow extends Omit<HistoryEvent, 'at' | 'id' | 'run'> {
+  id: number | string;
+  at: Date | string;
+  run: number | string | null;
+}
+
+/** One page of history and the cursor of the next one (null at the end). */
+export async function readHistory(
+  db: Queryable,
+  f: HistoryFilter,
+): Promise<{ events: HistoryEvent[]; next: number | null }> {
+  const rows = await db.query<HistoryRow>(selectHistory(f));
+  const page = rows.slice(0, f.limit).map(toEvent);
+  const last = page.at(-1);
+  return { events: page, next: rows.length > f.limit && last ? last.id : null };
+}
+
+function toEvent(r: HistoryRow): HistoryEvent {
+  return {
+    ...r,
+    id: Number(r.id),
+    run: r.run === null ? null : Number(r.run),
+    at: (r.at instanceof Date ? r.at : new Date(r.at)).toISOString(),
+  };
+}

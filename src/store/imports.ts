@@ -1,0 +1,238 @@
+import type { RowIssue } from '../parse/types.js';
+import type { Queryable } from './types.js';
+
+/** Status of an import run. */
+export type RunStatus = 'running' | 'applied' | 'held' | 'failed';
+
+/** Why a run was held. */
+export interface HeldReason {
+  code: 'no_valid_rows' | 'missing_columns' | 'too_many_removed';
+  message: string;
+}
+
+/** Counts of a run, as the user reads them. */
+export interface RunCounts {
+  rows: number;
+  valid: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  removed: number;
+  errors: number;
+}
+
+/** An import run as stored and shown. */
+export interface ImportRun {
+  id: number;
+  catalog: string;
+  status: RunStatus;
+  mode: 'full' | 'partial';
+  forced: boolean;
+  source: string;
+  actor: string;
+  startedAt: string;
+  fetchedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  counts: RunCounts;
+  heldReasons: HeldReason[];
+  failure: string | null;
+  /** Whether a held run still has its staged rows and can be applied. */
+  applicable: boolean;
+}
+
+interface RunRow {
+  id: number | string;
+  catalog_id: string;
+  status: RunStatus;
+  mode: 'full' | 'partial';
+  forced: boolean;
+  source: string;
+  actor: string;
+  started_at: Date;
+  fetched_at: Date | null;
+  finished_at: Date | null;
+  duration_ms: number | null;
+  rows_total: number;
+  rows_valid: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  removed: number;
+  errors: number;
+  held_reasons: HeldReason[];
+  failure: string | null;
+  staging_table: string | null;
+  base_run_id: number | string | null;
+}
+
+/** The raw row, for code that needs the staging table and base run. */
+export type ImportRunRecord = ImportRun & { stagingTable: string | null; baseRunId: number | null };
+
+const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString());
+
+function toRun(r: RunRow): ImportRunRecord {
+  return {
+    id: Number(r.id),
+    catalog: r.catalog_id,
+    status: r.status,
+    mode: r.mode,
+    forced: r.forced,
+    source: r.source,
+    actor: r.actor,
+    startedAt: new Date(r.started_at).toISOString(),
+    fetchedAt: iso(r.fetched_at),
+    finishedAt: iso(r.finished_at),
+    durationMs: r.duration_ms,
+    counts: {
+      rows: r.rows_total,
+      valid: r.rows_valid,
+      created: r.created,
+      updated: r.updated,
+      unchanged: r.unchanged,
+      removed: r.removed,
+      errors: r.errors,
+    },
+    heldReasons: r.held_reasons,
+    failure: r.failure,
+    applicable: r.status === 'held' && r.staging_table !== null,
+    stagingTable: r.staging_table,
+    baseRunId: r.base_run_id === null ? null : Number(r.base_run_id),
+  };
+}
+
+/** Strips the internal columns for the API and CLI. */
+export function publicRun(r: ImportRunRecord): ImportRun {
+  const { stagingTable: _s, baseRunId: _b, ...run } = r;
+  return run;
+}
+
+/** Creates a run in status `running`; its base is the last applied run of the catalog. */
+export async function createRun(
+  db: Queryable,
+  r: { catalogId: string; mode: 'full' | 'partial'; forced: boolean; source: string; actor: string },
+): Promise<ImportRunRecord> {
+  const rows = await db.query<RunRow>({
+    text: `INSERT INTO import_runs (catalog_id, status, mode, forced, source, actor, base_run_id)
+           VALUES ($1, 'running', $2, $3, $4, $5,
+             (SELECT max(id) FROM import_runs WHERE catalog_id = $1 AND status = 'applied'))
+           RETURNING *`,
+    values: [r.catalogId, r.mode, r.forced, r.source, r.actor],
+  });
+  return toRun(rows[0] as RunRow);
+}
+
+/** One run, or undefined. */
+export async function getRun(db: Queryable, id: number): Promise<ImportRunRecord | undefined> {
+  const rows = await db.query<RunRow>({ text: 'SELECT * FROM import_runs WHERE id = $1', values: [id] });
+  return rows[0] ? toRun(rows[0]) : undefined;
+}
+
+/** The runs of a catalog, newest first, before the cursor. */
+export async function listRuns(
+  db: Queryable,
+  catalogId: string,
+  opts: { before?: number; limit: number },
+): Promise<{ runs: ImportRunRecord[]; next: number | null }> {
+  const rows = await db.query<RunRow>({
+    text: `SELECT * FROM import_runs WHERE catalog_id = $1 AND ($2::bigint IS NULL OR id < $2)
+           ORDER BY id DESC LIMIT $3`,
+    values: [catalogId, opts.before ?? null, opts.limit + 1],
+  });
+  const runs = rows.slice(0, opts.limit).map(toRun);
+  const last = runs.at(-1);
+  return { runs, next: rows.length > opts.limit && last ? last.id : null };
+}
+
+/** Runs left `running` (their process may have died). */
+export async function listRunningRuns(db: Queryable): Promise<ImportRunRecord[]> {
+  const rows = await db.query<RunRow>({
+    text: "SELECT * FROM import_runs WHERE status = 'running' ORDER BY id",
+  });
+  return rows.map(toRun);
+}
+
+/** Writes a run's outcome. */
+export async function finishRun(
+  db: Queryable,
+  id: number,
+  r: {
+    status: RunStatus;
+    counts: RunCounts;
+    heldReasons?: HeldReason[];
+    failure?: string | null;
+    stagingTable?: string | null;
+    forced?: boolean;
+    fetchedAt?: Date | null;
+  },
+): Promise<ImportRunRecord> {
+  const c = r.counts;
+  const rows = await db.query<RunRow>({
+    text: `UPDATE import_runs SET status = $2, rows_total = $3, rows_valid = $4, created = $5, updated = $6,
+             unchanged = $7, removed = $8, errors = $9, held_reasons = $10::jsonb, failure = $11,
+             staging_table = $12, forced = forced OR $13, fetched_at = coalesce($14, fetched_at),
+             finished_at = now(),
+             duration_ms = (extract(epoch FROM (now() - started_at)) * 1000)::int
+           WHERE id = $1 RETURNING *`,
+    values: [
+      id,
+      r.status,
+      c.rows,
+      c.valid,
+      c.created,
+      c.updated,
+      c.unchanged,
+      c.removed,
+      c.errors,
+      JSON.stringify(r.heldReasons ?? []),
+      r.failure ?? null,
+      r.stagingTable ?? null,
+      r.forced ?? false,
+      r.fetchedAt ?? null,
+    ],
+  });
+  return toRun(rows[0] as RunRow);
+}
+
+/** Saves row errors in one statement. */
+export async function insertRowErrors(
+  db: Queryable,
+  runId: number,
+  issues: readonly RowIssue[],
+): Promise<void> {
+  if (issues.length === 0) return;
+  await db.query({
+    text: `INSERT INTO import_row_errors (run_id, line, sku, code, message)
+           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[])`,
+    values: [
+      runId,
+      issues.map((i) => i.line),
+      issues.map((i) => i.sku),
+      issues.map((i) => i.code),
+      issues.map((i) => i.message),
+    ],
+  });
+}
+
+/** The row errors of a run, by line. */
+export async function listRowErrors(
+  db: Queryable,
+  runId: number,
+  opts: { limit: number; offset: number },
+): Promise<RowIssue[]> {
+  return db.query<RowIssue>({
+    text: `SELECT line, sku, code, message FROM import_row_errors WHERE run_id = $1
+           ORDER BY line, code LIMIT $2 OFFSET $3`,
+    values: [runId, opts.limit, opts.offset],
+  });
+}
+
+/** The latest applied run id of a catalog (null before the first). */
+export async function lastAppliedRunId(db: Queryable, catalogId: string): Promise<number | null> {
+  const rows = await db.query<{ id: number | string | null }>({
+    text: "SELECT max(id) AS id FROM import_runs WHERE catalog_id = $1 AND status = 'applied'",
+    values: [catalogId],
+  });
+  const id = rows[0]?.id;
+  return id === null || id === undefined ? null : Number(id);
+}

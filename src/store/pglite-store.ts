@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { Queryable, Session, SqlQuery, Store } from './types.js';
+
+/**
+ * The embedded store: PostgreSQL compiled to WASM, persisted in a folder. PGlite has a
+ * single connection; it serialises statements and transactions itself, so a "session"
+ * is the database object and COPY is fed one chunk (a Blob) at a time.
+ */
+export async function openPgliteStore(dataDir: string | undefined): Promise<Store> {
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  const base = wrap(db);
+
+  const session: Session = {
+    ...base,
+    async copyIn(copySql, chunks) {
+      for await (const chunk of chunks) {
+        if (chunk.length === 0) continue;
+        await db.query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob: new Blob([chunk]) });
+      }
+    },
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+  };
+
+  return {
+    kind: 'pglite',
+    ...base,
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    session: (fn) => fn(session),
+    async close() {
+      if (!db.closed) await db.close();
+    },
+  };
+}
+
+function wrap(db: PGlite | Transaction): Queryable {
+  return {
+    async query<R>(q: SqlQuery) {
+      const res = await db.query<R>(q.text, q.values ? [...q.values] : []);
+      return res.rows;
+    },
+    async exec(sql: string) {
+      await db.exec(sql);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import type { FieldValue } from '../catalog/normalize.js';
+import type { Queryable } from './types.js';
+
+/** A stored product as the API shows it. */
+export interface StoredProduct {
+  sku: string;
+  fields: Record<string, FieldValue>;
+  attributes: Record<string, FieldValue>;
+  createdAt: string;
+  updatedAt: string;
+  lastRun: number | null;
+}
+
+interface ProductRow {
+  sku: string;
+  fields: Record<string, FieldValue>;
+  attributes: Record<string, FieldValue>;
+  created_at: Date;
+  updated_at: Date;
+  last_run_id: number | string | null;
+}
+
+function toProduct(r: ProductRow): StoredProduct {
+  return {
+    sku: r.sku,
+    fields: r.fields,
+    attributes: r.attributes,
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
+    lastRun: r.last_run_id === null ? null : Number(r.last_run_id),
+  };
+}
+
+/** A page of products by sku, after the cursor `after`; limit + 1 rows tell if more follow. */
+export async function listProducts(
+  db: Queryable,
+  catalogId: string,
+  opts: { after?: string; limit: number; q?: string },
+): Promise<{ products: StoredProduct[]; next: string | null; total: number }> {
+  const values: unknown[] = [catalogId];
+  const where = ['catalog_id = $1'];
+  if (opts.after !== undefined) {
+    values.push(opts.after);
+    where.push(`sku > $${values.length}`);
+  }
+  if (opts.q !== undefined && opts.q !== '') {
+    values.push(`%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`(sku ILIKE $${values.length} OR fields->>'title' ILIKE $${values.length})`);
+  }
+  values.push(opts.limit + 1);
+  const rows = await db.query<ProductRow>({
+    text: `SELECT sku, fields, attributes, created_at, updated_at, last_run_id FROM products
+           WHERE ${where.join(' AND ')} ORDER BY sku LIMIT $${values.length}`,
+    values,
+  });
+  const [{ total }] = (await db.query<{ total: number }>({
+    text: 'SELECT count(*)::int AS total FROM products WHERE catalog_id = $1',
+    values: [catalogId],
+  })) as [{ total: number }];
+  const page = rows.slice(0, opts.limit).map(toProduct);
+  const last = page.at(-1);
+  return { products: page, next: rows.length > opts.limit && last ? last.sku : null, total };
+}
+
+/** One product, or undefined. */
+export async function getProduct(
+  db: Queryable,
+  catalogId: string,
+  sku: string,
+): Promise<StoredProduct | undefined> {
+  const rows = await db.query<ProductRow>({
+    text: `SELECT sku, fields, attributes, created_at, updated_at, last_run_id FROM products
+           WHERE catalog_id = $1 AND sku = $2`,
+    values: [catalogId, sku],
+  });
+  return rows[0] ? toProduct(rows[0]) : undefined;
+}
+
+/** Number of products in a catalog. */
+export async function countProducts(db: Queryable, catalogId: string): Promise<number> {
+  const rows = await db.query<{ n: number }>({
+    text: 'SELECT count(*)::int AS n FROM products WHERE catalog_id = $1',
+    values: [catalogId],
+  });
+  return rows[0]?.n ?? 0;
+}

@@ -1,0 +1,180 @@
+import type { RowIssue } from '../parse/types.js';
+import type { RunCounts } from './imports.js';
+import type { Queryable } from './types.js';
+
+/**
+ * The staging table of one run: an UNLOGGED table that receives the run's rows by COPY,
+ * is diffed against `products` in SQL, and is dropped once the run is applied (or kept
+ * while a held run waits for a person). The catalog is never touched before the apply
+ * transaction, so a run that dies half-way leaves it as it was.
+ */
+export function stagingTableName(runId: number): string {
+  if (!Number.isSafeInteger(runId) || runId <= 0) throw new Error(`bad run id ${runId}`);
+  return `import_staging_${runId}`;
+}
+
+/** Creates the staging table of a run. */
+export async function createStaging(db: Queryable, table: string): Promise<void> {
+  await db.exec(`DROP TABLE IF EXISTS ${table};
+    CREATE UNLOGGED TABLE ${table} (line integer NOT NULL, sku text NOT NULL, fields jsonb NOT NULL, attributes jsonb NOT NULL)`);
+}
+
+/** The COPY statement that fills a staging table. */
+export function copyIntoStaging(table: string): string {
+  return `COPY ${table} (line, sku, fields, attributes) FROM STDIN`;
+}
+
+/** Drops a staging table if it is there. */
+export async function dropStaging(db: Queryable, table: string): Promise<void> {
+  await db.exec(`DROP TABLE IF EXISTS ${table}`);
+}
+
+/** Whether a staging table still exists (an UNLOGGED table is emptied by crash recovery). */
+export async function stagingExists(db: Queryable, table: string): Promise<boolean> {
+  const rows = await db.query<{ t: string | null }>({
+    text: 'SELECT to_regclass($1)::text AS t',
+    values: [table],
+  });
+  return rows[0]?.t != null;
+}
+
+/** Staging tables whose run is no longer running or held: leftovers of a crash. */
+export async function orphanStagingTables(db: Queryable): Promise<string[]> {
+  const rows = await db.query<{ name: string }>({
+    text: `SELECT c.relname AS name FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+           WHERE c.relkind = 'r' AND c.relname LIKE 'import\\_staging\\_%'
+             AND NOT EXISTS (SELECT 1 FROM import_runs r WHERE r.staging_table = c.relname AND r.status = 'held')
+             AND NOT EXISTS (SELECT 1 FROM import_runs r WHERE 'import_staging_' || r.id = c.relname AND r.status = 'running')`,
+  });
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Keeps the first row of each sku and returns the later ones as duplicate_sku issues.
+ * Set-based: one aggregate finds the skus seen twice; only those rows are touched.
+ */
+export async function removeDuplicateSkus(db: Queryable, table: string): Promise<RowIssue[]> {
+  await db.exec(`ANALYZE ${table}`);
+  const rows = await db.query<{ line: number; sku: string; first: number }>({
+    text: `WITH dup AS (SELECT sku, min(line) AS first FROM ${table} GROUP BY sku HAVING count(*) > 1)
+           DELETE FROM ${table} s USING dup WHERE s.sku = dup.sku AND s.line <> dup.first
+           RETURNING s.line, s.sku, dup.first`,
+  });
+  return rows
+    .sort((a, b) => a.line - b.line)
+    .map((r) => ({
+      line: r.line,
+      sku: r.sku,
+      code: 'duplicate_sku' as const,
+      message: `duplicate sku "${r.sku}", first seen on line ${r.first}; this row is skipped`,
+    }));
+}
+
+/**
+ * Partial mode: rows whose sku is not in the catalog become unknown_sku issues, and
+ * the others are merged over the stored product (a null clears a field), so that the
+ * rest of the run diffs and applies whole products as a full run does.
+ */
+export async function mergePartialRows(db: Queryable, table: string, catalogId: string): Promise<RowIssue[]> {
+  const unknown = await db.query<{ line: number; sku: string }>({
+    text: `DELETE FROM ${table} s WHERE NOT EXISTS
+             (SELECT 1 FROM products p WHERE p.catalog_id = $1 AND p.sku = s.sku)
+           RETURNING s.line, s.sku`,
+    values: [catalogId],
+  });
+  await db.query({
+    text: `UPDATE ${table} s SET fields = jsonb_strip_nulls(p.fields || s.fields),
+             attributes = jsonb_strip_nulls(p.attributes || s.attributes)
+           FROM products p WHERE p.catalog_id = $1 AND p.sku = s.sku`,
+    values: [catalogId],
+  });
+  return unknown
+    .sort((a, b) => a.line - b.line)
+    .map((r) => ({
+      line: r.line,
+      sku: r.sku,
+      code: 'unknown_sku' as const,
+      message: `sku "${r.sku}" is not in the catalog; a partial import only updates existing products`,
+    }));
+}
+
+/** What applying the staged rows would do. */
+export type DiffCounts = Pick<RunCounts, 'created' | 'updated' | 'unchanged' | 'removed'> & {
+  existing: number;
+};
+
+/** Counts created, updated, unchanged and (in full mode) removed products, writing nothing. */
+export async function diffStaging(
+  db: Queryable,
+  table: string,
+  catalogId: string,
+  mode: 'full' | 'partial',
+): Promise<DiffCounts> {
+  const rows = await db.query<DiffCounts>({
+    text: `WITH d AS (
+             SELECT count(*) FILTER (WHERE p.sku IS NULL)::int AS created,
+                    count(*) FILTER (WHERE p.sku IS NOT NULL
+                      AND (p.fields <> s.fields OR p.attributes <> s.attributes))::int AS updated,
+                    count(*) FILTER (WHERE p.sku IS NOT NULL
+                      AND p.fields = s.fields AND p.attributes = s.attributes)::int AS unchanged,
+                    count(p.sku)::int AS matched
+             FROM ${table} s LEFT JOIN products p ON p.catalog_id = $1 AND p.sku = s.sku
+           ), e AS (SELECT count(*)::int AS existing FROM products WHERE catalog_id = $1)
+           SELECT d.created, d.updated, d.unchanged, e.existing,
+                  CASE WHEN $2 = 'full' THEN e.existing - d.matched ELSE 0 END AS removed
+           FROM d, e`,
+    values: [catalogId, mode],
+  });
+  return rows[0] as DiffCounts;
+}
+
+/**
+ * Applies the staged rows to the catalog, set-based, inside the caller's transaction:
+ * one statement each for updates, removals and creations, each writing its history
+ * events (field-level before/after for updates) in the same statement.
+ */
+export async function applyStaging(
+  tx: Queryable,
+  table: string,
+  a: { catalogId: string; runId: number; actor: string; mode: 'full' | 'partial' },
+): Promise<void> {
+  const values = [a.catalogId, a.runId, a.actor];
+  await tx.query({
+    text: `WITH changed AS (
+             SELECT s.sku, s.fields, s.attributes,
+                    jsonb_changes(p.fields, s.fields) || jsonb_changes(p.attributes, s.attributes, 'attributes.') AS changes
+             FROM ${table} s JOIN products p ON p.catalog_id = $1 AND p.sku = s.sku
+             WHERE p.fields <> s.fields OR p.attributes <> s.attributes
+           ), upd AS (
+             UPDATE products p SET fields = c.fields, attributes = c.attributes, updated_at = now(), last_run_id = $2
+             FROM changed c WHERE p.catalog_id = $1 AND p.sku = c.sku
+           )
+           INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
+           SELECT 'product.updated', $1, c.sku, $2, $3, jsonb_build_object('changes', c.changes) FROM changed c`,
+    values,
+  });
+  if (a.mode === 'full') {
+    await tx.query({
+      text: `WITH del AS (
+               DELETE FROM products p WHERE p.catalog_id = $1
+                 AND NOT EXISTS (SELECT 1 FROM ${table} s WHERE s.sku = p.sku)
+               RETURNING p.sku, p.fields
+             )
+             INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
+             SELECT 'product.removed', $1, del.sku, $2, $3, jsonb_build_object('fields', del.fields) FROM del`,
+      values,
+    });
+  }
+  await tx.query({
+    text: `WITH ins AS (
+             INSERT INTO products (catalog_id, sku, fields, attributes, last_run_id)
+             SELECT $1, s.sku, s.fields, s.attributes, $2 FROM ${table} s
+             WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.catalog_id = $1 AND p.sku = s.sku)
+             RETURNING sku, fields
+           )
+           INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
+           SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields) FROM ins`,
+    values,
+  });
+}
