@@ -1,12 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+// The suite runs once per backend: PGlite always, PostgreSQL when TEST_DATABASE_URL is set
+// (.ci/run sets it). Tests under test/unit/ touch no store and run once.
+const backends = ['pglite', ...(process.env.TEST_DATABASE_URL ? ['postgres'] : [])];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // PGlite instances are heavy (WASM); two forks match the 2-core machine.
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      ...backends.map((backend) => ({
+        extends: true,
+        test: {
+          name: backend,
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/unit/**'],
+          env: { FEEDWRIGHT_TEST_BACKEND: backend },
+        },
+      })),
+    ],
   },
 });
