@@ -1,0 +1,93 @@
+import { readHistory } from '../store/history.js';
+import { parseCommandArgs, UsageError } from './args.js';
+import { openContext } from './context.js';
+import { formatTable } from './output.js';
+
+/** `feedwright history [--catalog ID] [--channel ID] [--sku SKU] [--type T] [--since ISO] [--limit N]`. */
+export async function historyCommand(args: string[], json: boolean): Promise<number> {
+  const { values } = parseCommandArgs(
+    args,
+    {
+      catalog: { type: 'string' },
+      channel: { type: 'string' },
+      sku: { type: 'string' },
+      type: { type: 'string' },
+      since: { type: 'string' },
+      before: { type: 'string' },
+      limit: { type: 'string' },
+    },
+    false,
+  );
+  const since = values.since ? new Date(values.since) : undefined;
+  if (since && Number.isNaN(since.getTime()))
+    throw new UsageError(`--since "${values.since}" is not an ISO time`);
+  const limit = values.limit ? Number(values.limit) : 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    throw new UsageError('--limit must be 1 to 10000');
+  const before = values.before ? Number(values.before) : undefined;
+  if (before !== undefined && !Number.isInteger(before)) throw new UsageError('--before must be an event id');
+  const ctx = await openContext(json);
+  try {
+    const page = await readHistory(ctx.store, {
+      catalog: values.catalog,
+      channel: values.channel,
+      sku: values.sku,
+      type: values.type,
+      since,
+      before,
+      limit,
+    });
+    if (json) {
+      ctx.out(JSON.stringify(page));
+      return 0;
+    }
+    if (page.events.length === 0) {
+      ctx.out('no events');
+      return 0;
+    }
+    ctx.out(
+      formatTable([
+        ['ID', 'TIME', 'TYPE', 'CATALOG', 'SKU', 'RUN', 'DETAILS'],
+        ...page.events.map((e) => [
+          String(e.id),
+          e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          e.type,
+          e.catalog ?? '',
+          e.sku ?? '',
+          e.run === null ? '' : String(e.run),
+          summarize(e.type, e.data),
+        ]),
+      ]),
+    );
+    if (page.next !== null) ctx.out(`more: --before ${page.next}`);
+    return 0;
+  } finally {
+    await ctx.store.close();
+  }
+}
+
+/** One readable line for an event's data. */
+export function summarize(type: string, data: Record<string, unknown>): string {
+  if (type === 'product.updated' && data.changes && typeof data.changes === 'object') {
+    return Object.entries(data.changes as Record<string, { before: unknown; after: unknown }>)
+      .map(([k, v]) => `${k}: ${show(v.before)} → ${show(v.after)}`)
+      .join('; ');
+  }
+  if (data.counts && typeof data.counts === 'object') {
+    const c = data.counts as Record<string, number>;
+    const base = `rows ${c.rows}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, removed ${c.removed}, errors ${c.errors}`;
+    if (Array.isArray(data.reasons))
+      return `${base}; held: ${(data.reasons as Array<{ message: string }>).map((r) => r.message).join('; ')}`;
+    return base;
+  }
+  if (typeof data.reason === 'string') return data.reason;
+  if (typeof data.source === 'string') return `source ${data.source}`;
+  if (typeof data.version === 'number') return `version ${data.version}`;
+  return '';
+}
+
+function show(v: unknown): string {
+  if (v === null || v === undefined) return '∅';
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}

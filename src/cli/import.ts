@@ -1,0 +1,96 @@
+import { applyHeldRun, runImport } from '../catalog/import-run.js';
+import { type ImportRunRecord, listRowErrors } from '../store/imports.js';
+import { parseCommandArgs, UsageError } from './args.js';
+import { openContext } from './context.js';
+import { formatTable, Progress } from './output.js';
+
+/** Exit status of a held run: not a crash, but a script must notice. */
+export const EXIT_HELD = 2;
+
+/**
+ * `feedwright import <catalog> [--file PATH|-] [--partial] [--force]`, or
+ * `feedwright import --apply-run RUN` to apply a held run as it was staged.
+ */
+export async function importCommand(args: string[], json: boolean): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    file: { type: 'string' },
+    partial: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+    'apply-run': { type: 'string' },
+  });
+  const applyRun = values['apply-run'];
+  const catalogId = positionals[0];
+  if (applyRun === undefined && !catalogId)
+    throw new UsageError('usage: feedwright import <catalog> [--file PATH|-] [--partial] [--force]');
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const ctx = await openContext(json);
+  try {
+    let run: ImportRunRecord;
+    if (applyRun !== undefined) {
+      const id = Number(applyRun);
+      if (!Number.isInteger(id) || id < 1) throw new UsageError('--apply-run takes a run id');
+      run = await applyHeldRun(ctx.store, id, 'cli');
+    } else {
+      const progress = new Progress(`import ${catalogId}`);
+      const file = values.file;
+      run = await runImport(ctx.store, {
+        catalogId: catalogId as string,
+        input:
+          file === '-'
+            ? { kind: 'upload', stream: process.stdin, name: 'stdin' }
+            : file !== undefined
+              ? { kind: 'file', path: file }
+              : { kind: 'default' },
+        mode: values.partial ? 'partial' : 'full',
+        force: values.force,
+        actor: 'cli',
+        onProgress: (p) => progress.update(p.phase, p.rows),
+      });
+      progress.done();
+    }
+    const errors = await listRowErrors(ctx.store, run.id, { limit: 20, offset: 0 });
+    if (json) ctx.out(JSON.stringify({ run, rowErrors: errors }));
+    else printRun(ctx.out, run, errors);
+    if (run.status === 'failed') {
+      process.stderr.write(`feedwright: import ${run.id} failed: ${run.failure}\n`);
+      return 1;
+    }
+    if (run.status === 'held') {
+      process.stderr.write(
+        `feedwright: import ${run.id} held: ${run.heldReasons.map((r) => r.message).join('; ')} (apply it with --apply-run ${run.id}, or re-run with --force)\n`,
+      );
+      return EXIT_HELD;
+    }
+    return 0;
+  } finally {
+    await ctx.store.close();
+  }
+}
+
+function printRun(
+  out: (s: string) => void,
+  run: ImportRunRecord,
+  errors: Array<{ line: number; sku: string | null; code: string; message: string }>,
+): void {
+  const c = run.counts;
+  out(
+    `import ${run.id} of ${run.catalog}: ${run.status}${run.forced ? ' (forced)' : ''} in ${run.durationMs ?? 0} ms`,
+  );
+  out(
+    formatTable([
+      ['ROWS', 'VALID', 'CREATED', 'UPDATED', 'UNCHANGED', 'REMOVED', 'ERRORS'],
+      [c.rows, c.valid, c.created, c.updated, c.unchanged, c.removed, c.errors].map(String),
+    ]),
+  );
+  for (const r of run.heldReasons) out(`held: ${r.message}`);
+  if (errors.length > 0) {
+    out('');
+    out(
+      formatTable([
+        ['LINE', 'SKU', 'REASON'],
+        ...errors.map((e) => [String(e.line), e.sku ?? '', e.message]),
+      ]),
+    );
+    if (c.errors > errors.length) out(`… and ${c.errors - errors.length} more (GET /api/imports/${run.id})`);
+  }
+}

@@ -1,0 +1,69 @@
+import { AppError } from '../errors.js';
+import { applyCommand } from './apply.js';
+import { UsageError } from './args.js';
+import { historyCommand } from './history.js';
+import { importCommand } from './import.js';
+import { migrateCommand } from './migrate.js';
+import { serveCommand } from './serve.js';
+
+type Command = (args: string[], json: boolean) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  serve: {
+    run: serveCommand,
+    usage: 'serve [--dir DIR]            HTTP API, feed URLs and scheduler on PORT (8080)',
+  },
+  apply: {
+    run: applyCommand,
+    usage: 'apply [--dir DIR]            load feeds/ from DIR (default .) into the store',
+  },
+  import: {
+    run: importCommand,
+    usage: 'import <catalog> [--file PATH|-] [--partial] [--force] | import --apply-run RUN',
+  },
+  history: {
+    run: historyCommand,
+    usage:
+      'history [--catalog ID] [--channel ID] [--sku SKU] [--type T] [--since ISO] [--limit N] [--before ID]',
+  },
+  migrate: { run: migrateCommand, usage: 'migrate                      bring the store schema up to date' },
+};
+
+const HELP = `feedwright <command> [--json]
+
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage}`)
+  .join('\n')}
+
+Environment: DATABASE_URL, DATA_DIR (./data), PORT (8080), FEEDWRIGHT_API_KEY, LOG_LEVEL.
+Exit status: 0 ok, 1 failure (one line on stderr), 2 import held by the safety gate.
+`;
+
+/** Runs the command line; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const args = argv.filter((a) => a !== '--json');
+  const [name, ...rest] = args;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(HELP);
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`feedwright: unknown command "${name}" (feedwright help lists them)\n`);
+    return 1;
+  }
+  try {
+    return await command.run(rest, json);
+  } catch (err) {
+    const message =
+      err instanceof UsageError || err instanceof AppError
+        ? err.message
+        : err instanceof Error
+          ? err.message.split('\n')[0]
+          : String(err);
+    process.stderr.write(`feedwright: ${message}\n`);
+    if (process.env.LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
