@@ -155,7 +155,12 @@ async function executeRun(
     Object.assign(counts, pick(diff));
     counts.errors = errors.count;
 
-    const heldReasons = gate(def, plan.missingColumns, counts, diff, req.mode);
+    // A partial feed carries only the columns it updates (a stock feed: sku and quantity).
+    const missing =
+      req.mode === 'partial'
+        ? plan.missingColumns.filter((c) => c === def.mapping?.sku)
+        : plan.missingColumns;
+    const heldReasons = gate(def, missing, counts, diff, req.mode);
     await insertRowErrors(store, run.id, errors.stored);
     if (heldReasons.length > 0 && !req.force) {
       keepStaging = true;

@@ -1,0 +1,134 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { BACKEND, openTestStore, type TestStore } from './helpers/store.js';
+
+const SAMPLES = path.resolve(import.meta.dirname, '../../shared/samples');
+
+describe('command line', () => {
+  let work: string;
+  let env: Record<string, string | undefined>;
+  let t: TestStore | undefined;
+
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-cli-'));
+    fs.mkdirSync(path.join(work, 'feeds'));
+    fs.copyFileSync(path.join(SAMPLES, 'woocommerce-sample-products.csv'), path.join(work, 'woo.csv'));
+    fs.writeFileSync(
+      path.join(work, 'feeds', 'woo.json'),
+      JSON.stringify({
+        kind: 'catalog',
+        id: 'woo',
+        source: { file: 'woo.csv' },
+        mapping: { sku: 'SKU', title: 'Name', price: 'Regular price', quantity: 'Stock' },
+      }),
+    );
+    if (BACKEND === 'postgres') {
+      // The CLI opens its own connections to this test's schema.
+      t = await openTestStore();
+      env = { DATABASE_URL: t.databaseUrl };
+    } else {
+      env = { DATA_DIR: path.join(work, 'data') };
+    }
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('migrates, and a second and third migrate change nothing', async () => {
+    await runCli(['migrate'], env);
+    for (let i = 0; i < 2; i++) {
+      const again = await runCli(['migrate'], env);
+      expect(again.code).toBe(0);
+      expect(again.stdout.trim()).toBe('schema is up to date');
+    }
+  });
+
+  it('applies feeds/ from --dir, then reports the same files unchanged', async () => {
+    const first = await runCli(['apply', '--dir', work, '--json'], env);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout).applied).toEqual([
+      { kind: 'catalog', id: 'woo', file: 'feeds/woo.json', outcome: 'created', version: 1 },
+    ]);
+    const second = await runCli(['apply', '--dir', work], env);
+    expect(second.stdout).toMatch(/woo\s+feeds\/woo\.json\s+unchanged\s+1/);
+  });
+
+  it('refuses a faulty definition folder with exit 1 and the file and JSON path', async () => {
+    const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-bad-'));
+    fs.mkdirSync(path.join(bad, 'feeds'));
+    fs.writeFileSync(
+      path.join(bad, 'feeds', 'x.json'),
+      JSON.stringify({ kind: 'catalog', id: 'X Y', format: 'pdf' }),
+    );
+    const res = await runCli(['apply', '--dir', bad], env);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('feeds/x.json: $.id: must be lowercase letters');
+    expect(res.stderr).toContain('feeds/x.json: $.format: must be one of');
+    fs.rmSync(bad, { recursive: true });
+  });
+
+  it('imports the catalog source and prints the counts', async () => {
+    const res = await runCli(['import', 'woo'], env, { cwd: work });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/import \d+ of woo: applied/);
+    expect(res.stdout).toMatch(/ROWS\s+VALID\s+CREATED[\s\S]*\n25\s+25\s+25\s+0\s+0\s+0\s+0/);
+  });
+
+  it('imports from stdin in partial mode, with --json', async () => {
+    const res = await runCli(['import', 'woo', '--file', '-', '--partial', '--json'], env, {
+      stdin: 'SKU,Stock\nwoo-beanie,7\nno-such-sku,1\n',
+    });
+    expect(res.code).toBe(0);
+    const out = JSON.parse(res.stdout);
+    expect(out.run).toMatchObject({
+      status: 'applied',
+      mode: 'partial',
+      counts: { updated: 1, errors: 1, removed: 0 },
+    });
+    expect(out.rowErrors).toEqual([
+      expect.objectContaining({ line: 3, sku: 'no-such-sku', code: 'unknown_sku' }),
+    ]);
+  });
+
+  it('exits 2 with one line on stderr when the safety gate holds a run, then applies it', async () => {
+    const few = path.join(work, 'few.csv');
+    fs.writeFileSync(few, 'SKU,Name,Regular price,Stock\nwoo-beanie,Beanie,20,7\n');
+    const res = await runCli(['import', 'woo', '--file', few], env);
+    expect(res.code).toBe(2);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^feedwright: import (\d+) held: would remove 24 of 25 products \(96 %\), more than the 50 % allowed/,
+    );
+    const runId = /import (\d+) held/.exec(lines[0] ?? '')?.[1];
+    const applied = await runCli(['import', '--apply-run', String(runId)], env);
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain('applied (forced)');
+  });
+
+  it('shows history with filters, newest first', async () => {
+    const res = await runCli(['history', '--catalog', 'woo', '--type', 'import', '--json'], env);
+    expect(res.code).toBe(0);
+    const types = JSON.parse(res.stdout).events.map((e: { type: string }) => e.type);
+    expect(types[0]).toBe('import.applied');
+    expect(types).toContain('import.held');
+    const sku = await runCli(['history', '--sku', 'woo-beanie'], env);
+    expect(sku.stdout).toMatch(/product\.updated\s+woo\s+woo-beanie\s+\d+\s+quantity: ∅ → 7/);
+  });
+
+  it('fails with one line and exit 1 on a missing file or an unknown catalog', async () => {
+    const missing = await runCli(['import', 'woo', '--file', path.join(work, 'nope.csv')], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toContain('no such file');
+    const unknown = await runCli(['import', 'ghost'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toBe('feedwright: no catalog "ghost"');
+    const bad = await runCli(['frobnicate'], env);
+    expect(bad.code).toBe(1);
+  });
+});
