@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
+import { RecordGuard } from './record-guard.js';
 import type { ParsedFeed, RawRecord, RowIssue, RowIssueCode } from './types.js';
 
 /** Options a catalog definition may give for CSV-like feeds. */
@@ -7,7 +8,7 @@ export interface CsvOptions {
   delimiter?: string;
   /** Node encoding name: utf8 (default, with or without BOM), latin1, utf16le. */
   encoding?: BufferEncoding;
-  /** Longest accepted record, in characters (csv-parse's max_record_size). */
+  /** Longest accepted record, in bytes of UTF-8, line break excluded. */
   maxRecordSize?: number;
 }
 
@@ -35,27 +36,39 @@ const SKIPPABLE: Record<string, RowIssueCode> = {
 
 /**
  * Parses a CSV byte stream with csv-parse. The first record is the header; every later
- * record comes out as a RawRecord. Records csv-parse rejects (too long, wrong number of
- * columns, bad quoting) become row issues and parsing goes on.
+ * record comes out as a RawRecord. Records longer than maxRecordSize are cut out before
+ * csv-parse (see RecordGuard); records csv-parse rejects (wrong number of columns, bad
+ * quoting) become row issues too, and parsing goes on.
  */
 export async function parseCsv(input: Readable, options: CsvOptions = {}): Promise<ParsedFeed> {
   const issues: RowIssue[] = [];
   const maxRecordSize = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
-  let lastSkippedLine = -1;
-  const parser = parse({
-    delimiter: options.delimiter ?? ',',
+  const delimiter = options.delimiter ?? ',';
+  const guard = new RecordGuard({
+    maxRecordSize,
+    delimiter,
     encoding: options.encoding ?? 'utf8',
+    onTooLong: (issue) => issues.push(issue),
+    headerTooLong: (line) =>
+      new FeedParseError(`CSV: the header is longer than ${maxRecordSize} bytes`, line),
+  });
+  const parser = parse({
+    delimiter,
+    // The guard hands on UTF-8 whatever the feed's encoding.
+    encoding: 'utf8',
     bom: true,
     info: true,
     skip_empty_lines: true,
+    // Only a backstop: the guard has cut longer records. Should csv-parse still meet one, it
+    // would drop the rest of its buffer, so the run must fail rather than lose rows unseen.
     max_record_size: maxRecordSize,
     skip_records_with_error: true,
     on_skip: (err: CsvError | undefined) => {
       if (!err) return;
       const line = typeof err.lines === 'number' ? err.lines : 0;
-      // csv-parse reports an over-long record once per extra byte; keep one issue per record.
-      if (line === lastSkippedLine && err.code === 'CSV_MAX_RECORD_SIZE') return;
-      lastSkippedLine = line;
+      if (err.code === 'CSV_MAX_RECORD_SIZE') {
+        throw new FeedParseError(`CSV: ${describeCsvError(err, maxRecordSize)}`, line, err);
+      }
       issues.push({
         line,
         sku: null,
@@ -64,8 +77,9 @@ export async function parseCsv(input: Readable, options: CsvOptions = {}): Promi
       });
     },
   });
-  input.on('error', (err) => parser.destroy(err));
-  input.pipe(parser);
+  input.on('error', (err) => guard.destroy(err));
+  guard.on('error', (err) => parser.destroy(err));
+  input.pipe(guard).pipe(parser);
 
   const iterator = parser[Symbol.asyncIterator]() as AsyncIterator<{
     record: string[];
@@ -85,6 +99,7 @@ export async function parseCsv(input: Readable, options: CsvOptions = {}): Promi
       }
     } finally {
       parser.destroy();
+      guard.destroy();
       input.destroy();
     }
   }
@@ -124,7 +139,7 @@ function embeddedNewlines(values: string[]): number {
 function describeCsvError(err: CsvError, maxRecordSize: number): string {
   switch (err.code) {
     case 'CSV_MAX_RECORD_SIZE':
-      return `record longer than ${maxRecordSize} characters`;
+      return `record longer than ${maxRecordSize} bytes`;
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
     case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
       const m = /expected (\d+), got (\d+)/i.exec(err.message) ?? /(\d+)[^\d]+(\d+)/.exec(err.message);

@@ -64,7 +64,10 @@ export async function saveCatalog(
   const json = JSON.stringify(def);
   const rows = await db.query<CatalogRow & { outcome: SaveOutcome; changes: Record<string, unknown> | null }>(
     {
-      text: `WITH prev AS (SELECT definition FROM catalogs WHERE id = $1 FOR UPDATE),
+      // prev reads the row as it was before this statement. (FOR UPDATE here would lock the
+      // row that the upsert updates in the same statement: the locked read then skips it, and an
+      // update would be reported as created, with the whole definition as its changes.)
+      text: `WITH prev AS (SELECT definition FROM catalogs WHERE id = $1),
            up AS (
              INSERT INTO catalogs (id, definition, origin) VALUES ($1, $2::jsonb, $3)
              ON CONFLICT (id) DO UPDATE SET definition = EXCLUDED.definition, origin = EXCLUDED.origin,

@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { applyDefinitions, DefinitionsInvalidError } from '../src/catalog/definition-files.js';
+import { getCatalog, listCatalogs } from '../src/store/catalogs.js';
+import { readHistory } from '../src/store/history.js';
+import { openTestStore, type TestStore } from './helpers/store.js';
+
+let t: TestStore;
+let dir: string;
+
+beforeAll(async () => {
+  t = await openTestStore();
+});
+afterAll(async () => {
+  await t?.cleanup();
+});
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-defs-'));
+  fs.mkdirSync(path.join(dir, 'feeds'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function writeFeed(name: string, value: unknown): void {
+  const text = typeof value === 'string' ? value : `${JSON.stringify(value, null, 2)}\n`;
+  fs.writeFileSync(path.join(dir, 'feeds', name), text);
+}
+
+const history = async (catalog: string) =>
+  (await readHistory(t.store, { catalog, type: 'catalog', limit: 100 })).events;
+
+describe('applyDefinitions', () => {
+  it('refuses a folder with one faulty file as a whole, naming file and JSON path', async () => {
+    writeFeed('good.json', { kind: 'catalog', id: 'good-shop', mapping: { sku: 'SKU' } });
+    writeFeed('bad.json', { kind: 'catalog', id: 'bad-shop', mapping: { sku: 'SKU', colour: 'Colour' } });
+    writeFeed('broken.json', '{ "kind": "catalog", ');
+
+    const error = await applyDefinitions(t.store, dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DefinitionsInvalidError);
+    const message = (error as Error).message.split('\n');
+    expect(message).toContain(`${path.join('feeds', 'bad.json')}: $.mapping.colour: is not a known property`);
+    expect(message.some((m) => m.startsWith(`${path.join('feeds', 'broken.json')}: $: not valid JSON`))).toBe(
+      true,
+    );
+    expect(message.some((m) => m.includes('good.json'))).toBe(false);
+    expect(await listCatalogs(t.store)).toEqual([]);
+    expect(await history('good-shop')).toEqual([]);
+  });
+
+  it('refuses two files defining the same catalog', async () => {
+    writeFeed('a.json', { kind: 'catalog', id: 'twin' });
+    writeFeed('b.json', { kind: 'catalog', id: 'twin', name: 'Other' });
+    await expect(applyDefinitions(t.store, dir)).rejects.toThrow(
+      `${path.join('feeds', 'b.json')}: $.id: catalog "twin" is also defined in ${path.join('feeds', 'a.json')}`,
+    );
+    expect(await getCatalog(t.store, 'twin')).toBeUndefined();
+  });
+
+  it('writes nothing when the same folder is applied again', async () => {
+    writeFeed('steady.json', {
+      kind: 'catalog',
+      id: 'steady',
+      source: { file: 'data/steady.csv' },
+      mapping: { sku: 'SKU', title: 'Name' },
+    });
+    const first = await applyDefinitions(t.store, dir);
+    expect(first.applied).toEqual([
+      {
+        kind: 'catalog',
+        id: 'steady',
+        file: path.join('feeds', 'steady.json'),
+        outcome: 'created',
+        version: 1,
+      },
+    ]);
+    const stored = await getCatalog(t.store, 'steady');
+    // A relative source file is read from the applied folder.
+    expect(stored?.definition.source).toEqual({ file: path.join(dir, 'data/steady.csv') });
+
+    const second = await applyDefinitions(t.store, dir);
+    expect(second.applied).toMatchObject([{ id: 'steady', outcome: 'unchanged', version: 1 }]);
+    expect(await getCatalog(t.store, 'steady')).toEqual(stored);
+    expect((await history('steady')).map((e) => e.type)).toEqual(['catalog.created']);
+  });
+
+  it('bumps the version of a changed definition and records what changed', async () => {
+    writeFeed('moving.json', { kind: 'catalog', id: 'moving', mapping: { sku: 'SKU', title: 'Name' } });
+    await applyDefinitions(t.store, dir);
+    writeFeed('moving.json', {
+      kind: 'catalog',
+      id: 'moving',
+      mapping: { sku: 'SKU', title: 'Title' },
+      safety: { maxDropPercent: 20 },
+    });
+
+    const result = await applyDefinitions(t.store, dir);
+    expect(result.applied).toMatchObject([{ id: 'moving', outcome: 'updated', version: 2 }]);
+    const stored = await getCatalog(t.store, 'moving');
+    expect(stored).toMatchObject({ version: 2, origin: `file:${path.join('feeds', 'moving.json')}` });
+    expect(stored?.definition.mapping?.title).toBe('Title');
+
+    const events = await history('moving');
+    expect(events.map((e) => e.type)).toEqual(['catalog.updated', 'catalog.created']);
+    expect(events[0]?.data).toEqual({
+      version: 2,
+      changes: {
+        mapping: { before: { sku: 'SKU', title: 'Name' }, after: { sku: 'SKU', title: 'Title' } },
+        safety: { before: null, after: { maxDropPercent: 20 } },
+      },
+    });
+  });
+
+  it('skips channel files for now and applies nothing from a folder without feeds/', async () => {
+    writeFeed('google.json', { kind: 'channel', id: 'google', catalog: 'acme' });
+    const result = await applyDefinitions(t.store, dir);
+    expect(result.applied).toEqual([]);
+    expect(result.skipped).toEqual([{ file: path.join('feeds', 'google.json'), reason: expect.any(String) }]);
+
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-empty-'));
+    try {
+      expect(await applyDefinitions(t.store, empty)).toEqual({ applied: [], skipped: [] });
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});

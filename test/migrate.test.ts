@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveCatalog } from '../src/store/catalogs.js';
+import { migrate, readMigrations } from '../src/store/migrate.js';
+import { countProducts } from '../src/store/products.js';
+import { openTestStore, type TestStore } from './helpers/store.js';
+
+let t: TestStore;
+
+beforeAll(async () => {
+  t = await openTestStore();
+});
+afterAll(async () => {
+  await t?.cleanup();
+});
+
+describe('migrate', () => {
+  it('is harmless when run again and again: it applies nothing and keeps the data', async () => {
+    // openTestStore ran the first migration pass.
+    const files = await readMigrations();
+    const applied = await t.store.query<{ id: number; name: string }>({
+      text: 'SELECT id, name FROM feedwright_migrations ORDER BY id',
+    });
+    expect(applied).toEqual(files.map((m) => ({ id: m.id, name: m.name })));
+
+    await saveCatalog(t.store, { kind: 'catalog', id: 'kept' }, 'test');
+    await t.store.query({
+      text: `INSERT INTO products (catalog_id, sku, fields, attributes) VALUES ('kept', 'A', '{"sku":"A"}', '{}')`,
+    });
+
+    expect(await migrate(t.store)).toEqual([]);
+    expect(await migrate(t.store)).toEqual([]);
+
+    expect(await t.store.query({ text: 'SELECT id FROM feedwright_migrations ORDER BY id' })).toHaveLength(
+      files.length,
+    );
+    expect(await countProducts(t.store, 'kept')).toBe(1);
+    const [catalog] = await t.store.query<{ version: number }>({
+      text: "SELECT version FROM catalogs WHERE id = 'kept'",
+    });
+    expect(catalog?.version).toBe(1);
+  });
+
+  it('lets two migrators meet without harm', async () => {
+    expect(await Promise.all([migrate(t.store), migrate(t.store)])).toEqual([[], []]);
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { formatProblem, validateCatalogDefinition } from '../../src/catalog/definition.js';
+
+const lines = (value: unknown, file?: string) => validateCatalogDefinition(value, file).map(formatProblem);
+
+describe('validateCatalogDefinition', () => {
+  it('accepts the example of the SPEC', () => {
+    const acme = {
+      kind: 'catalog',
+      id: 'acme',
+      source: { url: 'https://shop.example/export/products.csv' },
+      format: 'csv',
+      options: { delimiter: ',', encoding: 'utf-8' },
+      mapping: { sku: 'Variant SKU', title: 'Title', quantity: 'Variant Inventory Qty' },
+      schedule: '*/15 * * * *',
+      safety: { maxDropPercent: 50 },
+    };
+    expect(validateCatalogDefinition(acme)).toEqual([]);
+    expect(validateCatalogDefinition({ kind: 'catalog', id: 'upload-only' })).toEqual([]);
+    expect(
+      validateCatalogDefinition({ kind: 'catalog', id: 'local', source: { file: 'feeds/x.csv' } }),
+    ).toEqual([]);
+  });
+
+  it('points at an unknown property with its JSON path and file', () => {
+    expect(
+      lines({ kind: 'catalog', id: 'a', mapping: { sku: 'SKU', colour: 'Colour' } }, 'feeds/a.json'),
+    ).toEqual(['feeds/a.json: $.mapping.colour: is not a known property']);
+    expect(lines({ kind: 'catalog', id: 'a', sheduel: '* * * * *' })).toEqual([
+      '$.sheduel: is not a known property',
+    ]);
+  });
+
+  it('names missing and mistyped properties', () => {
+    expect(lines({ kind: 'catalog' })).toEqual(['$.id: is required']);
+    expect(lines({ kind: 'channel', id: 'a' })).toEqual(['$.kind: must be "catalog"']);
+    expect(lines({ kind: 'catalog', id: 'a', mapping: { sku: 3 } })).toEqual([
+      '$.mapping.sku: must be string',
+    ]);
+    expect(lines({ kind: 'catalog', id: 'a', safety: { maxDropPercent: 120 } })).toEqual([
+      '$.safety.maxDropPercent: must be <= 100',
+    ]);
+  });
+
+  it('explains an id that cannot be used in URLs', () => {
+    expect(lines({ kind: 'catalog', id: 'My Shop' })).toEqual([
+      '$.id: must be lowercase letters, digits, - or _, starting with a letter or digit, at most 64 characters',
+    ]);
+    expect(validateCatalogDefinition({ kind: 'catalog', id: 'a'.repeat(65) })).toHaveLength(1);
+  });
+
+  it('says once what a source must look like', () => {
+    expect(lines({ kind: 'catalog', id: 'a', source: { path: 'x.csv' } })).toEqual([
+      '$.source: must be { "file": "path" } or { "url": "https://…" }',
+    ]);
+    expect(lines({ kind: 'catalog', id: 'a', source: { url: 'ftp://shop.example/feed.csv' } })).toEqual([
+      '$.source: must be { "file": "path" } or { "url": "https://…" }',
+    ]);
+  });
+
+  it('refuses unknown formats and encodings, listing the allowed ones', () => {
+    expect(lines({ kind: 'catalog', id: 'a', format: 'xlsx' })).toEqual([
+      '$.format: must be one of "csv", "tsv", "xml", "json", "ndjson"',
+    ]);
+    const [encoding] = lines({ kind: 'catalog', id: 'a', options: { encoding: 'cp1252' } });
+    expect(encoding).toMatch(/^\$\.options\.encoding: must be one of .*"iso-8859-1"/);
+  });
+
+  it('keeps maxRecordSize within sane bounds', () => {
+    expect(validateCatalogDefinition({ kind: 'catalog', id: 'a', options: { maxRecordSize: 2048 } })).toEqual(
+      [],
+    );
+    expect(lines({ kind: 'catalog', id: 'a', options: { maxRecordSize: 10 } })).toEqual([
+      '$.options.maxRecordSize: must be >= 1024',
+    ]);
+    expect(lines({ kind: 'catalog', id: 'a', options: { maxRecordSize: 1.5e9 } })).toHaveLength(1);
+  });
+
+  it('refuses a schedule that is not a cron expression', () => {
+    expect(lines({ kind: 'catalog', id: 'a', schedule: 'every hour' })).toEqual([
+      '$.schedule: "every hour" is not a valid cron expression',
+    ]);
+  });
+
+  it('refuses a CSV delimiter that is a quote or a line break', () => {
+    expect(lines({ kind: 'catalog', id: 'a', format: 'csv', options: { delimiter: '"' } })).toEqual([
+      '$.options.delimiter: a delimiter cannot be a quote or a line break',
+    ]);
+  });
+
+  it('reports every fault at once', () => {
+    const problems = validateCatalogDefinition({
+      kind: 'catalog',
+      id: 'a',
+      format: 'xls',
+      mapping: { colour: 'Colour' },
+      safety: { maxDrop: 5 },
+    });
+    expect(problems.map((p) => p.path).sort()).toEqual(['$.format', '$.mapping.colour', '$.safety.maxDrop']);
+  });
+});
