@@ -424,7 +424,17 @@ describe('safety gate', () => {
     expect(refusal).toBeInstanceOf(AppError);
     expect(refusal).toMatchObject({ code: 'IMPORT_STALE' });
     expect(await products('held')).toEqual(before);
-    expect((await getRun(store, stale.id))?.status).toBe('held');
+    // The overtaken run stays in the record, held, but its staged rows are released.
+    expect(await getRun(store, stale.id)).toMatchObject({
+      status: 'held',
+      applicable: false,
+      stagingTable: null,
+    });
+    const leftovers = await store.query<{ n: number }>({
+      text: 'SELECT count(*)::int AS n FROM pg_class WHERE relname = $1',
+      values: [`import_staging_${stale.id}`],
+    });
+    expect(leftovers[0]?.n).toBe(0);
   });
 
   it('holds a feed that lacks a mapped column', async () => {

@@ -15,6 +15,7 @@ import {
   lastAppliedRunId,
   listRunningRuns,
   type RunCounts,
+  releaseStaleHeldRuns,
 } from '../store/imports.js';
 import {
   applyStaging,
@@ -213,7 +214,8 @@ async function applyRun(
     expectedBase?: number | null;
   },
 ): Promise<ImportRunRecord> {
-  return session.transaction(async (tx) => {
+  let stale: string[] = [];
+  const result = await session.transaction(async (tx) => {
     // Serialises appliers of one catalog; a held run applied late checks it is not stale.
     await tx.query({ text: 'SELECT id FROM catalogs WHERE id = $1 FOR UPDATE', values: [catalogId] });
     if (a.expectedBase !== undefined && (await lastAppliedRunId(tx, catalogId)) !== a.expectedBase) {
@@ -242,8 +244,11 @@ async function applyRun(
         ...(a.heldReasons.length ? { overrode: a.heldReasons } : {}),
       },
     });
+    stale = await releaseStaleHeldRuns(tx, catalogId, runId);
     return applied;
   });
+  for (const table of stale) await dropStaging(session, table);
+  return result;
 }
 
 /**
@@ -302,7 +307,6 @@ export async function recoverInterruptedRuns(store: Store): Promise<number> {
       recovered++;
     }
     for (const table of await orphanStagingTables(session)) await dropStaging(session, table);
-    // A held run superseded by a later applied run can never be applied: free its rows.
     return recovered;
   });
 }

@@ -236,3 +236,26 @@ export async function lastAppliedRunId(db: Queryable, catalogId: string): Promis
   const id = rows[0]?.id;
   return id === null || id === undefined ? null : Number(id);
 }
+
+/**
+ * Once a run of a catalog is applied, every other held run of that catalog is stale: it
+ * was diffed against a catalog that no longer is. Their staged rows are released (the
+ * runs stay in the record, no longer applicable); returns the staging tables to drop.
+ */
+export async function releaseStaleHeldRuns(
+  db: Queryable,
+  catalogId: string,
+  appliedRunId: number,
+): Promise<string[]> {
+  const rows = await db.query<{ staging_table: string }>({
+    text: `WITH stale AS (
+             SELECT id, staging_table FROM import_runs
+             WHERE catalog_id = $1 AND status = 'held' AND id <> $2 AND staging_table IS NOT NULL
+             FOR UPDATE
+           )
+           UPDATE import_runs r SET staging_table = NULL FROM stale WHERE r.id = stale.id
+           RETURNING stale.staging_table`,
+    values: [catalogId, appliedRunId],
+  });
+  return rows.map((r) => r.staging_table);
+}
