@@ -19,6 +19,21 @@ export const ERROR_CODES = {
     doc: 'The held run is older than the catalog: another run was applied since.',
   },
   IMPORT_BUSY: { status: 409, doc: 'Another import of this catalog is running.' },
+  SOURCE_FORBIDDEN_ADDRESS: {
+    status: 422,
+    doc: 'The source URL, a redirect or a resolved address is in a refused network (private and loopback need FEEDWRIGHT_ALLOW_PRIVATE_SOURCES=true; link-local and metadata addresses never).',
+  },
+  SOURCE_UNREACHABLE: { status: 502, doc: 'The source host could not be resolved or connected to.' },
+  SOURCE_TIMEOUT: { status: 504, doc: 'The source did not connect, answer or finish in time.' },
+  SOURCE_HTTP_ERROR: {
+    status: 502,
+    doc: 'The source answered an error status, redirected too often, or used an unsupported encoding.',
+  },
+  SOURCE_TOO_LARGE: { status: 502, doc: 'The source exceeds the download or decompressed-size limit.' },
+  SOURCE_TRUNCATED: {
+    status: 502,
+    doc: 'The download ended before its declared length, or its compressed stream was cut.',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, doc: 'The upload is larger than the body limit.' },
   UNSUPPORTED_FORMAT: { status: 415, doc: 'The feed format is not supported yet.' },
   STORE_UNAVAILABLE: { status: 503, doc: 'The store cannot be reached.' },

@@ -207,8 +207,11 @@ describe('HTTP API', () => {
   });
 
   it('filters and pages the history', async () => {
+    // Two held runs: the feed that dropped most products, and the upload cut at the body limit.
     const held = await app.inject({ method: 'GET', url: '/api/history?type=import.held', headers: auth });
-    expect(held.json().events.map((e: { type: string }) => e.type)).toEqual(['import.held']);
+    expect(
+      held.json().events.map((e: { data: { reasons: Array<{ code: string }> } }) => e.data.reasons[0]?.code),
+    ).toEqual(['too_many_removed', 'fetch_failed']);
     const imports = await app.inject({
       method: 'GET',
       url: '/api/history?type=import&limit=2',

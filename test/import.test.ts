@@ -299,15 +299,17 @@ describe('bad rows', () => {
     }
   });
 
-  it('fails the run, changing nothing, when the header itself is over-long', async () => {
+  it('holds the run, changing nothing, when the header itself is over-long', async () => {
     await defineCatalog('long-header', { options: { maxRecordSize: 1024 } });
     await importChunks('long-header', [Buffer.from('sku,title\nA,Kept\n')]);
     const before = await products('long-header');
 
     const header = `sku,title,${Array.from({ length: 200 }, (_, i) => `column ${i}`).join(',')}`;
     const run = await importChunks('long-header', [Buffer.from(`${header}\nB,New\n`)]);
-    expect(run.status).toBe('failed');
-    expect(run.failure).toBe('CSV: the header is longer than 1024 bytes (line 1)');
+    expect(run).toMatchObject({ status: 'held', applicable: false });
+    expect(run.heldReasons).toEqual([
+      { code: 'parse_failed', message: 'CSV: the header is longer than 1024 bytes (line 1)' },
+    ]);
     expect(await products('long-header')).toEqual(before);
   });
 

@@ -17,11 +17,20 @@ export const ENCODINGS: Record<string, BufferEncoding> = {
 };
 
 /** A catalog definition as written in `feeds/*.json` or PUT to the API. */
+/** A linked feed: its URL and how to authenticate. Secrets come from the environment. */
+export interface UrlSource {
+  url: string;
+  /** Basic auth; the password is read from the named environment variable. */
+  auth?: { username: string; passwordEnv: string };
+  /** Extra request headers: a literal value, or `{ env }` to read a secret from the environment. */
+  headers?: Record<string, string | { env: string }>;
+}
+
 export interface CatalogDefinition {
   kind: 'catalog';
   id: string;
   name?: string;
-  source?: { file: string } | { url: string };
+  source?: { file: string } | UrlSource;
   format?: FeedFormat;
   options?: {
     delimiter?: string;
@@ -40,6 +49,46 @@ export const DEFAULT_MAX_DROP_PERCENT = 50;
 /** An identifier usable in URLs and file names. */
 export const ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
 
+const FILE_SOURCE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['file'],
+  properties: { file: { type: 'string', minLength: 1 } },
+} as const;
+
+const URL_SOURCE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url'],
+  properties: {
+    url: { type: 'string', pattern: '^https?://' },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['username', 'passwordEnv'],
+      properties: {
+        username: { type: 'string', minLength: 1, pattern: '^[^:]*$' },
+        passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      },
+    },
+    headers: {
+      type: 'object',
+      propertyNames: { pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
+      additionalProperties: {
+        oneOf: [
+          { type: 'string' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['env'],
+            properties: { env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
+          },
+        ],
+      },
+    },
+  },
+} as const;
+
 /** The JSON Schema of a catalog definition; also the API's input schema. */
 export const catalogDefinitionSchema = {
   $id: 'feedwright/catalog-definition',
@@ -51,20 +100,13 @@ export const catalogDefinitionSchema = {
     id: { type: 'string', pattern: ID_PATTERN },
     name: { type: 'string', maxLength: 200 },
     source: {
-      oneOf: [
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['file'],
-          properties: { file: { type: 'string', minLength: 1 } },
-        },
-        {
-          type: 'object',
-          additionalProperties: false,
-          required: ['url'],
-          properties: { url: { type: 'string', pattern: '^https?://' } },
-        },
-      ],
+      // A URL source when it has "url", a file source otherwise: errors then come from the one
+      // branch the author meant, instead of both branches of a oneOf.
+      type: 'object',
+      if: { properties: { url: true }, required: ['url'] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword, not a thenable.
+      then: URL_SOURCE_SCHEMA,
+      else: FILE_SOURCE_SCHEMA,
     },
     format: { enum: [...FEED_FORMATS] },
     options: {
@@ -111,9 +153,8 @@ export function formatProblem(p: DefinitionProblem): string {
  */
 export function validateCatalogDefinition(value: unknown, file?: string): DefinitionProblem[] {
   if (!validateSchema(value)) {
-    return dedupe(
-      (validateSchema.errors ?? []).map((e) => ({ file, path: jsonPath(e), message: describe(e) })),
-    );
+    const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== 'if');
+    return dedupe(errors.map((e) => ({ file, path: jsonPath(e), message: describe(e) })));
   }
   const def = value as CatalogDefinition;
   const problems: DefinitionProblem[] = [];
@@ -150,24 +191,29 @@ function describe(e: ErrorObject): string {
     case 'pattern':
       return e.instancePath.endsWith('/id')
         ? 'must be lowercase letters, digits, - or _, starting with a letter or digit, at most 64 characters'
-        : e.instancePath.endsWith('/url')
-          ? 'must be an http:// or https:// URL'
-          : `must match ${String(e.params.pattern)}`;
+        : e.instancePath.endsWith('/username')
+          ? 'must not contain ":"'
+          : e.instancePath.endsWith('Env') || e.instancePath.endsWith('/env')
+            ? 'must be an environment variable name'
+            : e.instancePath.endsWith('/url')
+              ? 'must be an http:// or https:// URL'
+              : `must match ${String(e.params.pattern)}`;
     case 'oneOf':
-      return 'must be { "file": "path" } or { "url": "https://…" }';
+      return 'must be a string or { "env": "VARIABLE" }';
     default:
       return e.message ?? 'is invalid';
   }
 }
 
 function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {
-  // oneOf reports the failures of each branch too; keep the clearest message per path.
+  // oneOf reports the failures of each of its branches too: keep the oneOf's own message
+  // at a path, and drop the branch failures beneath it.
   const byPath = new Map<string, DefinitionProblem>();
   for (const p of problems) {
     const seen = byPath.get(p.path);
-    if (!seen || p.message.startsWith('must be { "file"')) byPath.set(p.path, p);
+    if (!seen || p.message.startsWith('must be a string or')) byPath.set(p.path, p);
   }
   const out = [...byPath.values()];
-  const source = out.find((p) => p.path === '$.source');
-  return source ? out.filter((p) => p === source || !p.path.startsWith('$.source.')) : out;
+  const oneOfPaths = out.filter((p) => p.message.startsWith('must be a string or')).map((p) => p.path);
+  return out.filter((p) => !oneOfPaths.some((o) => p.path !== o && p.path.startsWith(`${o}.`)));
 }

@@ -2,7 +2,14 @@ import path from 'node:path';
 import { AppError } from '../errors.js';
 import { DEFAULT_MAX_RECORD_SIZE, FeedParseError, parseCsv } from '../parse/csv.js';
 import type { ParsedFeed, RowIssue } from '../parse/types.js';
-import { type ImportInput, type OpenedSource, openSource } from '../sources/source.js';
+import { type FetchState, fetchStateAfter, validatorsFor } from '../sources/fetch-state.js';
+import {
+  describeSource,
+  type ImportInput,
+  type NotModifiedSource,
+  type OpenedSource,
+  openSource,
+} from '../sources/source.js';
 import { getCatalog } from '../store/catalogs.js';
 import { recordHistory } from '../store/history.js';
 import {
@@ -13,6 +20,7 @@ import {
   type ImportRunRecord,
   insertRowErrors,
   lastAppliedRunId,
+  lastFetchState,
   listRunningRuns,
   type RunCounts,
   releaseStaleHeldRuns,
@@ -57,14 +65,18 @@ export interface ImportRequest {
   force: boolean;
   /** Who asked: `cli`, `api:<key name>`, `schedule`. */
   actor: string;
+  /** Lets a linked URL reach private and loopback addresses (FEEDWRIGHT_ALLOW_PRIVATE_SOURCES). */
+  allowPrivateSources?: boolean;
   onProgress?: (p: ImportProgress) => void;
 }
 
 /**
  * Runs one import: fetch → parse → validate → stage → diff → gate → apply or hold.
  * The catalog changes only in the final transaction, so readers see it before or after
- * the run, never half-way. Returns the finished run (applied, held or failed); throws
- * only when no run could be started (unknown catalog, busy, unreadable source).
+ * the run, never half-way. Returns the finished run: applied, held (by the safety gate,
+ * or because the feed could not be fetched or read to its end), not_modified (a linked
+ * feed answered 304) or failed (the store broke or the process died). Throws only when
+ * no run could start (unknown catalog, another import running).
  */
 export async function runImport(store: Store, req: ImportRequest): Promise<ImportRunRecord> {
   const catalog = await getCatalog(store, req.catalogId);
@@ -72,12 +84,12 @@ export async function runImport(store: Store, req: ImportRequest): Promise<Impor
   const def = catalog.definition;
   return store.session((session) =>
     withImportLock(session, def.id, async () => {
-      const source = await openSource(def, req.input);
+      const label = describeSource(def, req.input);
       const run = await createRun(store, {
         catalogId: def.id,
         mode: req.mode,
         forced: req.force,
-        source: source.label,
+        source: label,
         actor: req.actor,
       });
       await recordHistory(store, {
@@ -85,11 +97,51 @@ export async function runImport(store: Store, req: ImportRequest): Promise<Impor
         catalogId: def.id,
         runId: run.id,
         actor: req.actor,
-        data: { source: source.label, mode: req.mode, forced: req.force },
+        data: { source: label, mode: req.mode, forced: req.force },
       });
-      return executeRun(store, session, def, run, source, req);
+      const url =
+        def.source && 'url' in def.source && req.input.kind === 'default' ? def.source.url : undefined;
+      let source: OpenedSource | NotModifiedSource;
+      try {
+        // A forced run fetches the feed whole; so does a partial one (its validators are not kept).
+        const previous =
+          url && !req.force && req.mode === 'full'
+            ? validatorsFor(await lastFetchState(store, def.id), url)
+            : undefined;
+        source = await openSource(def, req.input, {
+          allowPrivateSources: req.allowPrivateSources ?? false,
+          previous,
+        });
+      } catch (err) {
+        return finishUnread(store, run, emptyCounts(), new ErrorSink(), err, req.actor);
+      }
+      if (source.notModified) return finishNotModified(store, run, source, req.actor);
+      const fetchState = url && source.validators ? fetchStateAfter(url, source.validators) : undefined;
+      return executeRun(store, session, def, run, source, req, fetchState);
     }),
   );
+}
+
+/** A linked feed that answered 304: recorded, nothing parsed, the catalog unchanged. */
+async function finishNotModified(
+  store: Store,
+  run: ImportRunRecord,
+  source: NotModifiedSource,
+  actor: string,
+): Promise<ImportRunRecord> {
+  const done = await finishRun(store, run.id, { status: 'not_modified', counts: emptyCounts() });
+  await recordHistory(store, {
+    type: 'import.not_modified',
+    catalogId: run.catalog,
+    runId: run.id,
+    actor,
+    data: { etag: source.validators.etag ?? null, lastModified: source.validators.lastModified ?? null },
+  });
+  return done;
+}
+
+function emptyCounts(): RunCounts {
+  return { rows: 0, valid: 0, created: 0, updated: 0, unchanged: 0, removed: 0, errors: 0 };
 }
 
 async function executeRun(
@@ -99,17 +151,10 @@ async function executeRun(
   run: ImportRunRecord,
   source: OpenedSource,
   req: ImportRequest,
+  fetchState: FetchState | undefined,
 ): Promise<ImportRunRecord> {
   const table = stagingTableName(run.id);
-  const counts: RunCounts = {
-    rows: 0,
-    valid: 0,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    removed: 0,
-    errors: 0,
-  };
+  const counts = emptyCounts();
   const errors = new ErrorSink();
   let keepStaging = false;
   try {
@@ -189,9 +234,10 @@ async function executeRun(
       heldReasons,
       forced: req.force,
       fetchedAt: source.fetchedAt,
+      fetchState,
     });
   } catch (err) {
-    return await failRun(store, run, counts, errors, err, req.actor);
+    return await finishUnread(store, run, counts, errors, err, req.actor);
   } finally {
     source.stream.destroy();
     if (!keepStaging) await dropStaging(session, table).catch(() => {});
@@ -211,6 +257,7 @@ async function applyRun(
     heldReasons: HeldReason[];
     forced: boolean;
     fetchedAt: Date | null;
+    fetchState?: FetchState;
     expectedBase?: number | null;
   },
 ): Promise<ImportRunRecord> {
@@ -232,6 +279,7 @@ async function applyRun(
       heldReasons: a.heldReasons,
       forced: a.forced,
       fetchedAt: a.fetchedAt,
+      fetchState: a.fetchState,
     });
     await recordHistory(tx, {
       type: 'import.applied',
@@ -361,7 +409,34 @@ function resolveFormat(declared: FeedFormat | undefined, name: string | undefine
   return 'csv';
 }
 
-async function failRun(
+/** Error codes that mean the feed could not be fetched or read: the run is held, not failed. */
+const UNREADABLE_CODES: ReadonlySet<string> = new Set([
+  'IMPORT_SOURCE_UNREADABLE',
+  'IMPORT_NO_SOURCE',
+  'UNSUPPORTED_FORMAT',
+  'PAYLOAD_TOO_LARGE',
+  'SOURCE_FORBIDDEN_ADDRESS',
+  'SOURCE_UNREACHABLE',
+  'SOURCE_TIMEOUT',
+  'SOURCE_HTTP_ERROR',
+  'SOURCE_TOO_LARGE',
+  'SOURCE_TRUNCATED',
+]);
+
+/** Stream errors of a byte source cut off mid-way (a dropped upload or connection). */
+const CUT_STREAM_CODES: ReadonlySet<string> = new Set([
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+]);
+
+/**
+ * Ends a run that stopped before it could be applied. A feed that could not be fetched
+ * or read to its end holds the run (SPEC §3: the catalog stays as it was and a person
+ * sees why); anything else (the store, a bug) fails it.
+ */
+async function finishUnread(
   store: Store,
   run: ImportRunRecord,
   counts: RunCounts,
@@ -377,6 +452,26 @@ async function failRun(
         : String(err);
   counts.errors = errors.count;
   await insertRowErrors(store, run.id, errors.stored).catch(() => {});
+  const code = (err as { code?: unknown } | null)?.code;
+  const unreadable =
+    err instanceof FeedParseError ||
+    (err instanceof AppError && UNREADABLE_CODES.has(err.code)) ||
+    (typeof code === 'string' && CUT_STREAM_CODES.has(code));
+  if (unreadable) {
+    const reason: HeldReason = {
+      code: err instanceof FeedParseError ? 'parse_failed' : 'fetch_failed',
+      message: err instanceof FeedParseError ? message : `the feed could not be read to its end: ${message}`,
+    };
+    const held = await finishRun(store, run.id, { status: 'held', counts, heldReasons: [reason] });
+    await recordHistory(store, {
+      type: 'import.held',
+      catalogId: run.catalog,
+      runId: run.id,
+      actor,
+      data: { reasons: [reason], counts, ...(err instanceof AppError ? { code: err.code } : {}) },
+    });
+    return held;
+  }
   const failed = await finishRun(store, run.id, { status: 'failed', counts, failure: message });
   await recordHistory(store, {
     type: 'import.failed',

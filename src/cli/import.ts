@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { applyHeldRun, runImport } from '../catalog/import-run.js';
 import { type ImportRunRecord, listRowErrors } from '../store/imports.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -23,6 +24,9 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
   if (applyRun === undefined && !catalogId)
     throw new UsageError('usage: feedwright import <catalog> [--file PATH|-] [--partial] [--force]');
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  if (values.file !== undefined && values.file !== '-' && !fs.existsSync(values.file)) {
+    throw new UsageError(`--file ${values.file}: no such file`);
+  }
   const ctx = await openContext(json);
   try {
     let run: ImportRunRecord;
@@ -44,6 +48,7 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
         mode: values.partial ? 'partial' : 'full',
         force: values.force,
         actor: 'cli',
+        allowPrivateSources: ctx.config.allowPrivateSources,
         onProgress: (p) => progress.update(p.phase, p.rows),
       });
       progress.done();

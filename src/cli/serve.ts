@@ -21,6 +21,7 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
     store,
     apiKey: key,
     maxUploadBytes: config.maxUploadBytes,
+    allowPrivateSources: config.allowPrivateSources,
     logger: { level: config.logLevel },
   });
   const log = app.log;
@@ -46,7 +47,9 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
 
   const scheduler = new Scheduler(store, (task, err) => log.error({ task, err }, 'scheduled task failed'));
   const work = new BackgroundWork();
-  await scheduleCatalogImports(store, scheduler, work, (msg, fields) => log.info(fields, msg));
+  await scheduleCatalogImports(store, scheduler, work, config.allowPrivateSources, (msg, fields) =>
+    log.info(fields, msg),
+  );
 
   const address = await app.listen({ port: config.port, host: config.host });
   // Headers must arrive within 30 s: slowloris clients are dropped.

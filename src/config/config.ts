@@ -25,6 +25,8 @@ export interface Config {
   logLevel: string;
   /** Largest accepted upload body, in bytes. */
   maxUploadBytes: number;
+  /** Lets linked feeds reach private and loopback addresses, for on-premise use. */
+  allowPrivateSources: boolean;
 }
 
 /** Reads the configuration from an environment (process.env by default). */
@@ -47,5 +49,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKey: env.FEEDWRIGHT_API_KEY || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     maxUploadBytes: maxUpload,
+    allowPrivateSources: env.FEEDWRIGHT_ALLOW_PRIVATE_SOURCES === 'true',
   };
 }

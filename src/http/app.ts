@@ -15,6 +15,8 @@ export interface AppOptions {
   apiKey: string;
   /** Largest import upload, in bytes; larger ones answer 413 and change nothing. */
   maxUploadBytes: number;
+  /** Lets linked feeds reach private addresses (FEEDWRIGHT_ALLOW_PRIVATE_SOURCES). */
+  allowPrivateSources?: boolean;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -51,7 +53,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         }
       });
       await api.register(catalogRoutes, { store: opts.store });
-      await api.register(importRoutes, { store: opts.store, maxUploadBytes: opts.maxUploadBytes });
+      await api.register(importRoutes, {
+        store: opts.store,
+        maxUploadBytes: opts.maxUploadBytes,
+        allowPrivateSources: opts.allowPrivateSources ?? false,
+      });
       await api.register(historyRoutes, { store: opts.store });
     },
     { prefix: '/api' },

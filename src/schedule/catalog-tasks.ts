@@ -33,6 +33,7 @@ export async function scheduleCatalogImports(
   store: Store,
   scheduler: Scheduler,
   work: BackgroundWork,
+  allowPrivateSources: boolean,
   log: ImportLog,
 ): Promise<void> {
   const importNow = async (catalogId: string, actor: string) => {
@@ -43,6 +44,7 @@ export async function scheduleCatalogImports(
         mode: 'full',
         force: false,
         actor,
+        allowPrivateSources,
       });
       log('import finished', { catalog: catalogId, run: run.id, status: run.status, counts: run.counts });
     } catch (err) {

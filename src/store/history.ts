@@ -8,9 +8,12 @@ export type HistoryType =
   | 'import.applied'
   | 'import.held'
   | 'import.failed'
+  | 'import.not_modified'
   | 'product.created'
   | 'product.updated'
-  | 'product.removed';
+  | 'product.removed'
+  | 'rules.created'
+  | 'rules.updated';
 
 /** One event of the append-only history. */
 export interface HistoryEvent {

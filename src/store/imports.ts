@@ -1,12 +1,13 @@
 import type { RowIssue } from '../parse/types.js';
+import type { FetchState } from '../sources/fetch-state.js';
 import type { Queryable } from './types.js';
 
 /** Status of an import run. */
-export type RunStatus = 'running' | 'applied' | 'held' | 'failed';
+export type RunStatus = 'running' | 'applied' | 'held' | 'failed' | 'not_modified';
 
 /** Why a run was held. */
 export interface HeldReason {
-  code: 'no_valid_rows' | 'missing_columns' | 'too_many_removed';
+  code: 'no_valid_rows' | 'missing_columns' | 'too_many_removed' | 'fetch_failed' | 'parse_failed';
   message: string;
 }
 
@@ -164,6 +165,8 @@ export async function finishRun(
     stagingTable?: string | null;
     forced?: boolean;
     fetchedAt?: Date | null;
+    /** Validators of a linked feed, kept on an applied run for the next conditional GET. */
+    fetchState?: FetchState;
   },
 ): Promise<ImportRunRecord> {
   const c = r.counts;
@@ -171,6 +174,7 @@ export async function finishRun(
     text: `UPDATE import_runs SET status = $2, rows_total = $3, rows_valid = $4, created = $5, updated = $6,
              unchanged = $7, removed = $8, errors = $9, held_reasons = $10::jsonb, failure = $11,
              staging_table = $12, forced = forced OR $13, fetched_at = coalesce($14, fetched_at),
+             source_key = $15, source_etag = $16, source_last_modified = $17,
              finished_at = now(),
              duration_ms = (extract(epoch FROM (now() - started_at)) * 1000)::int
            WHERE id = $1 RETURNING *`,
@@ -189,6 +193,9 @@ export async function finishRun(
       r.stagingTable ?? null,
       r.forced ?? false,
       r.fetchedAt ?? null,
+      r.fetchState?.sourceKey ?? null,
+      r.fetchState?.etag ?? null,
+      r.fetchState?.lastModified ?? null,
     ],
   });
   return toRun(rows[0] as RunRow);
@@ -258,4 +265,24 @@ export async function releaseStaleHeldRuns(
     values: [catalogId, appliedRunId],
   });
   return rows.map((r) => r.staging_table);
+}
+
+/** The validators of the catalog's last applied full run, if it fetched a linked URL. */
+export async function lastFetchState(db: Queryable, catalogId: string): Promise<FetchState | undefined> {
+  const rows = await db.query<{
+    source_key: string | null;
+    source_etag: string | null;
+    source_last_modified: string | null;
+  }>({
+    text: `SELECT source_key, source_etag, source_last_modified FROM import_runs
+           WHERE catalog_id = $1 AND status = 'applied' AND mode = 'full' ORDER BY id DESC LIMIT 1`,
+    values: [catalogId],
+  });
+  const r = rows[0];
+  if (!r?.source_key) return undefined;
+  return {
+    sourceKey: r.source_key,
+    etag: r.source_etag ?? undefined,
+    lastModified: r.source_last_modified ?? undefined,
+  };
 }

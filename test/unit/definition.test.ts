@@ -49,12 +49,24 @@ describe('validateCatalogDefinition', () => {
     expect(validateCatalogDefinition({ kind: 'catalog', id: 'a'.repeat(65) })).toHaveLength(1);
   });
 
-  it('says once what a source must look like', () => {
+  it('says what is wrong with a source, in the kind of source the author meant', () => {
     expect(lines({ kind: 'catalog', id: 'a', source: { path: 'x.csv' } })).toEqual([
-      '$.source: must be { "file": "path" } or { "url": "https://…" }',
+      '$.source.file: is required',
+      '$.source.path: is not a known property',
     ]);
     expect(lines({ kind: 'catalog', id: 'a', source: { url: 'ftp://shop.example/feed.csv' } })).toEqual([
-      '$.source: must be { "file": "path" } or { "url": "https://…" }',
+      '$.source.url: must be an http:// or https:// URL',
+    ]);
+    expect(
+      lines({
+        kind: 'catalog',
+        id: 'a',
+        source: { url: 'https://shop.example/f.csv', auth: { username: 'a:b' }, headers: { 'X-Key': 3 } },
+      }),
+    ).toEqual([
+      '$.source.auth.passwordEnv: is required',
+      '$.source.auth.username: must not contain ":"',
+      '$.source.headers.X-Key: must be a string or { "env": "VARIABLE" }',
     ]);
   });
 

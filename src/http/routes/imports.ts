@@ -33,10 +33,11 @@ const runParams = {
 } as const;
 
 /** Import runs: start one (upload or linked source), read them, apply a held one. */
-export const importRoutes: FastifyPluginAsync<{ store: Store; maxUploadBytes: number }> = async (
-  app,
-  { store, maxUploadBytes },
-) => {
+export const importRoutes: FastifyPluginAsync<{
+  store: Store;
+  maxUploadBytes: number;
+  allowPrivateSources: boolean;
+}> = async (app, { store, maxUploadBytes, allowPrivateSources }) => {
   await app.register(async (uploads) => {
     // The feed arrives as the raw body, whatever its type, and streams into the parser.
     uploads.removeAllContentTypeParsers();
@@ -94,6 +95,7 @@ export const importRoutes: FastifyPluginAsync<{ store: Store; maxUploadBytes: nu
           mode: request.query.mode,
           force: request.query.force,
           actor: 'api',
+          allowPrivateSources,
         });
         if (limiter?.exceeded) {
           reply.header('connection', 'close');
