@@ -10,6 +10,11 @@ export const ERROR_CODES = {
   CATALOG_NOT_FOUND: { status: 404, doc: 'No catalog has this id.' },
   PRODUCT_NOT_FOUND: { status: 404, doc: 'The catalog has no product with this sku.' },
   IMPORT_NOT_FOUND: { status: 404, doc: 'No import run has this id.' },
+  RULE_SET_NOT_FOUND: { status: 404, doc: 'No rule set has this id (or this version).' },
+  RULE_INVALID: {
+    status: 422,
+    doc: 'A rule set does not match the schema or its semantic checks; every problem names its JSON path.',
+  },
   DEFINITION_INVALID: { status: 400, doc: 'A catalog definition does not match its schema.' },
   IMPORT_NO_SOURCE: { status: 400, doc: 'The catalog has no source and no file was given.' },
   IMPORT_SOURCE_UNREADABLE: { status: 422, doc: 'The source file or upload could not be read.' },

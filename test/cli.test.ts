@@ -6,6 +6,7 @@ import { runCli } from './helpers/cli.js';
 import { BACKEND, openTestStore, type TestStore } from './helpers/store.js';
 
 const SAMPLES = path.resolve(import.meta.dirname, '../../shared/samples');
+const REPO = path.resolve(import.meta.dirname, '..');
 
 describe('command line', () => {
   let work: string;
@@ -118,6 +119,41 @@ describe('command line', () => {
     expect(types).toContain('import.held');
     const sku = await runCli(['history', '--sku', 'woo-beanie'], env);
     expect(sku.stdout).toMatch(/product\.updated\s+woo\s+woo-beanie\s+\d+\s+quantity: ∅ → 7/);
+  });
+
+  it('validates rule set files: the examples pass, a faulty one fails with its JSON path', async () => {
+    const examples = fs.readdirSync(path.join(REPO, 'rules')).filter((f) => f !== 'schema.json');
+    const ok = await runCli(['rules', 'validate', ...examples.map((f) => path.join(REPO, 'rules', f))], {});
+    expect(ok.code).toBe(0);
+    expect(ok.stdout.trim()).toBe(`${examples.length} rule set file(s) valid`);
+    const bad = path.join(work, 'bad-rules.json');
+    fs.writeFileSync(
+      bad,
+      JSON.stringify({
+        id: 'bad',
+        rules: [{ id: 'r', when: { all: [] }, then: [{ clamp: 'quantity', min: 9, max: 1 }] }],
+      }),
+    );
+    const res = await runCli(['rules', 'validate', bad], {});
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`${bad}: $.rules[0].then[0]`);
+  });
+
+  it('explains a product through a rule set applied from rules/', async () => {
+    fs.mkdirSync(path.join(work, 'rules'), { recursive: true });
+    fs.copyFileSync(
+      path.join(REPO, 'rules', 'unmanaged-stock.json'),
+      path.join(work, 'rules', 'unmanaged-stock.json'),
+    );
+    expect((await runCli(['apply', '--dir', work], env)).code).toBe(0);
+    // woo-beanie is the one product left, with 7 units in managed stock (see the tests above).
+    const res = await runCli(['explain', 'unmanaged-stock', 'woo-beanie', '--catalog', 'woo'], env);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('1. unmanaged-stock/fixed-quantity-when-not-managed: not-matched');
+    expect(res.stdout).toContain('failed: manage_stock = true, equal false');
+    const missing = await runCli(['explain', 'unmanaged-stock', 'woo-cap', '--catalog', 'woo'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe('feedwright: catalog "woo" has no product "woo-cap"');
   });
 
   it('fails with one line and exit 1 on a missing file or an unknown catalog', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applyDefinitions, DefinitionsInvalidError } from '../src/catalog/definition-files.js';
+import { applyDefinitions, DefinitionsInvalidError } from '../src/apply/apply-definitions.js';
 import { getCatalog, listCatalogs } from '../src/store/catalogs.js';
 import { readHistory } from '../src/store/history.js';
 import { openTestStore, type TestStore } from './helpers/store.js';

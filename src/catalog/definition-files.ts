@@ -1,7 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { type SaveOutcome, saveCatalog } from '../store/catalogs.js';
-import type { Store } from '../store/types.js';
 import {
   type CatalogDefinition,
   type DefinitionProblem,
@@ -66,36 +64,4 @@ export async function loadDefinitionFiles(dir: string): Promise<LoadedDefinition
     out.catalogs.push({ file, definition: def });
   }
   return out;
-}
-
-/** What `apply` did to each definition. */
-export interface ApplyResult {
-  applied: Array<{ kind: 'catalog'; id: string; file: string; outcome: SaveOutcome; version: number }>;
-  skipped: Array<{ file: string; reason: string }>;
-}
-
-/** Thrown when a folder's definitions are refused; `problems` say where and why. */
-export class DefinitionsInvalidError extends Error {
-  constructor(readonly problems: DefinitionProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'DefinitionsInvalidError';
-  }
-}
-
-/**
- * Applies a folder's definitions in one transaction: all of them or, when any file is
- * faulty, none. Unchanged definitions write nothing.
- */
-export async function applyDefinitions(store: Store, dir: string): Promise<ApplyResult> {
-  const loaded = await loadDefinitionFiles(dir);
-  if (loaded.problems.length > 0) throw new DefinitionsInvalidError(loaded.problems);
-  const applied = await store.transaction(async (tx) => {
-    const results: ApplyResult['applied'] = [];
-    for (const { file, definition } of loaded.catalogs) {
-      const { outcome, catalog } = await saveCatalog(tx, definition, `file:${file}`);
-      results.push({ kind: 'catalog', id: definition.id, file, outcome, version: catalog.version });
-    }
-    return results;
-  });
-  return { applied, skipped: loaded.skipped };
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { applyDefinitions, DefinitionsInvalidError } from '../catalog/definition-files.js';
+import { applyDefinitions, DefinitionsInvalidError } from '../apply/apply-definitions.js';
 import { parseCommandArgs } from './args.js';
 import { openContext } from './context.js';
 import { formatTable } from './output.js';

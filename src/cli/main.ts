@@ -1,9 +1,11 @@
 import { AppError } from '../errors.js';
 import { applyCommand } from './apply.js';
 import { UsageError } from './args.js';
+import { explainCommand } from './explain.js';
 import { historyCommand } from './history.js';
 import { importCommand } from './import.js';
 import { migrateCommand } from './migrate.js';
+import { rulesCommand } from './rules.js';
 import { serveCommand } from './serve.js';
 
 type Command = (args: string[], json: boolean) => Promise<number>;
@@ -15,11 +17,20 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   },
   apply: {
     run: applyCommand,
-    usage: 'apply [--dir DIR]            load feeds/ from DIR (default .) into the store',
+    usage: 'apply [--dir DIR]            load feeds/ and rules/ from DIR (default .) into the store',
   },
   import: {
     run: importCommand,
     usage: 'import <catalog> [--file PATH|-] [--partial] [--force] | import --apply-run RUN',
+  },
+  rules: {
+    run: rulesCommand,
+    usage:
+      'rules validate <file…> | rules preview <rule-set> [--rules FILE] [--catalog ID] [--at ISO] | rules versions <rule-set> | rules restore <rule-set> --version N',
+  },
+  explain: {
+    run: explainCommand,
+    usage: 'explain <rule-set> <sku> [--catalog ID] [--at ISO]   the rule trace of one product',
   },
   history: {
     run: historyCommand,

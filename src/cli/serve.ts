@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { applyDefinitions, DefinitionsInvalidError } from '../catalog/definition-files.js';
+import { applyDefinitions, DefinitionsInvalidError } from '../apply/apply-definitions.js';
 import { recoverInterruptedRuns } from '../catalog/import-run.js';
 import { ensureApiKey } from '../http/api-key.js';
 import { buildApp } from '../http/app.js';

@@ -8,6 +8,7 @@ import { catalogRoutes } from './routes/catalogs.js';
 import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
 import { importRoutes } from './routes/imports.js';
+import { ruleRoutes } from './routes/rules.js';
 
 /** What the HTTP app needs from the process. */
 export interface AppOptions {
@@ -59,6 +60,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         allowPrivateSources: opts.allowPrivateSources ?? false,
       });
       await api.register(historyRoutes, { store: opts.store });
+      await api.register(ruleRoutes, { store: opts.store });
     },
     { prefix: '/api' },
   );

@@ -84,3 +84,34 @@ export async function countProducts(db: Queryable, catalogId: string): Promise<n
   });
   return rows[0]?.n ?? 0;
 }
+
+/**
+ * Streams a catalog's products in sku order, a batch at a time (keyset paging), so a
+ * whole catalog can be read without holding it in memory or a long transaction.
+ */
+export async function* streamProducts(
+  db: Queryable,
+  catalogId: string,
+  batchSize = 2000,
+): AsyncGenerator<{
+  sku: string;
+  fields: Record<string, FieldValue>;
+  attributes: Record<string, FieldValue>;
+}> {
+  let after: string | null = null;
+  for (;;) {
+    const rows: Array<{
+      sku: string;
+      fields: Record<string, FieldValue>;
+      attributes: Record<string, FieldValue>;
+    }> = await db.query({
+      text: `SELECT sku, fields, attributes FROM products
+               WHERE catalog_id = $1 AND ($2::text IS NULL OR sku > $2) ORDER BY sku LIMIT $3`,
+      values: [catalogId, after, batchSize],
+    });
+    yield* rows;
+    const last = rows.at(-1);
+    if (!last || rows.length < batchSize) return;
+    after = last.sku;
+  }
+}

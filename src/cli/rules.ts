@@ -1,0 +1,184 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseRuleSet } from '../rules/files.js';
+import type { PreviewResult } from '../rules/preview.js';
+import { formatProblem } from '../rules/problems.js';
+import { previewRules, restoreRuleSet } from '../rules/service.js';
+import type { RuleProblem } from '../rules/types.js';
+import { listRuleSetVersions } from '../store/rule-sets.js';
+import { parseCommandArgs, UsageError } from './args.js';
+import { parseAt } from './at.js';
+import { openContext } from './context.js';
+import { formatTable } from './output.js';
+
+const USAGE =
+  'usage: feedwright rules validate <file…> | rules preview <rule-set> [--rules FILE] [--catalog ID] [--at ISO] | rules versions <rule-set> | rules restore <rule-set> --version N';
+
+/** `feedwright rules …`: validate files, preview over a catalog, list and restore versions. */
+export async function rulesCommand(args: string[], json: boolean): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'validate':
+      return validateFiles(rest, json);
+    case 'preview':
+      return preview(rest, json);
+    case 'versions':
+      return versions(rest, json);
+    case 'restore':
+      return restore(rest, json);
+    default:
+      throw new UsageError(USAGE);
+  }
+}
+
+async function validateFiles(files: string[], json: boolean): Promise<number> {
+  if (files.length === 0) throw new UsageError('usage: feedwright rules validate <file…>');
+  const problems: RuleProblem[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (err) {
+      problems.push({
+        file,
+        path: '$',
+        message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      });
+      continue;
+    }
+    const parsed = parseRuleSet(text, file);
+    if (!parsed.ok) problems.push(...parsed.problems);
+  }
+  if (json) process.stdout.write(`${JSON.stringify({ valid: problems.length === 0, problems })}\n`);
+  else if (problems.length === 0) process.stdout.write(`${files.length} rule set file(s) valid\n`);
+  else {
+    process.stderr.write(`${problems.map(formatProblem).join('\n')}\n`);
+    process.stderr.write(`feedwright: ${problems.length} problem(s) in ${files.length} file(s)\n`);
+  }
+  return problems.length === 0 ? 0 : 1;
+}
+
+async function preview(args: string[], json: boolean): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    rules: { type: 'string' },
+    catalog: { type: 'string' },
+    at: { type: 'string' },
+    samples: { type: 'string' },
+  });
+  const id = positionals[0];
+  if (!id && !values.rules)
+    throw new UsageError(
+      'usage: feedwright rules preview <rule-set> [--rules FILE] [--catalog ID] [--at ISO]',
+    );
+  const at = parseAt(values.at);
+  const samples = values.samples === undefined ? 3 : Number(values.samples);
+  if (!Number.isInteger(samples) || samples < 0 || samples > 50)
+    throw new UsageError('--samples must be 0 to 50');
+  let ruleSet: unknown;
+  if (values.rules) {
+    const parsed = parseRuleSet(await fs.readFile(values.rules, 'utf8'), path.relative('.', values.rules));
+    if (!parsed.ok) {
+      process.stderr.write(`${parsed.problems.map(formatProblem).join('\n')}\n`);
+      throw new UsageError(`${values.rules}: the rule set is refused`);
+    }
+    ruleSet = parsed.ruleSet;
+  }
+  const ctx = await openContext(json);
+  try {
+    const result = await previewRules(ctx.store, {
+      rules: ruleSet !== undefined ? { ruleSet } : { ids: [id as string] },
+      catalogId: values.catalog,
+      at,
+      samples,
+    });
+    if (json) ctx.out(JSON.stringify(result));
+    else printPreview(ctx.out, result);
+    return 0;
+  } finally {
+    await ctx.store.close();
+  }
+}
+
+function printPreview(out: (s: string) => void, r: PreviewResult & { catalog: string }): void {
+  const t = r.totals;
+  out(`preview of ${r.ruleSets.join(', ')} over ${r.catalog} at ${r.at} (nothing changed)`);
+  out(
+    `${t.products} products: ${t.included} in the feed, ${t.excluded} out (${t.excludedByRules} by rules, ${t.excludedInactive} inactive), ${t.changed} changed`,
+  );
+  out('');
+  out(
+    formatTable([
+      ['RULE SET', 'RULE', 'WINDOW', 'MATCHED', 'CHANGED', 'EXCLUDED'],
+      ...r.rules.map((x) => [
+        x.ruleSet,
+        x.rule,
+        x.windowOpen === null ? '' : x.windowOpen ? 'open' : 'closed',
+        String(x.matched),
+        String(x.changed),
+        String(x.excluded),
+      ]),
+    ]),
+  );
+  for (const x of r.rules) {
+    for (const s of x.samples) {
+      const changes = Object.keys({ ...s.before, ...s.after })
+        .map((k) => `${k}: ${show(s.before[k])} → ${show(s.after[k])}`)
+        .join('; ');
+      out(`  ${x.rule} · ${s.sku}: ${s.excluded ? `excluded (${s.excluded})` : changes}`);
+    }
+  }
+}
+
+function show(v: unknown): string {
+  return v === null || v === undefined ? '∅' : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+async function versions(args: string[], json: boolean): Promise<number> {
+  const { positionals } = parseCommandArgs(args, {});
+  const id = positionals[0];
+  if (!id) throw new UsageError('usage: feedwright rules versions <rule-set>');
+  const ctx = await openContext(json);
+  try {
+    const list = await listRuleSetVersions(ctx.store, id);
+    if (list.length === 0) throw new UsageError(`no rule set "${id}"`);
+    if (json) ctx.out(JSON.stringify({ versions: list }));
+    else
+      ctx.out(
+        formatTable([
+          ['VERSION', 'TIME', 'AUTHOR', 'NOTE'],
+          ...list.map((v) => [
+            String(v.version),
+            v.createdAt,
+            v.author,
+            v.restoredFrom === null ? '' : `restored from version ${v.restoredFrom}`,
+          ]),
+        ]),
+      );
+    return 0;
+  } finally {
+    await ctx.store.close();
+  }
+}
+
+async function restore(args: string[], json: boolean): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, { version: { type: 'string' } });
+  const id = positionals[0];
+  const version = Number(values.version);
+  if (!id || !Number.isInteger(version) || version < 1) {
+    throw new UsageError('usage: feedwright rules restore <rule-set> --version N');
+  }
+  const ctx = await openContext(json);
+  try {
+    const result = await restoreRuleSet(ctx.store, id, version, 'cli');
+    if (json) ctx.out(JSON.stringify(result));
+    else
+      ctx.out(
+        result.outcome === 'unchanged'
+          ? `${id} already is as version ${version} was`
+          : `${id}: version ${result.ruleSet.version} restores version ${version}`,
+      );
+    return 0;
+  } finally {
+    await ctx.store.close();
+  }
+}
