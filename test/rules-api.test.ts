@@ -138,12 +138,15 @@ describe('rule sets over HTTP', () => {
     const err = refused.json().error;
     expect(err.code).toBe('RULE_INVALID');
     expect(err.message).toContain('$.rules[0].then[0].rounding: is required');
-    faulty.rules[0].then = [{ percent: 'quantity', value: 80, rounding: 'down' } as never];
+    const onlyOperator = {
+      ...faulty,
+      rules: [{ ...faulty.rules[0], then: [{ percent: 'quantity', value: 80, rounding: 'down' }] }],
+    };
     const unknownOperator = await app.inject({
       method: 'PUT',
       url: '/api/rules/low-stock',
       headers: auth,
-      payload: faulty,
+      payload: onlyOperator,
     });
     expect(unknownOperator.statusCode).toBe(422);
     expect(unknownOperator.json().error.message).toMatch(
