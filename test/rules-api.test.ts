@@ -159,7 +159,7 @@ describe('rule sets over HTTP', () => {
       method: 'POST',
       url: '/api/rules/validate',
       headers: auth,
-      payload: faulty,
+      payload: onlyOperator,
     });
     expect(validated.json().valid).toBe(false);
     expect(validated.json().problems.map((p: { path: string }) => p.path)).toEqual(
