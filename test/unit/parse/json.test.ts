@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { FeedParseError } from '../../../src/parse/csv.js';
+import { type JsonOptions, parseJson, parseJsonValue } from '../../../src/parse/json.js';
+import { chunked, fixture, plain, prototypeUntouched, recordsOf } from './helpers.js';
+
+const PROTO = '__proto__';
+
+async function readJson(data: Buffer | string, options: JsonOptions = {}, chunk = 64 * 1024) {
+  const feed = await parseJson(chunked(data, chunk), options);
+  const records = await recordsOf(feed);
+  return { feed, records, data: records.map((r) => plain(r.data)) as Array<Record<string, unknown>> };
+}
+
+async function jsonError(data: Buffer | string, options: JsonOptions = {}): Promise<FeedParseError> {
+  try {
+    await readJson(data, options);
+  } catch (err) {
+    expect(err).toBeInstanceOf(FeedParseError);
+    return err as FeedParseError;
+  }
+  throw new Error('expected a FeedParseError');
+}
+
+describe('parseJson: items', () => {
+  it('reads the array at itemsPath, keeping numbers as written and nested values', async () => {
+    const { feed, records, data } = await readJson(fixture('nested-items.json'), {
+      itemsPath: 'data.products',
+    });
+    expect(feed.itemPath).toBe('data.products');
+    expect(feed.columns).toEqual([
+      'sku',
+      'title',
+      'price',
+      'quantity',
+      'active',
+      'gtin',
+      'dimensions',
+      'images',
+      'variants',
+    ]);
+    expect(records.map((r) => r.line)).toEqual([6, 17, 18]);
+    expect(data[0]).toEqual({
+      sku: 'J-1',
+      title: 'Tent "Summit" 2p',
+      price: '199.90',
+      quantity: '4',
+      active: 'true',
+      gtin: '12345678901234567890',
+      dimensions: { width_cm: '210', height_cm: '110' },
+      images: ['https://cdn.example/j-1/a.jpg', 'https://cdn.example/j-1/b.jpg'],
+      variants: [
+        { sku: 'J-1-G', color: 'green' },
+        { sku: 'J-1-O', color: 'orange' },
+      ],
+    });
+    expect(data[1]).toEqual({
+      sku: 'J-2',
+      title: 'Sleeping bag',
+      price: '89',
+      quantity: null,
+      note: 'line\nbreak é😀',
+    });
+    expect(data[2]).toEqual({ sku: 'J-3', title: '', price: '1e2', quantity: '0' });
+    expect([...feed.keysSeen].sort()).toEqual([...feed.columns, 'note'].sort());
+  });
+
+  it('accepts $. in itemsPath', async () => {
+    const { data } = await readJson(fixture('nested-items.json'), { itemsPath: '$.data.products' });
+    expect(data).toHaveLength(3);
+  });
+
+  it('finds the first array of objects when itemsPath is left out', async () => {
+    const { feed, data } = await readJson(
+      '{"meta":{"tags":["a"]},"data":{"products":[{"sku":"A"},{"sku":"B"}]}}',
+    );
+    expect(feed.itemPath).toBe('data.products');
+    expect(data).toEqual([{ sku: 'A' }, { sku: 'B' }]);
+  });
+
+  it('reads a top-level array', async () => {
+    const { feed, data } = await readJson('  [ {"sku":"A"} , {"sku":"B","n":-1.5E+3} ]  \n');
+    expect(feed.itemPath).toBe('');
+    expect(data).toEqual([{ sku: 'A' }, { sku: 'B', n: '-1.5E+3' }]);
+  });
+
+  it('reads an empty array as no items', async () => {
+    const { records, feed } = await readJson('{"products":[]}', { itemsPath: 'products' });
+    expect(records).toEqual([]);
+    expect(feed.columns).toEqual([]);
+  });
+
+  it('gives the same records whatever the chunk boundaries', async () => {
+    const whole = await readJson(fixture('nested-items.json'), { itemsPath: 'data.products' });
+    for (const size of [1, 2, 5, 11, 64]) {
+      const cut = await readJson(fixture('nested-items.json'), { itemsPath: 'data.products' }, size);
+      expect(cut.data).toEqual(whole.data);
+      expect(cut.records.map((r) => r.line)).toEqual(whole.records.map((r) => r.line));
+    }
+  });
+
+  it('handles escaped quotes and backslashes at chunk ends', async () => {
+    const text = '[{"a":"q\\"uote\\\\","b":"\\\\\\""},{"c":"}]{["}]';
+    for (const size of [1, 2, 3, 4]) {
+      const { data } = await readJson(text, {}, size);
+      expect(data).toEqual([{ a: 'q"uote\\', b: '\\"' }, { c: '}]{[' }]);
+    }
+  });
+});
+
+describe('parseJson: problems with one item', () => {
+  it('reports an item that is not an object, or not valid JSON, and reads on', async () => {
+    const { data, feed } = await readJson('[\n{"sku":"A"},\n"text",\n{"sku": tru},\n[1,2],\n{"sku":"E"}\n]');
+    expect(data).toEqual([{ sku: 'A' }, { sku: 'E' }]);
+    expect(feed.issues.map((i) => [i.line, i.code, i.message])).toEqual([
+      [3, 'malformed_record', 'item 2 is not an object'],
+      [4, 'malformed_record', 'item 3 is not valid JSON: unexpected "tru}", expected a value'],
+      [5, 'malformed_record', 'item 4 is not an object'],
+    ]);
+  });
+
+  it('reports an item over maxRecordSize without holding it, and reads on', async () => {
+    const big = `{"sku":"BIG","d":"${'\\"x'.repeat(5000)}"}`;
+    for (const size of [100, 64 * 1024]) {
+      const { data, feed } = await readJson(
+        `[{"sku":"A"},${big},{"sku":"C"}]`,
+        { maxRecordSize: 2048 },
+        size,
+      );
+      expect(data).toEqual([{ sku: 'A' }, { sku: 'C' }]);
+      expect(feed.issues).toEqual([
+        { line: 1, sku: null, code: 'record_too_long', message: 'item 2 is longer than 2048 bytes' },
+      ]);
+    }
+  });
+
+  it('reports an item nested deeper than maxDepth and reads on', async () => {
+    const { data, feed } = await readJson(fixture('deep-nesting.json'));
+    expect(data).toEqual([{ sku: 'D-2', x: [['1']] }]);
+    expect(feed.issues).toEqual([
+      { line: 1, sku: null, code: 'malformed_record', message: 'item 1 is nested deeper than 32 levels' },
+    ]);
+  });
+});
+
+describe('parseJson: problems that stop the feed', () => {
+  it('refuses a truncated document', async () => {
+    const err = await jsonError('[\n{"sku":"A"},\n{"sku":"B"');
+    expect(err.message).toBe(
+      'JSON: the document ends inside item 2, which starts on line 3: the feed is truncated',
+    );
+    expect(err.line).toBe(3);
+    expect((await jsonError('{"data":{"products":[{"sku":"A"}]')).message).toMatch(/ends before the end/);
+    expect((await jsonError('[{"sku":"A"}')).message).toMatch(/ends inside the items array/);
+  });
+
+  it('refuses what is not JSON, an empty document and trailing content', async () => {
+    expect((await jsonError('sku,name\n')).message).toMatch(/not a JSON document/);
+    expect((await jsonError(' \n')).message).toBe('JSON: the document is empty');
+    expect((await jsonError('{"a":1}\n{"a":2}\n')).message).toMatch(/NDJSON/);
+  });
+
+  it('refuses a missing or wrong itemsPath', async () => {
+    expect((await jsonError('{"data":{"items":[]}}', { itemsPath: 'data.products' })).message).toBe(
+      'JSON: no array at "data.products" in the document',
+    );
+    expect(
+      (await jsonError('{"data":{"products":{"a":1}}}', { itemsPath: 'data.products' })).message,
+    ).toMatch(/"data.products" is not an array/);
+    expect((await jsonError('[{"a":1}]', { itemsPath: 'data.products' })).message).toMatch(/is an array/);
+    expect((await jsonError('{"a":{"b":1},"c":[1,2]}')).message).toMatch(/no array of objects/);
+  });
+
+  it('refuses structure deeper than maxDepth outside the items', async () => {
+    const deep = `{"x":${'['.repeat(100_000)}${']'.repeat(100_000)},"products":[]}`;
+    const err = await jsonError(deep, { itemsPath: 'products' });
+    expect(err.message).toBe('JSON: nested deeper than 32 levels');
+  });
+});
+
+describe('parseJson: prototype names', () => {
+  it('keeps __proto__ and constructor as plain keys and leaves Object.prototype alone', async () => {
+    const { records } = await readJson(
+      '[{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}},"sku":"A"},{"sku":"B"}]',
+    );
+    const [a, b] = records;
+    expect(Object.getPrototypeOf(a?.data)).toBeNull();
+    expect(Object.keys(a?.data ?? {})).toEqual(['__proto__', 'constructor', 'sku']);
+    expect(plain(a?.data[PROTO])).toEqual({ polluted: 'yes' });
+    expect(Object.getPrototypeOf(a?.data[PROTO])).toBeNull();
+    expect(b?.data.constructor).toBeUndefined();
+    expect(prototypeUntouched()).toBe(true);
+  });
+});
+
+describe('parseJsonValue', () => {
+  it('agrees with JSON.parse on valid documents, numbers kept as text', () => {
+    const text = '{"a":[1,-0.5,2e10,true,false,null,"x\\u00e9\\n"],"b":{},"c":[],"d":{"e":[{}]}}';
+    expect(plain(parseJsonValue(text, 32))).toEqual({
+      a: ['1', '-0.5', '2e10', 'true', 'false', null, 'xé\n'],
+      b: {},
+      c: [],
+      d: { e: [{}] },
+    });
+  });
+
+  it('rejects what JSON.parse rejects', () => {
+    for (const bad of [
+      '{',
+      '{"a"}',
+      '{"a":1,}',
+      '[1,]',
+      '01',
+      '"\\x"',
+      '{"a":1}x',
+      'tru',
+      '{a:1}',
+      '"\\u12"',
+    ]) {
+      expect(() => JSON.parse(bad)).toThrow();
+      expect(() => parseJsonValue(bad, 32)).toThrow();
+    }
+  });
+});

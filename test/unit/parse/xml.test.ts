@@ -1,0 +1,344 @@
+import { describe, expect, it } from 'vitest';
+import { FeedParseError } from '../../../src/parse/csv.js';
+import { scalarText, valueAt } from '../../../src/parse/records.js';
+import { GOOGLE_NAMESPACE, parseXml, type XmlOptions } from '../../../src/parse/xml.js';
+import { chunked, fixture, plain, prototypeUntouched, recordsOf } from './helpers.js';
+
+const PROTO = '__proto__';
+
+async function readXml(data: Buffer | string, options: XmlOptions = {}, chunk = 64 * 1024) {
+  const feed = await parseXml(chunked(data, chunk), options);
+  const records = await recordsOf(feed);
+  return { feed, records, data: records.map((r) => plain(r.data)) as Array<Record<string, unknown>> };
+}
+
+async function xmlError(data: Buffer | string, options: XmlOptions = {}): Promise<FeedParseError> {
+  try {
+    await readXml(data, options);
+  } catch (err) {
+    expect(err).toBeInstanceOf(FeedParseError);
+    return err as FeedParseError;
+  }
+  throw new Error('expected a FeedParseError');
+}
+
+describe('parseXml: Google Shopping RSS', () => {
+  it('finds rss/channel/item and keeps names as written, with lists, nesting, CDATA and entities', async () => {
+    const { feed, records, data } = await readXml(fixture('google-shopping.xml'));
+    expect(feed.itemPath).toBe('rss/channel/item');
+    expect(feed.namespaces).toEqual({ g: GOOGLE_NAMESPACE });
+    expect(records.map((r) => r.line)).toEqual([7, 30]);
+    expect(feed.columns).toEqual([
+      'g:id',
+      'title',
+      'description',
+      'link',
+      'g:image_link',
+      'g:additional_image_link',
+      'g:price',
+      'g:availability',
+      'g:brand',
+      'g:gtin',
+      'g:shipping',
+    ]);
+    const [first, second] = data;
+    expect(first?.title).toBe('Salt & Pepper <Grinder> Set');
+    expect(first?.description).toBe('Two grinders & a stand – ceramic ☕');
+    expect(first?.link).toBe('https://shop.example/p/acme-001?ref=feed&utm=g');
+    expect(first?.['g:additional_image_link']).toEqual([
+      'https://cdn.example/acme-001/side.jpg',
+      'https://cdn.example/acme-001/back.jpg',
+      'https://cdn.example/acme-001/box.jpg',
+    ]);
+    expect(first?.['g:gtin']).toBe('04006381333931');
+    expect(first?.['g:shipping']).toEqual([
+      { 'g:country': 'FR', 'g:service': 'Standard', 'g:price': '4.95 EUR' },
+      { 'g:country': 'BE', 'g:price': '6.95 EUR' },
+    ]);
+    expect(second).toEqual({
+      'g:id': 'ACME-002',
+      title: 'Mug "Morning" 35 cl',
+      description: '',
+      'g:price': '9.50 EUR',
+      'g:sale_price': '7.90 EUR',
+      'g:availability': 'out_of_stock',
+      'g:brand': 'Acme',
+    });
+    expect([...feed.keysSeen]).toContain('g:sale_price');
+  });
+
+  it('strips the g: prefix when asked, by prefix or by namespace URI', async () => {
+    for (const stripNamespaces of [['g'], [GOOGLE_NAMESPACE], 'all' as const]) {
+      const { data } = await readXml(fixture('google-shopping.xml'), { stripNamespaces });
+      expect(data[0]?.price).toBe('24.90 EUR');
+      expect(data[0]?.id).toBe('ACME-001');
+      expect(data[0]?.shipping).toEqual([
+        { country: 'FR', service: 'Standard', price: '4.95 EUR' },
+        { country: 'BE', price: '6.95 EUR' },
+      ]);
+      expect(data[1]?.sale_price).toBe('7.90 EUR');
+    }
+  });
+
+  it('keeps the prefix of a stripped name that the item also has unprefixed', async () => {
+    const xml = `<rss xmlns:g="${GOOGLE_NAMESPACE}"><channel><item><g:title>G</g:title><title>Plain</title><g:id>1</g:id></item></channel></rss>`;
+    const { data } = await readXml(xml, { stripNamespaces: ['g'] });
+    expect(data[0]).toEqual({ 'g:title': 'G', title: 'Plain', id: '1' });
+  });
+
+  it('does not strip a prefix bound to another namespace', async () => {
+    const xml =
+      '<rss xmlns:g="http://example.com/other"><channel><item><g:id>1</g:id></item></channel></rss>';
+    const { data } = await readXml(xml, { stripNamespaces: [GOOGLE_NAMESPACE] });
+    expect(data[0]).toEqual({ 'g:id': '1' });
+  });
+
+  it('gives the same records whatever the chunk boundaries', async () => {
+    const whole = await readXml(fixture('google-shopping.xml'));
+    for (const size of [1, 2, 3, 7, 13, 100]) {
+      const cut = await readXml(fixture('google-shopping.xml'), {}, size);
+      expect(cut.data).toEqual(whole.data);
+      expect(cut.records.map((r) => r.line)).toEqual(whole.records.map((r) => r.line));
+    }
+  });
+});
+
+describe('parseXml: item element', () => {
+  it('recognises Atom feed/entry, with attributes as @name', async () => {
+    const { feed, data } = await readXml(fixture('atom-feed.xml'));
+    expect(feed.itemPath).toBe('feed/entry');
+    expect(data).toHaveLength(2);
+    expect(data[0]?.title).toEqual({ '@type': 'text', '#text': 'Salt & Pepper Set' });
+    expect(data[0]?.link).toEqual({ '@rel': 'alternate', '@href': 'https://shop.example/p/acme-001' });
+    expect(data[1]?.['g:price']).toBe('9.50 EUR');
+  });
+
+  it('detects the repeated element of a generic export, skipping the header parts', async () => {
+    const { feed, records, data } = await readXml(fixture('generic-products.xml'));
+    expect(feed.itemPath).toBe('export/products/product');
+    expect(records.map((r) => r.line)).toEqual([6, 13, 20]);
+    expect(feed.columns).toEqual(['@id', '@status', 'sku', 'name', 'price', 'stock', 'categories']);
+    expect(data[0]).toEqual({
+      '@id': 'P-1',
+      '@status': 'active',
+      sku: 'P-1',
+      name: 'Desk lamp',
+      price: { '@currency': 'EUR', '#text': '39.00' },
+      stock: '12',
+      categories: { category: ['Home', 'Lighting'] },
+    });
+    expect(data[1]?.stock).toBe('');
+    expect(data[1]?.categories).toEqual({ category: 'Home' });
+    expect(data[2]?.name).toBe('Bulb E27 <LED>');
+    expect(scalarText(valueAt(records[0]?.data ?? {}, 'price'))).toBe('39.00');
+    expect(valueAt(records[0]?.data ?? {}, 'categories/category')).toEqual(['Home', 'Lighting']);
+  });
+
+  it('prefers the list of products to a list of leaf values inside the first product', async () => {
+    const xml =
+      '<products><product><sku>1</sku><img>a</img><img>b</img></product><product><sku>2</sku><img>c</img></product></products>';
+    const { feed, data } = await readXml(xml);
+    expect(feed.itemPath).toBe('products/product');
+    expect(data).toEqual([
+      { sku: '1', img: ['a', 'b'] },
+      { sku: '2', img: 'c' },
+    ]);
+  });
+
+  it('takes a lone product as the only item', async () => {
+    const { feed, data } = await readXml(
+      '<catalog><products><product><sku>1</sku><name>Only</name></product></products></catalog>',
+    );
+    expect(feed.itemPath).toBe('catalog/products/product');
+    expect(data).toEqual([{ sku: '1', name: 'Only' }]);
+  });
+
+  it('decides on a window when the feed is large, and reads on item by item', async () => {
+    const items = Array.from(
+      { length: 3000 },
+      (_, i) => `<product><sku>S-${i}</sku><n>${'x'.repeat(300)}</n></product>`,
+    );
+    const xml = `<catalog><info><a>1</a></info><products>\n${items.join('\n')}\n</products></catalog>`;
+    const { feed, records } = await readXml(xml, { maxRecordSize: 64 * 1024 }, 4096);
+    expect(feed.itemPath).toBe('catalog/products/product');
+    expect(records).toHaveLength(3000);
+    expect(records.map((r) => r.data.sku)).toEqual(items.map((_, i) => `S-${i}`));
+    expect(records[2999]?.line).toBe(3001);
+  });
+
+  it('uses an explicit itemPath, as a path or as a name', async () => {
+    const xml =
+      '<shop><offers><offer><id>1</id></offer></offers><gifts><offer><id>G</id></offer><offer><id>H</id></offer></gifts></shop>';
+    expect((await readXml(xml, { itemPath: 'shop/offers/offer' })).data).toEqual([{ id: '1' }]);
+    expect((await readXml(xml, { itemPath: '/shop/gifts/offer/' })).data).toEqual([{ id: 'G' }, { id: 'H' }]);
+    expect((await readXml(xml, { itemPath: 'offer' })).data).toEqual([{ id: '1' }, { id: 'G' }, { id: 'H' }]);
+    expect((await readXml(xml, { itemPath: 'shop/none' })).data).toEqual([]);
+  });
+
+  it('keeps text as written, normalises line breaks and drops white space between elements', async () => {
+    const xml =
+      '<p><i>\r\n  <a>  two  spaces  </a>\r\n  <b>line\r\nbreak&#13;&#10;kept</b>\r\n  <c> </c>\r\n  <d>mixed <e>x</e> text</d>\r\n</i></p>';
+    const { data } = await readXml(xml, { itemPath: 'p/i' });
+    expect(data[0]).toEqual({
+      a: '  two  spaces  ',
+      b: 'line\nbreak\r\nkept',
+      c: ' ',
+      d: { e: 'x', '#text': 'mixed  text' },
+    });
+  });
+
+  it('decodes references once, and leaves unknown or invalid ones as written', async () => {
+    const { data } = await readXml(fixture('numeric-references.xml'));
+    expect(data[0]?.double).toBe('&lt;b&gt; &amp;amp; &#38;');
+    expect(data[0]?.chars).toBe('éé😀 &#0; &#xD800; &#99999999; &nbsp; AT&T &unknown;');
+  });
+
+  it('keeps a stray < or & in text as the text it was meant to be', async () => {
+    const { data } = await readXml('<p><i><w>under < 5 kg & more</w></i></p>', { itemPath: 'i' });
+    expect(data[0]).toEqual({ w: 'under < 5 kg & more' });
+  });
+
+  it('reads attributes with either quote, entities, and > inside values', async () => {
+    const { data } = await readXml(
+      `<p><i a="1 &gt; 0" b='it''s' c="x>y" xmlns:z="urn:z" z:d="e"/><i a="2"/></p>`.replace("''", '&apos;'),
+    );
+    expect(data).toEqual([{ '@a': '1 > 0', '@b': "it's", '@c': 'x>y', '@z:d': 'e' }, { '@a': '2' }]);
+  });
+  it('accepts a DOCTYPE without entities and processing instructions, reading nothing they point to', async () => {
+    const xml =
+      '<?xml version="1.0"?>\n<?xml-stylesheet type="text/xsl" href="feed.xsl"?>\n' +
+      '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "http://my.netscape.com/publish/formats/rss-0.91.dtd">\n' +
+      '<rss version="0.91"><channel><item><title>A</title><?pi inside?></item></channel></rss>';
+    const { data } = await readXml(xml);
+    expect(data).toEqual([{ title: 'A' }]);
+  });
+});
+
+describe('parseXml: problems with one item', () => {
+  it('reports an item over maxRecordSize and reads on', async () => {
+    const big = `<product><sku>BIG</sku><d>${'é'.repeat(3000)}</d></product>`;
+    const xml = `<products>\n<product><sku>1</sku></product>\n${big}\n<product><sku>3</sku></product>\n</products>`;
+    for (const chunk of [17, 64 * 1024]) {
+      const { records, feed } = await readXml(
+        xml,
+        { itemPath: 'products/product', maxRecordSize: 4096 },
+        chunk,
+      );
+      expect(records.map((r) => r.data.sku)).toEqual(['1', '3']);
+      expect(records.map((r) => r.line)).toEqual([2, 4]);
+      expect(feed.issues).toEqual([
+        { line: 3, sku: null, code: 'record_too_long', message: 'item longer than 4096 bytes' },
+      ]);
+    }
+  });
+
+  it('counts an item in UTF-8 bytes, not characters', async () => {
+    // 1,500 characters, 3,000 bytes.
+    const xml = `<products><product><d>${'é'.repeat(1500)}</d></product><product><d>ok</d></product></products>`;
+    const { records, feed } = await readXml(xml, { itemPath: 'product', maxRecordSize: 2048 });
+    expect(records.map((r) => r.data.d)).toEqual(['ok']);
+    expect(feed.issues[0]?.code).toBe('record_too_long');
+  });
+
+  it('reports an item nested deeper than maxDepth and reads on', async () => {
+    const deep = `${'<a>'.repeat(50)}x${'</a>'.repeat(50)}`;
+    const xml = `<products><product><sku>1</sku>${deep}</product><product><sku>2</sku></product></products>`;
+    const { records, feed } = await readXml(xml, { itemPath: 'product' });
+    expect(records.map((r) => r.data.sku)).toEqual(['2']);
+    expect(feed.issues).toEqual([
+      { line: 1, sku: null, code: 'malformed_record', message: 'item nested deeper than 32 levels' },
+    ]);
+  });
+
+  it('reports a badly nested item and reads on', async () => {
+    const xml =
+      '<products>\n<product><sku>1</sku><a><b>x</a></product>\n<product><sku>2</sku></product>\n</products>';
+    const { records, feed } = await readXml(xml, { itemPath: 'products/product' });
+    expect(records.map((r) => r.data.sku)).toEqual(['2']);
+    expect(feed.issues).toEqual([
+      {
+        line: 2,
+        sku: null,
+        code: 'malformed_record',
+        message: 'badly nested item: </a> closes <b> on line 2',
+      },
+    ]);
+  });
+});
+
+describe('parseXml: problems that stop the feed', () => {
+  it('refuses a truncated document, with its line', async () => {
+    const err = await xmlError(fixture('truncated.xml'));
+    expect(err.message).toBe(
+      'XML: the document ends inside <products><product><name>: the feed is truncated',
+    );
+    expect(err.line).toBe(5);
+  });
+
+  it('refuses a document cut inside a tag, a comment or CDATA', async () => {
+    expect((await xmlError('<products><product><sku')).message).toMatch(/ends inside a tag/);
+    expect((await xmlError('<products><!-- cut')).message).toMatch(/ends inside a comment/);
+    expect((await xmlError('<products><p><![CDATA[cut')).message).toMatch(/ends inside a CDATA section/);
+  });
+
+  it('refuses text that is not XML, an empty document and a second root', async () => {
+    expect((await xmlError('sku,name\n1,2\n')).message).toMatch(
+      /text before the root element: not an XML document/,
+    );
+    expect((await xmlError('  ')).message).toMatch(/no root element/);
+    expect((await xmlError('<a></a><b></b>')).message).toMatch(/a second root element <b>/);
+    expect((await xmlError('<a></a>trailing')).message).toMatch(/text after the root element/);
+  });
+
+  it('refuses badly nested structure outside items', async () => {
+    const err = await xmlError('<rss><channel><item><a>1</a></item></rss>');
+    expect(err.message).toBe('XML: </rss> closes <channel>');
+  });
+
+  it('refuses an HTML page', async () => {
+    expect((await xmlError('<!DOCTYPE html><html><body>x</body></html>')).message).toMatch(/HTML page/);
+    expect((await xmlError('<html><body>x</body></html>')).message).toMatch(/HTML page/);
+  });
+
+  it('says how to go on when no repeated element appears in the detection window', async () => {
+    const xml = `<catalog><product><sku>1</sku><d>${'x'.repeat(100_000)}</d></product><product><sku>2</sku></product></catalog>`;
+    const err = await xmlError(xml, { maxRecordSize: 1024 });
+    expect(err.message).toMatch(/set options.itemPath/);
+  });
+});
+
+describe('parseXml: prototype names', () => {
+  it('keeps __proto__, constructor and prototype as plain keys and leaves Object.prototype alone', async () => {
+    const { records } = await readXml(fixture('prototype-names.xml'));
+    expect(records).toHaveLength(2);
+    const [first, second] = records;
+    expect(Object.getPrototypeOf(first?.data)).toBeNull();
+    expect(Object.keys(first?.data ?? {})).toEqual([
+      '@__proto__',
+      'sku',
+      '__proto__',
+      'constructor',
+      'prototype',
+      'hasOwnProperty',
+    ]);
+    expect(Object.hasOwn(first?.data ?? {}, '__proto__')).toBe(true);
+    expect(plain(first?.data[PROTO])).toEqual({ polluted: 'yes' });
+    expect(plain(first?.data.constructor)).toEqual({ prototype: { polluted: 'yes' } });
+    expect(first?.data.hasOwnProperty).toBe('shadow');
+    expect(second?.data[PROTO]).toEqual(['text', 'twice']);
+    expect(second?.data.toString).toBeUndefined();
+    expect(prototypeUntouched()).toBe(true);
+  });
+});
+
+describe('parseXml: namespace declarations', () => {
+  it('keeps odd prefixes as plain keys of the namespaces map', async () => {
+    const { feed, data } = await readXml(
+      '<p xmlns:__proto__="urn:x" xmlns:constructor="urn:y"><i><__proto__:a>1</__proto__:a></i></p>',
+      { itemPath: 'p/i', stripNamespaces: ['urn:x'] },
+    );
+    expect(Object.keys(feed.namespaces)).toEqual(['__proto__', 'constructor']);
+    expect(data).toEqual([{ a: '1' }]);
+    expect(prototypeUntouched()).toBe(true);
+  });
+});
