@@ -1,22 +1,12 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
+import { normalizeEncoding } from '../parse/decode.js';
 import { CANONICAL_FIELDS } from './fields.js';
 
 /** Feed formats a catalog may declare (SPEC §2). */
 export const FEED_FORMATS = ['csv', 'tsv', 'xml', 'json', 'ndjson'] as const;
 export type FeedFormat = (typeof FEED_FORMATS)[number];
 
-/** Encodings accepted in `options.encoding`, by the names merchants write. */
-export const ENCODINGS: Record<string, BufferEncoding> = {
-  'utf-8': 'utf8',
-  utf8: 'utf8',
-  'iso-8859-1': 'latin1',
-  latin1: 'latin1',
-  'utf-16le': 'utf16le',
-  utf16le: 'utf16le',
-};
-
-/** A catalog definition as written in `feeds/*.json` or PUT to the API. */
 /** A linked feed: its URL and how to authenticate. Secrets come from the environment. */
 export interface UrlSource {
   url: string;
@@ -34,8 +24,17 @@ export interface CatalogDefinition {
   format?: FeedFormat;
   options?: {
     delimiter?: string;
+    /** Any encoding name iconv-lite knows (`utf-8`, `windows-1252`, `iso-8859-15`, …). */
     encoding?: string;
     maxRecordSize?: number;
+    /** Deepest nesting of an XML or JSON item. */
+    maxDepth?: number;
+    /** XML: the item element's path (`rss/channel/item`); detected when left out. */
+    itemPath?: string;
+    /** JSON: the path of the array of items (`data.products`); a top-level array when left out. */
+    itemsPath?: string;
+    /** XML: namespace prefixes (or URIs) to strip from element names, or `all`. */
+    stripNamespaces?: 'all' | string[];
   };
   /** Canonical field → source column name. */
   mapping?: Partial<Record<(typeof CANONICAL_FIELDS)[number], string>>;
@@ -114,8 +113,14 @@ export const catalogDefinitionSchema = {
       additionalProperties: false,
       properties: {
         delimiter: { type: 'string', minLength: 1, maxLength: 4 },
-        encoding: { enum: Object.keys(ENCODINGS) },
+        encoding: { type: 'string', minLength: 1, maxLength: 40 },
         maxRecordSize: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
+        maxDepth: { type: 'integer', minimum: 2, maximum: 256 },
+        itemPath: { type: 'string', minLength: 1, maxLength: 200 },
+        itemsPath: { type: 'string', maxLength: 200 },
+        stripNamespaces: {
+          anyOf: [{ const: 'all' }, { type: 'array', items: { type: 'string', minLength: 1 } }],
+        },
       },
     },
     mapping: {
@@ -158,6 +163,13 @@ export function validateCatalogDefinition(value: unknown, file?: string): Defini
   }
   const def = value as CatalogDefinition;
   const problems: DefinitionProblem[] = [];
+  if (def.options?.encoding !== undefined && !knownEncoding(def.options.encoding)) {
+    problems.push({
+      file,
+      path: '$.options.encoding',
+      message: `"${def.options.encoding}" is not an encoding this server knows`,
+    });
+  }
   if (def.schedule !== undefined && !cron.validate(def.schedule)) {
     problems.push({ file, path: '$.schedule', message: `"${def.schedule}" is not a valid cron expression` });
   }
@@ -216,4 +228,13 @@ function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {
   const out = [...byPath.values()];
   const oneOfPaths = out.filter((p) => p.message.startsWith('must be a string or')).map((p) => p.path);
   return out.filter((p) => !oneOfPaths.some((o) => p.path !== o && p.path.startsWith(`${o}.`)));
+}
+
+function knownEncoding(name: string): boolean {
+  try {
+    normalizeEncoding(name);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,8 @@
-import path from 'node:path';
 import { AppError } from '../errors.js';
-import { DEFAULT_MAX_RECORD_SIZE, FeedParseError, parseCsv } from '../parse/csv.js';
-import type { ParsedFeed, RowIssue } from '../parse/types.js';
+import { DEFAULT_MAX_RECORD_SIZE, FeedParseError } from '../parse/csv.js';
+import { readFeed } from '../parse/detect.js';
+import type { KeyedRecord } from '../parse/records.js';
+import type { RawRecord, RowIssue } from '../parse/types.js';
 import { type FetchState, fetchStateAfter, validatorsFor } from '../sources/fetch-state.js';
 import {
   describeSource,
@@ -39,14 +40,15 @@ import {
   stagingTableName,
 } from '../store/staging.js';
 import type { Session, Store } from '../store/types.js';
-import {
-  type CatalogDefinition,
-  DEFAULT_MAX_DROP_PERCENT,
-  ENCODINGS,
-  type FeedFormat,
-} from './definition.js';
+import { type CatalogDefinition, DEFAULT_MAX_DROP_PERCENT } from './definition.js';
 import { isImportLocked, withImportLock } from './import-lock.js';
-import { createNormalizer, type NormalizedProduct, planHeader } from './normalize.js';
+import {
+  createKeyedNormalizer,
+  createNormalizer,
+  type NormalizedProduct,
+  type NormalizeResult,
+  planHeader,
+} from './normalize.js';
 
 /** Row errors kept per run; every error is counted, the first ones are stored. */
 export const MAX_STORED_ROW_ERRORS = 10_000;
@@ -82,43 +84,45 @@ export async function runImport(store: Store, req: ImportRequest): Promise<Impor
   const catalog = await getCatalog(store, req.catalogId);
   if (!catalog) throw new AppError('CATALOG_NOT_FOUND', `no catalog "${req.catalogId}"`);
   const def = catalog.definition;
-  return store.session((session) =>
-    withImportLock(session, def.id, async () => {
-      const label = describeSource(def, req.input);
-      const run = await createRun(store, {
-        catalogId: def.id,
-        mode: req.mode,
-        forced: req.force,
-        source: label,
-        actor: req.actor,
-      });
-      await recordHistory(store, {
-        type: 'import.started',
-        catalogId: def.id,
-        runId: run.id,
-        actor: req.actor,
-        data: { source: label, mode: req.mode, forced: req.force },
-      });
-      const url =
-        def.source && 'url' in def.source && req.input.kind === 'default' ? def.source.url : undefined;
-      let source: OpenedSource | NotModifiedSource;
-      try {
-        // A forced run fetches the feed whole; so does a partial one (its validators are not kept).
-        const previous =
-          url && !req.force && req.mode === 'full'
-            ? validatorsFor(await lastFetchState(store, def.id), url)
-            : undefined;
-        source = await openSource(def, req.input, {
-          allowPrivateSources: req.allowPrivateSources ?? false,
-          previous,
+  return store.session(
+    (session) =>
+      withImportLock(session, def.id, async () => {
+        const label = describeSource(def, req.input);
+        const run = await createRun(store, {
+          catalogId: def.id,
+          mode: req.mode,
+          forced: req.force,
+          source: label,
+          actor: req.actor,
         });
-      } catch (err) {
-        return finishUnread(store, run, emptyCounts(), new ErrorSink(), err, req.actor);
-      }
-      if (source.notModified) return finishNotModified(store, run, source, req.actor);
-      const fetchState = url && source.validators ? fetchStateAfter(url, source.validators) : undefined;
-      return executeRun(store, session, def, run, source, req, fetchState);
-    }),
+        await recordHistory(store, {
+          type: 'import.started',
+          catalogId: def.id,
+          runId: run.id,
+          actor: req.actor,
+          data: { source: label, mode: req.mode, forced: req.force },
+        });
+        const url =
+          def.source && 'url' in def.source && req.input.kind === 'default' ? def.source.url : undefined;
+        let source: OpenedSource | NotModifiedSource;
+        try {
+          // A forced run fetches the feed whole; so does a partial one (its validators are not kept).
+          const previous =
+            url && !req.force && req.mode === 'full'
+              ? validatorsFor(await lastFetchState(store, def.id), url)
+              : undefined;
+          source = await openSource(def, req.input, {
+            allowPrivateSources: req.allowPrivateSources ?? false,
+            previous,
+          });
+        } catch (err) {
+          return finishUnread(store, run, emptyCounts(), new ErrorSink(), err, req.actor);
+        }
+        if (source.notModified) return finishNotModified(store, run, source, req.actor);
+        const fetchState = url && source.validators ? fetchStateAfter(url, source.validators) : undefined;
+        return executeRun(store, session, def, run, source, req, fetchState);
+      }),
+    { longRunning: true },
   );
 }
 
@@ -158,9 +162,7 @@ async function executeRun(
   const errors = new ErrorSink();
   let keepStaging = false;
   try {
-    const feed = await parseFeed(def, source);
-    const plan = planHeader(feed.header, def.mapping);
-    const normalize = createNormalizer(plan, req.mode);
+    const feed = await openFeed(def, source, req.mode);
     await createStaging(session, table);
 
     // Parsing, validation and COPY run as one stream: the store works on a batch while
@@ -170,7 +172,7 @@ async function executeRun(
       for await (const record of feed.records) {
         counts.rows++;
         if (feed.issues.length > 0) errors.drain(feed.issues);
-        const result = normalize(record);
+        const result = feed.normalize(record);
         if (result.ok) {
           counts.valid++;
           chunk += copyLine(result.product);
@@ -204,8 +206,8 @@ async function executeRun(
     // A partial feed carries only the columns it updates (a stock feed: sku and quantity).
     const missing =
       req.mode === 'partial'
-        ? plan.missingColumns.filter((c) => c === def.mapping?.sku)
-        : plan.missingColumns;
+        ? feed.missingColumns().filter((c) => c === (def.mapping?.sku ?? 'sku'))
+        : feed.missingColumns();
     const heldReasons = gate(def, missing, counts, diff, req.mode);
     await insertRowErrors(store, run.id, errors.stored);
     if (heldReasons.length > 0 && !req.force) {
@@ -272,7 +274,9 @@ async function applyRun(
       );
     }
     await tx.exec('SET LOCAL statement_timeout = 0');
-    await applyStaging(tx, table, { catalogId, runId, actor: a.actor, mode: a.mode });
+    // The counts are the diff of this run against the catalog it was staged over (a held run
+    // applied later is checked above not to be stale).
+    await applyStaging(tx, table, { catalogId, runId, actor: a.actor, mode: a.mode, diff: a.counts });
     const applied = await finishRun(tx, runId, {
       status: 'applied',
       counts: a.counts,
@@ -307,27 +311,29 @@ export async function applyHeldRun(store: Store, runId: number, actor: string): 
   const run = await getRun(store, runId);
   if (!run) throw new AppError('IMPORT_NOT_FOUND', `no import run ${runId}`);
   if (run.status !== 'held') throw new AppError('IMPORT_NOT_HELD', `run ${runId} is ${run.status}, not held`);
-  return store.session((session) =>
-    withImportLock(session, run.catalog, async () => {
-      const table = run.stagingTable;
-      if (!table || !(await stagingExists(session, table))) {
-        throw new AppError(
-          'IMPORT_STALE',
-          `the rows of run ${runId} are no longer kept; run the import again with --force`,
-        );
-      }
-      const applied = await applyRun(session, run.catalog, run.id, table, {
-        actor,
-        mode: run.mode,
-        counts: run.counts,
-        heldReasons: run.heldReasons,
-        forced: true,
-        fetchedAt: null,
-        expectedBase: run.baseRunId,
-      });
-      await dropStaging(session, table);
-      return applied;
-    }),
+  return store.session(
+    (session) =>
+      withImportLock(session, run.catalog, async () => {
+        const table = run.stagingTable;
+        if (!table || !(await stagingExists(session, table))) {
+          throw new AppError(
+            'IMPORT_STALE',
+            `the rows of run ${runId} are no longer kept; run the import again with --force`,
+          );
+        }
+        const applied = await applyRun(session, run.catalog, run.id, table, {
+          actor,
+          mode: run.mode,
+          counts: run.counts,
+          heldReasons: run.heldReasons,
+          forced: true,
+          fetchedAt: null,
+          expectedBase: run.baseRunId,
+        });
+        await dropStaging(session, table);
+        return applied;
+      }),
+    { longRunning: true },
   );
 }
 
@@ -387,26 +393,62 @@ function gate(
   return reasons;
 }
 
-async function parseFeed(def: CatalogDefinition, source: OpenedSource): Promise<ParsedFeed> {
-  const format = resolveFormat(def.format, source.name);
-  if (format !== 'csv' && format !== 'tsv') {
-    throw new AppError('UNSUPPORTED_FORMAT', `the ${format} format is not supported yet; use csv or tsv`);
-  }
-  return parseCsv(source.stream, {
-    delimiter: def.options?.delimiter ?? (format === 'tsv' ? '\t' : ','),
-    encoding: ENCODINGS[def.options?.encoding ?? 'utf-8'] ?? 'utf8',
-    maxRecordSize: def.options?.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE,
-  });
+/** A feed opened for the import: its records, how to normalize one, and what the mapping missed. */
+interface ImportFeed {
+  records: AsyncIterable<RawRecord | KeyedRecord>;
+  normalize: (record: RawRecord | KeyedRecord) => NormalizeResult;
+  /** Record-level parse problems, filled while iterating. */
+  issues: RowIssue[];
+  /** Mapped columns the feed lacks (for keyed feeds, known once every record was read). */
+  missingColumns: () => string[];
 }
 
-function resolveFormat(declared: FeedFormat | undefined, name: string | undefined): FeedFormat {
-  if (declared) return declared;
-  const ext = name ? path.extname(name.split('?')[0] ?? '').toLowerCase() : '';
-  if (ext === '.tsv' || ext === '.tab') return 'tsv';
-  if (ext === '.xml') return 'xml';
-  if (ext === '.json') return 'json';
-  if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
-  return 'csv';
+/**
+ * Opens any feed (readFeed: gzip, encoding and format detection, then the format's
+ * streaming parser) and pairs it with its normalizer: by column index for CSV/TSV, by key
+ * for XML, JSON and NDJSON.
+ */
+async function openFeed(
+  def: CatalogDefinition,
+  source: OpenedSource,
+  mode: 'full' | 'partial',
+): Promise<ImportFeed> {
+  const o = def.options ?? {};
+  const opened = await readFeed(source.stream, {
+    format: def.format,
+    delimiter: o.delimiter,
+    encoding: o.encoding,
+    name: source.name,
+    contentType: source.contentType,
+    maxRecordSize: o.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE,
+    maxDepth: o.maxDepth,
+    itemPath: o.itemPath,
+    itemsPath: o.itemsPath,
+    stripNamespaces: o.stripNamespaces,
+  });
+  if (opened.kind === 'rows') {
+    const plan = planHeader(opened.feed.header, def.mapping);
+    const normalize = createNormalizer(plan, mode);
+    return {
+      records: opened.feed.records,
+      normalize: (r) => normalize(r as RawRecord),
+      issues: opened.feed.issues,
+      missingColumns: () => plan.missingColumns,
+    };
+  }
+  const keyed = opened.feed;
+  const normalize = createKeyedNormalizer(def.mapping, mode);
+  return {
+    records: keyed.records,
+    normalize: (r) => normalize(r as KeyedRecord),
+    issues: keyed.issues,
+    // Optional elements are often left out of one item or another: a mapped key counts as
+    // present when any item had it.
+    missingColumns: () =>
+      Object.values(def.mapping ?? {})
+        .map((column) => column.split('/')[0] ?? column)
+        .filter((key) => !keyed.keysSeen.has(key)),
+  };
 }
 
 /** Error codes that mean the feed could not be fetched or read: the run is held, not failed. */

@@ -1,9 +1,11 @@
+import { type KeyedRecord, type RawValue, scalarText, valueAt } from '../parse/records.js';
 import type { RawRecord, RowIssue } from '../parse/types.js';
 import type { CatalogDefinition } from './definition.js';
 import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES } from './fields.js';
 
 /** A JSON value as stored in a product's fields or attributes. */
-export type FieldValue = string | number | boolean | null;
+/** A JSON value: canonical fields are scalars; attributes of XML and JSON feeds may be lists or objects. */
+export type FieldValue = string | number | boolean | null | FieldValue[] | { [key: string]: FieldValue };
 
 /**
  * A product after mapping and validation: canonical fields and the other source columns
@@ -72,7 +74,7 @@ export function planHeader(header: string[], mapping: CatalogDefinition['mapping
   return { fields, attributes, missingColumns, duplicateColumns };
 }
 
-const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)$/;
+const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
 const INTEGER = /^[-+]?\d+$/;
 // A number as a spreadsheet would show it, without leading zeros that carry meaning (GTINs, zip codes).
 const PLAIN_NUMBER = /^-?(?:0|[1-9]\d{0,14})(?:\.\d+)?$|^-?\.\d+$/;
@@ -89,6 +91,114 @@ const INACTIVE_WORDS = new Set([
   '-1',
   ...FALSE_WORDS,
 ]);
+
+/** A typed canonical value, or the row issue that refuses the row. */
+type Typed = { ok: true; value: FieldValue } | { ok: false; issue: RowIssue };
+
+// A decimal, optionally with an ISO currency code after it, as Google feeds write prices ("12.50 EUR").
+const PRICE = /^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\s+([A-Z]{3}))?$/;
+
+/**
+ * Types one non-empty cell of a canonical field: numbers with `.` decimals (a price may
+ * carry its currency, `12.50 EUR`), whole quantities ≥ 0, the shops' booleans and status
+ * words. `currency` receives a price's currency code when it has one.
+ */
+function typeCanonical(
+  field: CanonicalField,
+  cell: string,
+  column: string,
+  line: number,
+  sku: string,
+  currency: (code: string) => void,
+): Typed {
+  switch (FIELD_TYPES[field]) {
+    case 'text':
+      return { ok: true, value: cell };
+    case 'decimal': {
+      const isPrice = field === 'price' || field === 'sale_price';
+      const m = isPrice ? PRICE.exec(cell) : DECIMAL.test(cell) ? [cell, cell] : null;
+      if (!m?.[1]) {
+        return fail(
+          line,
+          sku,
+          isPrice ? 'invalid_price' : 'invalid_number',
+          `${field} "${cut(cell)}" in column "${column}" is not a number (use . for decimals)`,
+        );
+      }
+      if (m[2]) currency(m[2]);
+      return { ok: true, value: Number(m[1]) };
+    }
+    case 'integer': {
+      const n = Number(cell);
+      if (!INTEGER.test(cell) || n < 0 || !Number.isSafeInteger(n)) {
+        return fail(
+          line,
+          sku,
+          'invalid_quantity',
+          `${field} "${cut(cell)}" in column "${column}" is not a whole number ≥ 0`,
+        );
+      }
+      return { ok: true, value: n };
+    }
+    case 'boolean': {
+      const b = parseBoolean(cell);
+      if (b === undefined) {
+        return fail(
+          line,
+          sku,
+          'invalid_boolean',
+          `${field} "${cut(cell)}" in column "${column}" is not yes/no, true/false or 1/0`,
+        );
+      }
+      return { ok: true, value: b };
+    }
+    case 'status': {
+      const word = cell.toLowerCase();
+      if (ACTIVE_WORDS.has(word)) return { ok: true, value: 'active' };
+      if (INACTIVE_WORDS.has(word)) return { ok: true, value: 'inactive' };
+      return fail(
+        line,
+        sku,
+        'invalid_status',
+        `status "${cut(cell)}" in column "${column}" is not active or inactive`,
+      );
+    }
+  }
+}
+
+/**
+ * Fills `fields` from (field, cell) pairs and derives the stock rule: an empty quantity
+ * means the shop does not manage this product's stock, unless a manage_stock column says
+ * otherwise. Returns the row issue that refuses the row, if any.
+ */
+function fillFields(
+  fields: Record<string, FieldValue>,
+  cells: Iterable<{ field: CanonicalField; column: string; cell: string | undefined }>,
+  line: number,
+  sku: string,
+  keepNulls: boolean,
+  hasQuantity: boolean,
+): RowIssue | undefined {
+  let currency: string | undefined;
+  const setCurrency = (code: string) => {
+    currency = code;
+  };
+  for (const { field, column, cell } of cells) {
+    if (cell === undefined || cell === '') {
+      if (keepNulls) fields[field] = null;
+      continue;
+    }
+    const typed = typeCanonical(field, cell, column, line, sku, setCurrency);
+    if (!typed.ok) return typed.issue;
+    fields[field] = typed.value;
+  }
+  if (currency !== undefined && (fields.currency === undefined || fields.currency === null))
+    fields.currency = currency;
+  if (hasQuantity && (fields.manage_stock === undefined || fields.manage_stock === null)) {
+    fields.manage_stock = typeof fields.quantity === 'number';
+  }
+  return undefined;
+}
 
 /**
  * Turns raw records into products: types the canonical fields, keeps every other column
@@ -114,76 +224,13 @@ export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
     }
     const fields: Record<string, FieldValue> = Object.create(null);
     fields.sku = sku;
-    for (const { field, index, column } of otherFields) {
-      const cell = clean(values[index] ?? '').trim();
-      if (cell === '') {
-        if (keepNulls) fields[field] = null;
-        continue;
-      }
-      const type = FIELD_TYPES[field];
-      switch (type) {
-        case 'text':
-          fields[field] = cell;
-          break;
-        case 'decimal': {
-          if (!DECIMAL.test(cell)) {
-            const code = field === 'price' || field === 'sale_price' ? 'invalid_price' : 'invalid_number';
-            return fail(
-              line,
-              sku,
-              code,
-              `${field} "${cut(cell)}" in column "${column}" is not a number (use . for decimals)`,
-            );
-          }
-          fields[field] = Number(cell);
-          break;
-        }
-        case 'integer': {
-          const n = Number(cell);
-          if (!INTEGER.test(cell) || n < 0 || !Number.isSafeInteger(n)) {
-            return fail(
-              line,
-              sku,
-              'invalid_quantity',
-              `${field} "${cut(cell)}" in column "${column}" is not a whole number ≥ 0`,
-            );
-          }
-          fields[field] = n;
-          break;
-        }
-        case 'boolean': {
-          const b = parseBoolean(cell);
-          if (b === undefined) {
-            return fail(
-              line,
-              sku,
-              'invalid_boolean',
-              `${field} "${cut(cell)}" in column "${column}" is not yes/no, true/false or 1/0`,
-            );
-          }
-          fields[field] = b;
-          break;
-        }
-        case 'status': {
-          const word = cell.toLowerCase();
-          if (ACTIVE_WORDS.has(word)) fields[field] = 'active';
-          else if (INACTIVE_WORDS.has(word)) fields[field] = 'inactive';
-          else
-            return fail(
-              line,
-              sku,
-              'invalid_status',
-              `status "${cut(cell)}" in column "${column}" is not active or inactive`,
-            );
-          break;
-        }
-      }
-    }
-    // Stock: an empty quantity means the shop does not manage this product's stock,
-    // unless a manage_stock column says otherwise.
-    if (hasQuantity && (fields.manage_stock === undefined || fields.manage_stock === null)) {
-      fields.manage_stock = typeof fields.quantity === 'number';
-    }
+    const cells = otherFields.map(({ field, index, column }) => ({
+      field,
+      column,
+      cell: clean(values[index] ?? '').trim(),
+    }));
+    const issue = fillFields(fields, cells, line, sku, keepNulls, hasQuantity);
+    if (issue) return { ok: false, issue };
     const attributes: Record<string, FieldValue> = Object.create(null);
     for (const { name, index } of plan.attributes) {
       const cell = clean(values[index] ?? '');
@@ -195,6 +242,67 @@ export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
     }
     return { ok: true, product: { line, sku, fields, attributes } };
   };
+}
+
+/**
+ * The normalizer of keyed feeds (XML, JSON, NDJSON). A canonical field reads the key its
+ * mapping names (a path such as `g:shipping/g:price` reaches into nested elements), or the
+ * key of its own name; every other top-level key is an attribute: text typed as in CSV,
+ * lists and nested objects kept as JSON. In partial mode an absent key leaves the stored
+ * value alone, and an empty one clears it.
+ */
+export function createKeyedNormalizer(mapping: CatalogDefinition['mapping'] = {}, mode: 'full' | 'partial') {
+  const keepNulls = mode === 'partial';
+  const plan = CANONICAL_FIELDS.map((field) => ({ field, column: mapping[field] ?? field }));
+  const skuKey = mapping.sku ?? 'sku';
+  const hasQuantity = true;
+  const used = new Set(plan.map((p) => p.column.split('/')[0]));
+  const others = plan.filter((p) => p.field !== 'sku');
+
+  return function normalize(record: KeyedRecord): NormalizeResult {
+    const { data, line } = record;
+    const sku = clean(scalarText(valueAt(data, skuKey))).trim();
+    if (sku === '') return fail(line, null, 'missing_sku', `no sku in "${skuKey}"`);
+    const fields: Record<string, FieldValue> = Object.create(null);
+    fields.sku = sku;
+    const cells: Array<{ field: CanonicalField; column: string; cell: string | undefined }> = [];
+    let quantityPresent = false;
+    for (const { field, column } of others) {
+      const raw = valueAt(data, column);
+      if (raw === undefined && keepNulls) continue;
+      if (field === 'quantity' && raw !== undefined) quantityPresent = true;
+      cells.push({ field, column, cell: raw === undefined ? undefined : clean(scalarText(raw)).trim() });
+    }
+    const issue = fillFields(
+      fields,
+      cells,
+      line,
+      sku,
+      keepNulls,
+      hasQuantity && (quantityPresent || !keepNulls),
+    );
+    if (issue) return { ok: false, issue };
+    const attributes: Record<string, FieldValue> = Object.create(null);
+    for (const key of Object.keys(data)) {
+      if (used.has(key)) continue;
+      const value = toFieldValue(data[key] ?? null);
+      if (value === null || value === '') {
+        if (keepNulls) attributes[key] = null;
+        continue;
+      }
+      attributes[key] = value;
+    }
+    return { ok: true, product: { line, sku, fields, attributes } };
+  };
+}
+
+function toFieldValue(v: RawValue): FieldValue {
+  if (v === null) return null;
+  if (typeof v === 'string') return v.trim() === '' ? '' : typeAttribute(clean(v));
+  if (Array.isArray(v)) return v.map(toFieldValue);
+  const out: Record<string, FieldValue> = Object.create(null);
+  for (const k of Object.keys(v)) out[k] = toFieldValue(v[k] ?? null);
+  return out;
 }
 
 /** Accepts the ways shops write a boolean; undefined when it is none of them. */
@@ -219,7 +327,12 @@ export function typeAttribute(cell: string): FieldValue {
   return cell;
 }
 
-function fail(line: number, sku: string | null, code: RowIssue['code'], message: string): NormalizeResult {
+function fail(
+  line: number,
+  sku: string | null,
+  code: RowIssue['code'],
+  message: string,
+): { ok: false; issue: RowIssue } {
   return { ok: false, issue: { line, sku, code, message } };
 }
 

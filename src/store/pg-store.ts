@@ -33,15 +33,14 @@ export async function openPgStore(
     application_name: 'feedwright',
   });
   pool.on('error', onError);
+  // Every client, the probe included, gets the listener before it is used: a connection
+  // dropped while checked out emits 'error' on the client, which would otherwise crash.
+  pool.on('connect', (client: pg.PoolClient) => {
+    client.on('error', onError);
+  });
   // Fail fast when the server is not there.
   const probe = await pool.connect();
   probe.release();
-
-  const onClient = (client: pg.PoolClient): void => {
-    // A client checked out during a dropped connection emits 'error' on itself too.
-    client.on('error', onError);
-  };
-  pool.on('connect', onClient);
 
   const transaction = async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
@@ -56,10 +55,11 @@ export async function openPgStore(
     kind: 'postgres',
     ...wrap(pool),
     transaction,
-    async session(fn) {
+    async session(fn, options = {}) {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
+        if (options.longRunning) await client.query('SET statement_timeout = 0');
         const s: Session = {
           ...wrap(client),
           async copyIn(copySql, chunks) {
@@ -67,7 +67,9 @@ export async function openPgStore(
           },
           transaction: (inner) => runInTransaction(client, inner),
         };
-        return await fn(s);
+        const result = await fn(s);
+        if (options.longRunning) await client.query('RESET statement_timeout');
+        return result;
       } catch (err) {
         broken = err instanceof Error ? err : new Error(String(err));
         throw err;

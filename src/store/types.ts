@@ -26,7 +26,10 @@ export interface Session extends Queryable {
 export interface Store extends Queryable {
   readonly kind: 'pglite' | 'postgres';
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Lends a dedicated session for the duration of `fn`. */
-  session<T>(fn: (s: Session) => Promise<T>): Promise<T>;
+  /**
+   * Lends a dedicated session for the duration of `fn`. A `longRunning` session (an import
+   * streaming a large feed) has no statement timeout: its COPY lasts as long as the feed.
+   */
+  session<T>(fn: (s: Session) => Promise<T>, options?: { longRunning?: boolean }): Promise<T>;
   close(): Promise<void>;
 }
