@@ -24,7 +24,7 @@ describe('migrate', () => {
 
     await saveCatalog(t.store, { kind: 'catalog', id: 'kept' }, 'test');
     await t.store.query({
-      text: `INSERT INTO products (catalog_id, sku, fields, attributes) VALUES ('kept', 'A', '{"sku":"A"}', '{}')`,
+      text: `INSERT INTO products (catalog_id, sku, fields, attributes, hash) VALUES ('kept', 'A', '{"sku":"A"}', '{}', 'h')`,
     });
 
     expect(await migrate(t.store)).toEqual([]);

@@ -16,7 +16,11 @@ export function stagingTableName(runId: number): string {
 /** Creates the staging table of a run. */
 export async function createStaging(db: Queryable, table: string): Promise<void> {
   await db.exec(`DROP TABLE IF EXISTS ${table};
-    CREATE UNLOGGED TABLE ${table} (line integer NOT NULL, sku text NOT NULL, fields jsonb NOT NULL, attributes jsonb NOT NULL)`);
+    CREATE UNLOGGED TABLE ${table} (
+      line integer NOT NULL, sku text NOT NULL, fields jsonb NOT NULL, attributes jsonb NOT NULL,
+      -- Computed by the server while the COPY streams (the other core), as products.hash is.
+      hash text GENERATED ALWAYS AS (md5(fields::text || '|' || attributes::text)) STORED
+    )`);
 }
 
 /** The COPY statement that fills a staging table. */
@@ -114,10 +118,8 @@ export async function diffStaging(
   const rows = await db.query<DiffCounts>({
     text: `WITH d AS (
              SELECT count(*) FILTER (WHERE p.sku IS NULL)::int AS created,
-                    count(*) FILTER (WHERE p.sku IS NOT NULL
-                      AND (p.fields <> s.fields OR p.attributes <> s.attributes))::int AS updated,
-                    count(*) FILTER (WHERE p.sku IS NOT NULL
-                      AND p.fields = s.fields AND p.attributes = s.attributes)::int AS unchanged,
+                    count(*) FILTER (WHERE p.hash <> s.hash)::int AS updated,
+                    count(*) FILTER (WHERE p.hash = s.hash)::int AS unchanged,
                     count(p.sku)::int AS matched
              FROM ${table} s LEFT JOIN products p ON p.catalog_id = $1 AND p.sku = s.sku
            ), e AS (SELECT count(*)::int AS existing FROM products WHERE catalog_id = $1)
@@ -132,29 +134,39 @@ export async function diffStaging(
 /**
  * Applies the staged rows to the catalog, set-based, inside the caller's transaction:
  * one statement each for updates, removals and creations, each writing its history
- * events (field-level before/after for updates) in the same statement.
+ * events (field-level before/after for updates) in the same statement. A statement whose
+ * diff count is zero is not run at all: an unchanged feed costs the diff and nothing more.
  */
 export async function applyStaging(
   tx: Queryable,
   table: string,
-  a: { catalogId: string; runId: number; actor: string; mode: 'full' | 'partial' },
+  a: {
+    catalogId: string;
+    runId: number;
+    actor: string;
+    mode: 'full' | 'partial';
+    diff: Pick<DiffCounts, 'created' | 'updated' | 'removed'>;
+  },
 ): Promise<void> {
   const values = [a.catalogId, a.runId, a.actor];
-  await tx.query({
-    text: `WITH changed AS (
-             SELECT s.sku, s.fields, s.attributes,
-                    jsonb_changes(p.fields, s.fields) || jsonb_changes(p.attributes, s.attributes, 'attributes.') AS changes
-             FROM ${table} s JOIN products p ON p.catalog_id = $1 AND p.sku = s.sku
-             WHERE p.fields <> s.fields OR p.attributes <> s.attributes
-           ), upd AS (
-             UPDATE products p SET fields = c.fields, attributes = c.attributes, updated_at = now(), last_run_id = $2
-             FROM changed c WHERE p.catalog_id = $1 AND p.sku = c.sku
-           )
-           INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
-           SELECT 'product.updated', $1, c.sku, $2, $3, jsonb_build_object('changes', c.changes) FROM changed c`,
-    values,
-  });
-  if (a.mode === 'full') {
+  if (a.diff.updated > 0) {
+    await tx.query({
+      text: `WITH changed AS (
+               SELECT s.sku, s.fields, s.attributes, s.hash,
+                      jsonb_changes(p.fields, s.fields) || jsonb_changes(p.attributes, s.attributes, 'attributes.') AS changes
+               FROM ${table} s JOIN products p ON p.catalog_id = $1 AND p.sku = s.sku
+               WHERE p.hash <> s.hash
+             ), upd AS (
+               UPDATE products p SET fields = c.fields, attributes = c.attributes, hash = c.hash,
+                 updated_at = now(), last_run_id = $2
+               FROM changed c WHERE p.catalog_id = $1 AND p.sku = c.sku
+             )
+             INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
+             SELECT 'product.updated', $1, c.sku, $2, $3, jsonb_build_object('changes', c.changes) FROM changed c`,
+      values,
+    });
+  }
+  if (a.mode === 'full' && a.diff.removed > 0) {
     await tx.query({
       text: `WITH del AS (
                DELETE FROM products p WHERE p.catalog_id = $1
@@ -166,15 +178,17 @@ export async function applyStaging(
       values,
     });
   }
-  await tx.query({
-    text: `WITH ins AS (
-             INSERT INTO products (catalog_id, sku, fields, attributes, last_run_id)
-             SELECT $1, s.sku, s.fields, s.attributes, $2 FROM ${table} s
-             WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.catalog_id = $1 AND p.sku = s.sku)
-             RETURNING sku, fields
-           )
-           INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
-           SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields) FROM ins`,
-    values,
-  });
+  if (a.diff.created > 0) {
+    await tx.query({
+      text: `WITH ins AS (
+               INSERT INTO products (catalog_id, sku, fields, attributes, hash, last_run_id)
+               SELECT $1, s.sku, s.fields, s.attributes, s.hash, $2 FROM ${table} s
+               WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.catalog_id = $1 AND p.sku = s.sku)
+               RETURNING sku, fields
+             )
+             INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
+             SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields) FROM ins`,
+      values,
+    });
+  }
 }
