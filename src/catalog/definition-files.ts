@@ -3,7 +3,6 @@ import path from 'node:path';
 import {
   type CatalogDefinition,
   type DefinitionProblem,
-  formatProblem,
   validateCatalogDefinition,
 } from './definition.js';
 

@@ -103,7 +103,6 @@ export const catalogDefinitionSchema = {
       // branch the author meant, instead of both branches of a oneOf.
       type: 'object',
       if: { properties: { url: true }, required: ['url'] },
-      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keyword, not a thenable.
       then: URL_SOURCE_SCHEMA,
       else: FILE_SOURCE_SCHEMA,
     },
