@@ -119,6 +119,8 @@ describe('real exports', () => {
       unchanged: 0,
       removed: 0,
       errors: 0,
+      skipped: 0,
+      warnings: 0,
     });
     expect(await rowErrors(run.id)).toEqual([]);
     const all = await products('woo');
@@ -143,12 +145,11 @@ describe('real exports', () => {
     expect(beanie?.attributes).toMatchObject({ Type: 'simple', 'Attribute 1 name': 'Color' });
   });
 
-  it('imports the Shopify product template, reporting the image-only row', async () => {
+  it('imports the Shopify product template through its preset: variants, inheritance, the image row', async () => {
     await defineCatalog('shopify', {
       mapping: {
         sku: 'Variant SKU',
         title: 'Title',
-        price: 'Variant Price',
         quantity: 'Variant Inventory Qty',
         gtin: 'Variant Barcode',
         status: 'Status',
@@ -157,10 +158,9 @@ describe('real exports', () => {
     const run = await importFile('shopify', path.join(SAMPLES, 'shopify-product-template.csv'));
 
     expect(run.status).toBe('applied');
-    expect(run.counts).toMatchObject({ rows: 17, valid: 16, created: 16, errors: 1 });
-    expect(await rowErrors(run.id)).toEqual([
-      { line: 17, sku: null, code: 'missing_sku', message: expect.stringContaining('Variant SKU') },
-    ]);
+    // 16 variants; the row with only an image (line 17) is an image of its product: skipped, not an error.
+    expect(run.counts).toMatchObject({ rows: 17, valid: 16, created: 16, errors: 0, skipped: 1 });
+    expect(await rowErrors(run.id)).toEqual([]);
     const all = await products('shopify');
     expect(all.size).toBe(16);
     expect(all.get('PNT_DEN_285')?.fields).toMatchObject({
@@ -170,11 +170,17 @@ describe('real exports', () => {
       manage_stock: true,
       status: 'inactive',
     });
+    // A variant row inherits the product-level columns of its Handle's first row.
+    expect(all.get('SRT_COT_122')?.fields).toMatchObject({ title: 'Example T-Shirt', brand: 'Acme' });
     const shirt = all.get('SRT_COT_111');
-    // A barcode that a spreadsheet turned into an exponent stays exactly as written.
+    // A barcode that a spreadsheet turned into an exponent stays exactly as written, with a warning.
     expect(shirt?.fields.gtin).toBe('3.65275E+11');
-    expect(shirt?.attributes['Google Shopping / MPN']).toBe('3.65275E+11');
-    expect(shirt?.fields).toMatchObject({ price: 25, quantity: 0, status: 'active' });
+    // An empty Variant Inventory Tracker: Shopify does not count this stock.
+    expect(shirt?.fields).toMatchObject({ price: 25, manage_stock: false, status: 'active' });
+    expect(shirt?.fields.quantity).toBeUndefined();
+    const warnings = await listRowErrors(store, run.id, { limit: 100, offset: 0, severity: 'warning' });
+    expect(run.counts.warnings).toBe(16);
+    expect(warnings[0]).toMatchObject({ line: 2, sku: 'SRT_COT_111', code: 'barcode_scientific_notation' });
   });
 });
 
@@ -345,6 +351,8 @@ describe('diff against the catalog', () => {
       unchanged: 10,
       removed: 0,
       errors: 0,
+      skipped: 0,
+      warnings: 0,
     });
     const events = await historyOf('same', 'product');
     expect(events).toHaveLength(10);

@@ -1,10 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  type CatalogDefinition,
-  type DefinitionProblem,
-  validateCatalogDefinition,
-} from './definition.js';
+import { type CatalogDefinition, type DefinitionProblem, validateCatalogDefinition } from './definition.js';
 
 /** The definitions found in a folder, or the problems that stop them being applied. */
 export interface LoadedDefinitions {

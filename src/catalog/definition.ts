@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
 import { normalizeEncoding } from '../parse/decode.js';
 import { CANONICAL_FIELDS } from './fields.js';
+import { PRESETS, type Preset } from './presets.js';
 
 /** Feed formats a catalog may declare (SPEC §2). */
 export const FEED_FORMATS = ['csv', 'tsv', 'xml', 'json', 'ndjson'] as const;
@@ -20,6 +21,8 @@ export interface CatalogDefinition {
   kind: 'catalog';
   id: string;
   name?: string;
+  /** A shop export whose quirks the import knows (detected from the header when left out). */
+  preset?: Preset;
   source?: { file: string } | UrlSource;
   format?: FeedFormat;
   options?: {
@@ -39,6 +42,8 @@ export interface CatalogDefinition {
   /** Canonical field → source column name. */
   mapping?: Partial<Record<(typeof CANONICAL_FIELDS)[number], string>>;
   schedule?: string;
+  /** IANA time zone of `schedule` (default UTC). */
+  timezone?: string;
   safety?: { maxDropPercent?: number };
 }
 
@@ -107,6 +112,7 @@ export const catalogDefinitionSchema = {
       else: FILE_SOURCE_SCHEMA,
     },
     format: { enum: [...FEED_FORMATS] },
+    preset: { enum: [...PRESETS] },
     options: {
       type: 'object',
       additionalProperties: false,
@@ -128,6 +134,7 @@ export const catalogDefinitionSchema = {
       properties: Object.fromEntries(CANONICAL_FIELDS.map((f) => [f, { type: 'string', minLength: 1 }])),
     },
     schedule: { type: 'string' },
+    timezone: { type: 'string', minLength: 1, maxLength: 64 },
     safety: {
       type: 'object',
       additionalProperties: false,
@@ -167,6 +174,16 @@ export function validateCatalogDefinition(value: unknown, file?: string): Defini
       file,
       path: '$.options.encoding',
       message: `"${def.options.encoding}" is not an encoding this server knows`,
+    });
+  }
+  if (def.preset && def.format && def.format !== 'csv' && def.format !== 'tsv') {
+    problems.push({ file, path: '$.preset', message: `a preset reads CSV exports, not ${def.format}` });
+  }
+  if (def.timezone !== undefined && !knownTimeZone(def.timezone)) {
+    problems.push({
+      file,
+      path: '$.timezone',
+      message: `"${def.timezone}" is not an IANA time zone (Europe/Paris, UTC…)`,
     });
   }
   if (def.schedule !== undefined && !cron.validate(def.schedule)) {
@@ -232,6 +249,15 @@ function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {
 function knownEncoding(name: string): boolean {
   try {
     normalizeEncoding(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function knownTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
   } catch {
     return false;

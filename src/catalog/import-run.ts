@@ -23,6 +23,7 @@ import {
   lastAppliedRunId,
   lastFetchState,
   listRunningRuns,
+  type RowNote,
   type RunCounts,
   releaseStaleHeldRuns,
 } from '../store/imports.js';
@@ -42,13 +43,8 @@ import {
 import type { Session, Store } from '../store/types.js';
 import { type CatalogDefinition, DEFAULT_MAX_DROP_PERCENT } from './definition.js';
 import { isImportLocked, withImportLock } from './import-lock.js';
-import {
-  createKeyedNormalizer,
-  createNormalizer,
-  type NormalizedProduct,
-  type NormalizeResult,
-  planHeader,
-} from './normalize.js';
+import { createKeyedNormalizer, createNormalizer, type NormalizedProduct, planHeader } from './normalize.js';
+import { createPresetNormalizer, detectPreset, type PresetResult, type RowWarning } from './presets.js';
 
 /** Row errors kept per run; every error is counted, the first ones are stored. */
 export const MAX_STORED_ROW_ERRORS = 10_000;
@@ -145,7 +141,17 @@ async function finishNotModified(
 }
 
 function emptyCounts(): RunCounts {
-  return { rows: 0, valid: 0, created: 0, updated: 0, unchanged: 0, removed: 0, errors: 0 };
+  return {
+    rows: 0,
+    valid: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    removed: 0,
+    errors: 0,
+    skipped: 0,
+    warnings: 0,
+  };
 }
 
 async function executeRun(
@@ -160,6 +166,7 @@ async function executeRun(
   const table = stagingTableName(run.id);
   const counts = emptyCounts();
   const errors = new ErrorSink();
+  const warnings = new ErrorSink();
   let keepStaging = false;
   try {
     const feed = await openFeed(def, source, req.mode);
@@ -172,7 +179,14 @@ async function executeRun(
       for await (const record of feed.records) {
         counts.rows++;
         if (feed.issues.length > 0) errors.drain(feed.issues);
-        const result = feed.normalize(record);
+        const out = feed.normalize(record);
+        for (const w of out.warnings) warnings.add(w);
+        const result = out.result;
+        if (!result) {
+          // Not a product (a Shopify image row): neither imported nor an error.
+          counts.skipped++;
+          continue;
+        }
         if (result.ok) {
           counts.valid++;
           chunk += copyLine(result.product);
@@ -202,6 +216,8 @@ async function executeRun(
     const diff = await diffStaging(session, table, def.id, req.mode);
     Object.assign(counts, pick(diff));
     counts.errors = errors.count;
+    counts.warnings = warnings.count;
+    await insertRowErrors(store, run.id, warnings.stored, 'warning');
 
     // A partial feed carries only the columns it updates (a stock feed: sku and quantity).
     const missing =
@@ -393,10 +409,12 @@ function gate(
   return reasons;
 }
 
+const NO_WARNINGS: RowWarning[] = [];
+
 /** A feed opened for the import: its records, how to normalize one, and what the mapping missed. */
 interface ImportFeed {
   records: AsyncIterable<RawRecord | KeyedRecord>;
-  normalize: (record: RawRecord | KeyedRecord) => NormalizeResult;
+  normalize: (record: RawRecord | KeyedRecord) => PresetResult;
   /** Record-level parse problems, filled while iterating. */
   issues: RowIssue[];
   /** Mapped columns the feed lacks (for keyed feeds, known once every record was read). */
@@ -427,11 +445,22 @@ async function openFeed(
     stripNamespaces: o.stripNamespaces,
   });
   if (opened.kind === 'rows') {
-    const plan = planHeader(opened.feed.header, def.mapping);
+    const header = opened.feed.header;
+    const preset = def.preset ?? detectPreset(header);
+    if (preset) {
+      const { plan, normalize } = createPresetNormalizer(preset, header, def.mapping, mode);
+      return {
+        records: opened.feed.records,
+        normalize: (r) => normalize(r as RawRecord),
+        issues: opened.feed.issues,
+        missingColumns: () => plan.missingColumns,
+      };
+    }
+    const plan = planHeader(header, def.mapping);
     const normalize = createNormalizer(plan, mode);
     return {
       records: opened.feed.records,
-      normalize: (r) => normalize(r as RawRecord),
+      normalize: (r) => ({ result: normalize(r as RawRecord), warnings: NO_WARNINGS }),
       issues: opened.feed.issues,
       missingColumns: () => plan.missingColumns,
     };
@@ -440,7 +469,7 @@ async function openFeed(
   const normalize = createKeyedNormalizer(def.mapping, mode);
   return {
     records: keyed.records,
-    normalize: (r) => normalize(r as KeyedRecord),
+    normalize: (r) => ({ result: normalize(r as KeyedRecord), warnings: NO_WARNINGS }),
     issues: keyed.issues,
     // Optional elements are often left out of one item or another: a mapped key counts as
     // present when any item had it.
@@ -533,14 +562,14 @@ function pick(d: DiffCounts) {
 class ErrorSink {
   count = 0;
   parserSkipped = 0;
-  readonly stored: RowIssue[] = [];
+  readonly stored: RowNote[] = [];
 
-  add(issue: RowIssue): void {
+  add(issue: RowNote): void {
     this.count++;
     if (this.stored.length < MAX_STORED_ROW_ERRORS) this.stored.push(issue);
   }
 
-  addAll(issues: RowIssue[]): void {
+  addAll(issues: RowNote[]): void {
     for (const i of issues) this.add(i);
   }
 

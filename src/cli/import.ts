@@ -83,8 +83,10 @@ function printRun(
   );
   out(
     formatTable([
-      ['ROWS', 'VALID', 'CREATED', 'UPDATED', 'UNCHANGED', 'REMOVED', 'ERRORS'],
-      [c.rows, c.valid, c.created, c.updated, c.unchanged, c.removed, c.errors].map(String),
+      ['ROWS', 'VALID', 'CREATED', 'UPDATED', 'UNCHANGED', 'REMOVED', 'ERRORS', 'SKIPPED', 'WARNINGS'],
+      [c.rows, c.valid, c.created, c.updated, c.unchanged, c.removed, c.errors, c.skipped, c.warnings].map(
+        String,
+      ),
     ]),
   );
   for (const r of run.heldReasons) out(`held: ${r.message}`);

@@ -1,4 +1,3 @@
-import type { RowIssue } from '../parse/types.js';
 import type { FetchState } from '../sources/fetch-state.js';
 import type { Queryable } from './types.js';
 
@@ -20,6 +19,10 @@ export interface RunCounts {
   unchanged: number;
   removed: number;
   errors: number;
+  /** Rows that are not products (a Shopify image row): neither imported nor errors. */
+  skipped: number;
+  /** Rows imported with a warning (a barcode in scientific notation…). */
+  warnings: number;
 }
 
 /** An import run as stored and shown. */
@@ -61,6 +64,8 @@ interface RunRow {
   unchanged: number;
   removed: number;
   errors: number;
+  skipped: number;
+  warnings: number;
   held_reasons: HeldReason[];
   failure: string | null;
   staging_table: string | null;
@@ -93,6 +98,8 @@ function toRun(r: RunRow): ImportRunRecord {
       unchanged: r.unchanged,
       removed: r.removed,
       errors: r.errors,
+      skipped: r.skipped,
+      warnings: r.warnings,
     },
     heldReasons: r.held_reasons,
     failure: r.failure,
@@ -174,6 +181,7 @@ export async function finishRun(
     text: `UPDATE import_runs SET status = $2, rows_total = $3, rows_valid = $4, created = $5, updated = $6,
              unchanged = $7, removed = $8, errors = $9, held_reasons = $10::jsonb, failure = $11,
              staging_table = $12, forced = forced OR $13, fetched_at = coalesce($14, fetched_at),
+             skipped = $18, warnings = $19,
              source_key = $15, source_etag = $16, source_last_modified = $17,
              finished_at = now(),
              duration_ms = (extract(epoch FROM (now() - started_at)) * 1000)::int
@@ -196,41 +204,54 @@ export async function finishRun(
       r.fetchState?.sourceKey ?? null,
       r.fetchState?.etag ?? null,
       r.fetchState?.lastModified ?? null,
+      c.skipped,
+      c.warnings,
     ],
   });
   return toRun(rows[0] as RunRow);
 }
 
-/** Saves row errors in one statement. */
+/** A row error or warning as stored: the line, the sku, a code and a sentence. */
+export interface RowNote {
+  line: number;
+  sku: string | null;
+  code: string;
+  message: string;
+}
+
+/** Saves row errors (or warnings) in one statement. */
 export async function insertRowErrors(
   db: Queryable,
   runId: number,
-  issues: readonly RowIssue[],
+  issues: readonly RowNote[],
+  severity: 'error' | 'warning' = 'error',
 ): Promise<void> {
   if (issues.length === 0) return;
   await db.query({
-    text: `INSERT INTO import_row_errors (run_id, line, sku, code, message)
-           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[])`,
+    text: `INSERT INTO import_row_errors (run_id, line, sku, code, message, severity)
+           SELECT $1, u.line, u.sku, u.code, u.message, $6
+           FROM unnest($2::int[], $3::text[], $4::text[], $5::text[]) AS u (line, sku, code, message)`,
     values: [
       runId,
       issues.map((i) => i.line),
       issues.map((i) => i.sku),
       issues.map((i) => i.code),
       issues.map((i) => i.message),
+      severity,
     ],
   });
 }
 
-/** The row errors of a run, by line. */
+/** The row errors (or warnings) of a run, by line. */
 export async function listRowErrors(
   db: Queryable,
   runId: number,
-  opts: { limit: number; offset: number },
-): Promise<RowIssue[]> {
-  return db.query<RowIssue>({
-    text: `SELECT line, sku, code, message FROM import_row_errors WHERE run_id = $1
+  opts: { limit: number; offset: number; severity?: 'error' | 'warning' },
+): Promise<RowNote[]> {
+  return db.query<RowNote>({
+    text: `SELECT line, sku, code, message FROM import_row_errors WHERE run_id = $1 AND severity = $4
            ORDER BY line, code LIMIT $2 OFFSET $3`,
-    values: [runId, opts.limit, opts.offset],
+    values: [runId, opts.limit, opts.offset, opts.severity ?? 'error'],
   });
 }
 

@@ -154,7 +154,12 @@ export const importRoutes: FastifyPluginAsync<{
         limit: request.query.errorsLimit,
         offset: request.query.errorsOffset,
       });
-      return { run: publicRun(run), rowErrors };
+      const rowWarnings = await listRowErrors(store, run.id, {
+        limit: request.query.errorsLimit,
+        offset: request.query.errorsOffset,
+        severity: 'warning',
+      });
+      return { run: publicRun(run), rowErrors, rowWarnings };
     },
   );
 
