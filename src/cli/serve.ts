@@ -17,12 +17,17 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
   const ctx = await openContext(false);
   const { config, store } = ctx;
   const { key, generated } = ensureApiKey(config.apiKey, config.dataDir);
+  // The scheduler is started after the app is built: a catalog PUT reaches it late-bound.
+  let syncSchedules: (() => Promise<unknown>) | undefined;
   const app = await buildApp({
     store,
     apiKey: key,
     maxUploadBytes: config.maxUploadBytes,
     allowPrivateSources: config.allowPrivateSources,
     logger: { level: config.logLevel },
+    onCatalogChanged: () => {
+      void syncSchedules?.().catch((err: unknown) => app.log.error({ err }, 'schedule sync failed'));
+    },
   });
   const log = app.log;
   if (generated) {
@@ -47,9 +52,14 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
 
   const scheduler = new Scheduler(store, (task, err) => log.error({ task, err }, 'scheduled task failed'));
   const work = new BackgroundWork();
-  await scheduleCatalogImports(store, scheduler, work, config.allowPrivateSources, (msg, fields) =>
-    log.info(fields, msg),
+  const schedules = await scheduleCatalogImports(
+    store,
+    scheduler,
+    work,
+    config.allowPrivateSources,
+    (msg, fields) => log.info(fields, msg),
   );
+  syncSchedules = () => schedules.sync();
 
   const address = await app.listen({ port: config.port, host: config.host });
   // Headers must arrive within 30 s: slowloris clients are dropped.
@@ -62,8 +72,8 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'shutting down');
-      scheduler.stop();
       void (async () => {
+        await scheduler.stop();
         await app.close();
         await work.drain();
         await store.close();

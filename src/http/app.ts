@@ -18,6 +18,8 @@ export interface AppOptions {
   maxUploadBytes: number;
   /** Lets linked feeds reach private addresses (FEEDWRIGHT_ALLOW_PRIVATE_SOURCES). */
   allowPrivateSources?: boolean;
+  /** Called after a catalog definition changed through the API (the scheduler re-reads it). */
+  onCatalogChanged?: () => void;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -53,7 +55,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <FEEDWRIGHT_API_KEY>');
         }
       });
-      await api.register(catalogRoutes, { store: opts.store });
+      await api.register(catalogRoutes, { store: opts.store, onCatalogChanged: opts.onCatalogChanged });
       await api.register(importRoutes, {
         store: opts.store,
         maxUploadBytes: opts.maxUploadBytes,

@@ -9,6 +9,7 @@ export type HistoryType =
   | 'import.held'
   | 'import.failed'
   | 'import.not_modified'
+  | 'import.skipped'
   | 'product.created'
   | 'product.updated'
   | 'product.removed'

@@ -20,7 +20,10 @@ const idParams = {
 } as const;
 
 /** Catalog definitions and their products. */
-export const catalogRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
+export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?: () => void }> = async (
+  app,
+  { store, onCatalogChanged },
+) => {
   const requireCatalog = async (id: string) => {
     const catalog = await getCatalog(store, id);
     if (!catalog) throw new AppError('CATALOG_NOT_FOUND', `no catalog "${id}"`);
@@ -63,6 +66,7 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
         );
       }
       const { outcome, catalog } = await store.transaction((tx) => saveCatalog(tx, def, 'api'));
+      if (outcome !== 'unchanged') onCatalogChanged?.();
       return reply.status(outcome === 'created' ? 201 : 200).send({ outcome, catalog });
     },
   );
