@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { parse } from 'csv-parse';
 import pg from 'pg';
 import type { CatalogDefinition } from '../src/catalog/definition.js';
@@ -96,6 +97,29 @@ const HEADER = [
   'size',
   'condition',
 ] as const;
+
+/** The XML catalog: the same products as Google Shopping RSS items. */
+const XML_CATALOG: CatalogDefinition = {
+  kind: 'catalog',
+  id: 'bench-xml',
+  name: 'Import benchmark (XML)',
+  format: 'xml',
+  mapping: {
+    sku: 'g:id',
+    gtin: 'g:gtin',
+    title: 'title',
+    description: 'description',
+    brand: 'g:brand',
+    category: 'g:product_type',
+    price: 'g:price',
+    sale_price: 'g:sale_price',
+    quantity: 'g:quantity',
+    weight: 'g:shipping_weight',
+    image_url: 'g:image_link',
+    url: 'link',
+    condition: 'g:condition',
+  },
+};
 
 /** The catalog definition: canonical fields mapped to the export's column names. */
 const BENCH_CATALOG: CatalogDefinition = {
@@ -193,7 +217,7 @@ function changedRowCount(n: number): number {
 }
 
 /** One CSV line (with its newline) of product `index`; `changed` alters price and quantity. */
-function productLine(index: number, changed: boolean): string {
+function productCells(index: number, changed: boolean): string[] {
   const next = rng((SEED ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
   const sku = `FW-${String(index + 1).padStart(8, '0')}`;
   const brand = pick(next, BRANDS);
@@ -238,7 +262,103 @@ function productLine(index: number, changed: boolean): string {
     size,
     condition,
   ];
-  return `${cells.map(csvCell).join(',')}\n`;
+  return cells;
+}
+
+function productLine(index: number, changed: boolean): string {
+  return `${productCells(index, changed).map(csvCell).join(',')}\n`;
+}
+
+/** The Google Shopping element of each column, for the XML twin of the catalog. */
+const XML_ELEMENTS = [
+  'g:id',
+  'g:gtin',
+  'title',
+  'description',
+  'g:brand',
+  'g:product_type',
+  'g:price',
+  'g:sale_price',
+  'g:quantity',
+  'g:shipping_weight',
+  'g:image_link',
+  'link',
+  'g:color',
+  'g:size',
+  'g:condition',
+] as const;
+
+function xmlText(s: string): string {
+  return s.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+}
+
+/** One product as a Google Shopping RSS item; prices carry their currency as Google writes them. */
+function productItem(index: number): string {
+  const cells = productCells(index, false);
+  let item = '<item>';
+  cells.forEach((cell, i) => {
+    if (cell === '') return;
+    const name = XML_ELEMENTS[i] as string;
+    const value = name === 'g:price' || name === 'g:sale_price' ? `${cell} EUR` : cell;
+    item += `<${name}>${xmlText(value)}</${name}>`;
+  });
+  return `${item}</item>\n`;
+}
+
+async function* xmlChunks(n: number, onRows: (rows: number) => void) {
+  let chunk =
+    '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">\n<channel>\n<title>Benchmark</title>\n';
+  for (let i = 0; i < n; i++) {
+    chunk += productItem(i);
+    if (chunk.length >= 256 * 1024) {
+      yield chunk;
+      chunk = '';
+      onRows(i + 1);
+    }
+  }
+  yield `${chunk}</channel>\n</rss>\n`;
+}
+
+/** The XML twin of the catalog (same products), written once like the CSV files. */
+async function ensureXmlFile(n: number, progress: Progress): Promise<CatalogFile> {
+  const file = path.join(DATA_DIR, `catalog-v${GENERATOR_VERSION}-${n}.xml`);
+  if (fs.existsSync(file)) return { path: file, bytes: fs.statSync(file).size, generatedMs: null };
+  fs.mkdirSync(DATA_DIR, { recursive: true });
+  const partial = `${file}.${process.pid}.partial`;
+  const started = performance.now();
+  progress.start('generate (XML)', n, 'writing');
+  try {
+    await pipeline(
+      Readable.from(xmlChunks(n, (rows) => progress.update('writing', rows))),
+      fs.createWriteStream(partial),
+    );
+    fs.renameSync(partial, file);
+  } catch (err) {
+    fs.rmSync(partial, { force: true });
+    throw err;
+  } finally {
+    progress.stop();
+  }
+  return { path: file, bytes: fs.statSync(file).size, generatedMs: performance.now() - started };
+}
+
+/** The gzip twin of the CSV catalog (level 6, as shops and servers write it). */
+async function ensureGzipFile(csv: CatalogFile, progress: Progress, n: number): Promise<CatalogFile> {
+  const file = `${csv.path}.gz`;
+  if (fs.existsSync(file)) return { path: file, bytes: fs.statSync(file).size, generatedMs: null };
+  const partial = `${file}.${process.pid}.partial`;
+  const started = performance.now();
+  progress.start('generate (gzip)', n, 'compressing');
+  try {
+    await pipeline(fs.createReadStream(csv.path), createGzip({ level: 6 }), fs.createWriteStream(partial));
+    fs.renameSync(partial, file);
+  } catch (err) {
+    fs.rmSync(partial, { force: true });
+    throw err;
+  } finally {
+    progress.stop();
+  }
+  return { path: file, bytes: fs.statSync(file).size, generatedMs: performance.now() - started };
 }
 
 async function* catalogChunks(n: number, changed: boolean, onRows: (rows: number) => void) {
@@ -386,13 +506,15 @@ class Progress {
 
 /** What one measured step did. */
 interface StepResult {
-  id: 'a' | 'b' | 'c' | 'd';
+  id: 'a' | 'b' | 'c' | 'd' | 'e' | 'f';
   name: string;
   rows: number;
   wallMs: number;
   rowsPerSec: number;
   /** rows/s divided by the bare csv-parse floor's rows/s. */
   ratioToParse: number;
+  /** (e), (f): rows/s divided by (b)'s, the first import of the same products as CSV. */
+  ratioToCsvImport?: number;
   /** RSS right before the step, after a forced GC. */
   startRssBytes: number;
   /** Highest RSS sampled during the step (every ~50 ms). */
@@ -412,7 +534,7 @@ interface StepResult {
   };
 }
 
-type Measured = Omit<StepResult, 'id' | 'name' | 'rowsPerSec' | 'ratioToParse'>;
+type Measured = Omit<StepResult, 'id' | 'name' | 'rowsPerSec' | 'ratioToParse' | 'ratioToCsvImport'>;
 
 async function measure(
   label: string,
@@ -619,6 +741,7 @@ function renderTable(steps: StepResult[]): string {
     'wall',
     'rows/s',
     'vs (a)',
+    'vs (b)',
     'RSS before',
     'peak RSS',
     'read+copy',
@@ -632,6 +755,7 @@ function renderTable(steps: StepResult[]): string {
     fmtSec(s.wallMs),
     fmtInt(s.rowsPerSec),
     `${s.ratioToParse.toFixed(2)}×`,
+    s.ratioToCsvImport === undefined ? '' : `${s.ratioToCsvImport.toFixed(2)}×`,
     fmtMiB(s.startRssBytes),
     fmtMiB(s.peakRssBytes),
     s.phasesMs ? fmtSec(s.phasesMs.readAndCopy) : '',
@@ -714,7 +838,9 @@ async function main(): Promise<void> {
   console.log(`feedwright import benchmark: ${fmtInt(n)} products`);
   const catalog = await ensureCatalogFile(n, false, progress);
   const changed = await ensureCatalogFile(n, true, progress);
-  for (const f of [catalog, changed]) {
+  const xml = await ensureXmlFile(n, progress);
+  const gzip = await ensureGzipFile(catalog, progress, n);
+  for (const f of [catalog, changed, xml, gzip]) {
     const how = f.generatedMs === null ? 'reused' : `generated in ${fmtSec(f.generatedMs)}`;
     console.log(`  ${path.relative(process.cwd(), f.path)}  ${fmtMiB(f.bytes)}  (${how})`);
   }
@@ -757,6 +883,8 @@ async function main(): Promise<void> {
     const { store } = bench;
     await migrate(store);
     await saveCatalog(store, BENCH_CATALOG, 'bench');
+    await saveCatalog(store, XML_CATALOG, 'bench');
+    await saveCatalog(store, { ...BENCH_CATALOG, id: 'bench-gzip', name: 'Import benchmark (gzip CSV)' }, 'bench');
     const serverVersion =
       (await store.query<{ server_version: string }>({ text: 'SHOW server_version' }))[0]?.server_version ??
       null;
@@ -765,9 +893,9 @@ async function main(): Promise<void> {
     console.log(`  backend: ${bench.backend} ${serverVersion ?? ''} (${bench.where})`);
     console.log(`  RSS with the store open and migrated: ${fmtMiB(storeOpenRssBytes)}`);
 
-    const importFile = (file: string) => (onProgress: (p: ImportProgress) => void) =>
+    const importFile = (file: string, catalogId = CATALOG_ID) => (onProgress: (p: ImportProgress) => void) =>
       runImport(store, {
-        catalogId: CATALOG_ID,
+        catalogId,
         input: { kind: 'file', path: file },
         mode: 'full',
         force: false,
@@ -794,6 +922,26 @@ async function main(): Promise<void> {
       run: importFile(changed.path),
       expected: { ...whole, created: 0, updated: changedRows, unchanged: n - changedRows },
     });
+
+    // The same products as XML, and as gzip CSV, each into an empty catalog of its own:
+    // compared with (b), the first CSV import.
+    await record({
+      id: 'e',
+      name: 'first import, XML',
+      run: importFile(xml.path, 'bench-xml'),
+      expected: { ...whole, created: n, updated: 0, unchanged: 0 },
+    });
+    await record({
+      id: 'f',
+      name: 'first import, gzip CSV',
+      run: importFile(gzip.path, 'bench-gzip'),
+      expected: { ...whole, created: n, updated: 0, unchanged: 0 },
+    });
+
+    const csvFirst = steps.find((x) => x.id === 'b');
+    for (const x of steps) {
+      if ((x.id === 'e' || x.id === 'f') && csvFirst) x.ratioToCsvImport = x.rowsPerSec / csvFirst.rowsPerSec;
+    }
 
     const stored = await countProducts(store);
     if (stored !== n) failures.push(`the catalog holds ${fmtInt(stored)} products, expected ${fmtInt(n)}`);

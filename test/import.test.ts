@@ -379,6 +379,41 @@ describe('diff against the catalog', () => {
     expect(after.get('TEE-04')?.fields).toEqual({ ...before.get('TEE-04')?.fields, price: 12.99 });
     for (const [sku, p] of before) if (sku !== 'TEE-04') expect(after.get(sku), sku).toEqual(p);
   });
+
+  it('creates, updates and removes in one run, each with its history, and leaves the rest alone', async () => {
+    await defineCatalog('mixed');
+    await importFixture('mixed', 'catalog-ten-products.csv');
+    const before = await products('mixed');
+    const lines = fs
+      .readFileSync(path.join(FIXTURES, 'catalog-ten-products.csv'), 'utf8')
+      .trimEnd()
+      .split('\n');
+    // TEE-02 gets a new title, TEE-10 is gone, NEW-1 arrives; the columns come in another order.
+    const rows = lines
+      .slice(1)
+      .filter((l) => !l.startsWith('TEE-10,'))
+      .map((l) => (l.startsWith('TEE-02,') ? l.replace('Tee 2', 'Tee Two') : l))
+      .concat('NEW-1,New one,9.99,4,green');
+    const reordered = ['Colour,Stock,Price,Name,SKU', ...rows.map((l) => l.split(',').reverse().join(','))];
+    const run = await importChunks('mixed', [Buffer.from(`${reordered.join('\n')}\n`)]);
+    expect(run.counts).toMatchObject({ created: 1, updated: 1, unchanged: 8, removed: 1 });
+    const events = (
+      await readHistory(store, { catalog: 'mixed', type: 'product', limit: 100 })
+    ).events.filter((e) => e.run === run.id);
+    expect(events.map((e) => [e.type, e.sku]).sort()).toEqual([
+      ['product.created', 'NEW-1'],
+      ['product.removed', 'TEE-10'],
+      ['product.updated', 'TEE-02'],
+    ]);
+    expect(events.find((e) => e.type === 'product.updated')?.data).toEqual({
+      changes: { title: { before: 'Tee 2', after: 'Tee Two' } },
+    });
+    const after = await products('mixed');
+    expect(after.size).toBe(10);
+    for (const [sku, p] of before) {
+      if (sku !== 'TEE-02' && sku !== 'TEE-10') expect(after.get(sku), sku).toEqual(p);
+    }
+  });
 });
 
 describe('safety gate', () => {

@@ -213,7 +213,7 @@ async function executeRun(
       counts.valid -= unknown.length;
       errors.addAll(unknown);
     }
-    const diff = await diffStaging(session, table, def.id, req.mode);
+    const diff = await diffStaging(session, table, def.id, req.mode, counts.valid);
     Object.assign(counts, pick(diff));
     counts.errors = errors.count;
     counts.warnings = warnings.count;

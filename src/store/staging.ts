@@ -15,7 +15,7 @@ export function stagingTableName(runId: number): string {
 
 /** Creates the staging table of a run. */
 export async function createStaging(db: Queryable, table: string): Promise<void> {
-  await db.exec(`DROP TABLE IF EXISTS ${table};
+  await db.exec(`DROP TABLE IF EXISTS ${table}, ${deltaTable(table)};
     CREATE UNLOGGED TABLE ${table} (
       line integer NOT NULL, sku text NOT NULL, fields jsonb NOT NULL, attributes jsonb NOT NULL,
       -- Computed by the server while the COPY streams (the other core), as products.hash is.
@@ -30,7 +30,15 @@ export function copyIntoStaging(table: string): string {
 
 /** Drops a staging table if it is there. */
 export async function dropStaging(db: Queryable, table: string): Promise<void> {
-  await db.exec(`DROP TABLE IF EXISTS ${table}`);
+  await db.exec(`DROP TABLE IF EXISTS ${table}, ${deltaTable(table)}`);
+}
+
+/**
+ * The delta of a staging table: only the rows that are new or changed, with their kind,
+ * written by the one join of the diff so that applying never joins the whole feed again.
+ */
+export function deltaTable(table: string): string {
+  return `${table}_delta`;
 }
 
 /** Whether a staging table still exists (an UNLOGGED table is emptied by crash recovery). */
@@ -48,8 +56,10 @@ export async function orphanStagingTables(db: Queryable): Promise<string[]> {
     text: `SELECT c.relname AS name FROM pg_class c
            JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
            WHERE c.relkind = 'r' AND c.relname LIKE 'import\\_staging\\_%'
-             AND NOT EXISTS (SELECT 1 FROM import_runs r WHERE r.staging_table = c.relname AND r.status = 'held')
-             AND NOT EXISTS (SELECT 1 FROM import_runs r WHERE 'import_staging_' || r.id = c.relname AND r.status = 'running')`,
+             AND NOT EXISTS (SELECT 1 FROM import_runs r WHERE r.status = 'held'
+                             AND c.relname IN (r.staging_table, r.staging_table || '_delta'))
+             AND NOT EXISTS (SELECT 1 FROM import_runs r WHERE r.status = 'running'
+                             AND c.relname IN ('import_staging_' || r.id, 'import_staging_' || r.id || '_delta'))`,
   });
   return rows.map((r) => r.name);
 }
@@ -108,34 +118,62 @@ export type DiffCounts = Pick<RunCounts, 'created' | 'updated' | 'unchanged' | '
   existing: number;
 };
 
-/** Counts created, updated, unchanged and (in full mode) removed products, writing nothing. */
+/**
+ * Diffs the staged rows against the catalog, changing nothing in it: one join by sku and
+ * content hash writes the new and changed rows into the delta table, and the counts follow
+ * from it. Over an empty catalog every row is new and no join is needed at all.
+ * `staged` is the number of rows in the staging table.
+ */
 export async function diffStaging(
   db: Queryable,
   table: string,
   catalogId: string,
   mode: 'full' | 'partial',
+  staged: number,
 ): Promise<DiffCounts> {
-  const rows = await db.query<DiffCounts>({
-    text: `WITH d AS (
-             SELECT count(*) FILTER (WHERE p.sku IS NULL)::int AS created,
-                    count(*) FILTER (WHERE p.hash <> s.hash)::int AS updated,
-                    count(*) FILTER (WHERE p.hash = s.hash)::int AS unchanged,
-                    count(p.sku)::int AS matched
-             FROM ${table} s LEFT JOIN products p ON p.catalog_id = $1 AND p.sku = s.sku
-           ), e AS (SELECT count(*)::int AS existing FROM products WHERE catalog_id = $1)
-           SELECT d.created, d.updated, d.unchanged, e.existing,
-                  CASE WHEN $2 = 'full' THEN e.existing - d.matched ELSE 0 END AS removed
-           FROM d, e`,
-    values: [catalogId, mode],
+  const existing =
+    (
+      await db.query<{ n: number }>({
+        text: 'SELECT count(*)::int AS n FROM products WHERE catalog_id = $1',
+        values: [catalogId],
+      })
+    )[0]?.n ?? 0;
+  if (existing === 0) return { created: staged, updated: 0, unchanged: 0, removed: 0, existing };
+  const delta = deltaTable(table);
+  await db.exec(`DROP TABLE IF EXISTS ${delta};
+    CREATE UNLOGGED TABLE ${delta} (sku text NOT NULL, fields jsonb NOT NULL, attributes jsonb NOT NULL,
+      hash text NOT NULL, is_new boolean NOT NULL)`);
+  await db.query({
+    text: `INSERT INTO ${delta} (sku, fields, attributes, hash, is_new)
+           SELECT s.sku, s.fields, s.attributes, s.hash, p.sku IS NULL
+           FROM ${table} s LEFT JOIN products p ON p.catalog_id = $1 AND p.sku = s.sku
+           WHERE p.sku IS NULL OR p.hash <> s.hash`,
+    values: [catalogId],
   });
-  return rows[0] as DiffCounts;
+  await db.exec(`ANALYZE ${delta}`);
+  const [c] = await db.query<{ created: number; updated: number }>({
+    text: `SELECT count(*) FILTER (WHERE is_new)::int AS created, count(*) FILTER (WHERE NOT is_new)::int AS updated
+           FROM ${delta}`,
+  });
+  const created = c?.created ?? 0;
+  const updated = c?.updated ?? 0;
+  const matched = staged - created;
+  return {
+    created,
+    updated,
+    unchanged: matched - updated,
+    removed: mode === 'full' ? existing - matched : 0,
+    existing,
+  };
 }
 
 /**
  * Applies the staged rows to the catalog, set-based, inside the caller's transaction:
  * one statement each for updates, removals and creations, each writing its history
- * events (field-level before/after for updates) in the same statement. A statement whose
- * diff count is zero is not run at all: an unchanged feed costs the diff and nothing more.
+ * events (field-level before/after for updates) in the same statement. Updates and
+ * creations read the delta table (only what changed); a statement whose count is zero is
+ * not run at all, so an unchanged feed costs the diff and nothing more. Over an empty
+ * catalog (no delta table) every staged row is created.
  */
 export async function applyStaging(
   tx: Queryable,
@@ -149,13 +187,15 @@ export async function applyStaging(
   },
 ): Promise<void> {
   const values = [a.catalogId, a.runId, a.actor];
+  const delta = deltaTable(table);
+  const hasDelta = await stagingExists(tx, delta);
   if (a.diff.updated > 0) {
     await tx.query({
       text: `WITH changed AS (
-               SELECT s.sku, s.fields, s.attributes, s.hash,
-                      jsonb_changes(p.fields, s.fields) || jsonb_changes(p.attributes, s.attributes, 'attributes.') AS changes
-               FROM ${table} s JOIN products p ON p.catalog_id = $1 AND p.sku = s.sku
-               WHERE p.hash <> s.hash
+               SELECT d.sku, d.fields, d.attributes, d.hash,
+                      jsonb_changes(p.fields, d.fields) || jsonb_changes(p.attributes, d.attributes, 'attributes.') AS changes
+               FROM ${delta} d JOIN products p ON p.catalog_id = $1 AND p.sku = d.sku
+               WHERE NOT d.is_new
              ), upd AS (
                UPDATE products p SET fields = c.fields, attributes = c.attributes, hash = c.hash,
                  updated_at = now(), last_run_id = $2
@@ -179,11 +219,11 @@ export async function applyStaging(
     });
   }
   if (a.diff.created > 0) {
+    const source = hasDelta ? `${delta} WHERE is_new` : table;
     await tx.query({
       text: `WITH ins AS (
                INSERT INTO products (catalog_id, sku, fields, attributes, hash, last_run_id)
-               SELECT $1, s.sku, s.fields, s.attributes, s.hash, $2 FROM ${table} s
-               WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.catalog_id = $1 AND p.sku = s.sku)
+               SELECT $1, sku, fields, attributes, hash, $2 FROM ${source}
                RETURNING sku, fields
              )
              INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
