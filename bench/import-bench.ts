@@ -319,48 +319,6 @@ async function* xmlChunks(n: number, onRows: (rows: number) => void) {
   yield `${chunk}</channel>\n</rss>\n`;
 }
 
-/** The XML twin of the catalog (same products), written once like the CSV files. */
-async function ensureXmlFile(n: number, progress: Progress): Promise<CatalogFile> {
-  const file = path.join(DATA_DIR, `catalog-v${GENERATOR_VERSION}-${n}.xml`);
-  if (fs.existsSync(file)) return { path: file, bytes: fs.statSync(file).size, generatedMs: null };
-  fs.mkdirSync(DATA_DIR, { recursive: true });
-  const partial = `${file}.${process.pid}.partial`;
-  const started = performance.now();
-  progress.start('generate (XML)', n, 'writing');
-  try {
-    await pipeline(
-      Readable.from(xmlChunks(n, (rows) => progress.update('writing', rows))),
-      fs.createWriteStream(partial),
-    );
-    fs.renameSync(partial, file);
-  } catch (err) {
-    fs.rmSync(partial, { force: true });
-    throw err;
-  } finally {
-    progress.stop();
-  }
-  return { path: file, bytes: fs.statSync(file).size, generatedMs: performance.now() - started };
-}
-
-/** The gzip twin of the CSV catalog (level 6, as shops and servers write it). */
-async function ensureGzipFile(csv: CatalogFile, progress: Progress, n: number): Promise<CatalogFile> {
-  const file = `${csv.path}.gz`;
-  if (fs.existsSync(file)) return { path: file, bytes: fs.statSync(file).size, generatedMs: null };
-  const partial = `${file}.${process.pid}.partial`;
-  const started = performance.now();
-  progress.start('generate (gzip)', n, 'compressing');
-  try {
-    await pipeline(fs.createReadStream(csv.path), createGzip({ level: 6 }), fs.createWriteStream(partial));
-    fs.renameSync(partial, file);
-  } catch (err) {
-    fs.rmSync(partial, { force: true });
-    throw err;
-  } finally {
-    progress.stop();
-  }
-  return { path: file, bytes: fs.statSync(file).size, generatedMs: performance.now() - started };
-}
-
 async function* catalogChunks(n: number, changed: boolean, onRows: (rows: number) => void) {
   let chunk = `${HEADER.join(',')}\n`;
   for (let i = 0; i < n; i++) {
@@ -382,24 +340,24 @@ interface CatalogFile {
 }
 
 /**
- * Writes the catalog of N products (or its 1 %-changed twin) unless a complete file is
- * there already. Written to a temporary name and renamed, so an interrupted generation
- * is never reused.
+ * Writes a generated file unless a complete one is there already: written under a temporary
+ * name and renamed, so an interrupted generation is never reused. `write` streams into the
+ * file with backpressure.
  */
-async function ensureCatalogFile(n: number, changed: boolean, progress: Progress): Promise<CatalogFile> {
-  const file = path.join(DATA_DIR, `catalog-v${GENERATOR_VERSION}-${n}${changed ? '-changed' : ''}.csv`);
+async function ensureFile(
+  file: string,
+  label: string,
+  n: number,
+  progress: Progress,
+  write: (out: fs.WriteStream, onRows: (rows: number) => void) => Promise<void>,
+): Promise<CatalogFile> {
   if (fs.existsSync(file)) return { path: file, bytes: fs.statSync(file).size, generatedMs: null };
   fs.mkdirSync(DATA_DIR, { recursive: true });
   const partial = `${file}.${process.pid}.partial`;
-  const label = changed ? 'generate (1 % changed)' : 'generate';
   const started = performance.now();
   progress.start(label, n, 'writing');
   try {
-    // Readable.from pulls the next chunk only when the file stream wants more: backpressure.
-    await pipeline(
-      Readable.from(catalogChunks(n, changed, (rows) => progress.update('writing', rows))),
-      fs.createWriteStream(partial),
-    );
+    await write(fs.createWriteStream(partial), (rows) => progress.update('writing', rows));
     fs.renameSync(partial, file);
   } catch (err) {
     fs.rmSync(partial, { force: true });
@@ -408,6 +366,30 @@ async function ensureCatalogFile(n: number, changed: boolean, progress: Progress
     progress.stop();
   }
   return { path: file, bytes: fs.statSync(file).size, generatedMs: performance.now() - started };
+}
+
+/** The catalog of N products as CSV, or its 1 %-changed twin. */
+function ensureCatalogFile(n: number, changed: boolean, progress: Progress): Promise<CatalogFile> {
+  const file = path.join(DATA_DIR, `catalog-v${GENERATOR_VERSION}-${n}${changed ? '-changed' : ''}.csv`);
+  // Readable.from pulls the next chunk only when the file stream wants more: backpressure.
+  return ensureFile(file, changed ? 'generate (1 % changed)' : 'generate', n, progress, (out, onRows) =>
+    pipeline(Readable.from(catalogChunks(n, changed, onRows)), out),
+  );
+}
+
+/** The XML twin of the catalog (the same products as Google Shopping RSS items). */
+function ensureXmlFile(n: number, progress: Progress): Promise<CatalogFile> {
+  const file = path.join(DATA_DIR, `catalog-v${GENERATOR_VERSION}-${n}.xml`);
+  return ensureFile(file, 'generate (XML)', n, progress, (out, onRows) =>
+    pipeline(Readable.from(xmlChunks(n, onRows)), out),
+  );
+}
+
+/** The gzip twin of the CSV catalog (level 6, as shops and servers write it). */
+function ensureGzipFile(csv: CatalogFile, progress: Progress, n: number): Promise<CatalogFile> {
+  return ensureFile(`${csv.path}.gz`, 'generate (gzip)', n, progress, (out) =>
+    pipeline(fs.createReadStream(csv.path), createGzip({ level: 6 }), out),
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -884,7 +866,11 @@ async function main(): Promise<void> {
     await migrate(store);
     await saveCatalog(store, BENCH_CATALOG, 'bench');
     await saveCatalog(store, XML_CATALOG, 'bench');
-    await saveCatalog(store, { ...BENCH_CATALOG, id: 'bench-gzip', name: 'Import benchmark (gzip CSV)' }, 'bench');
+    await saveCatalog(
+      store,
+      { ...BENCH_CATALOG, id: 'bench-gzip', name: 'Import benchmark (gzip CSV)' },
+      'bench',
+    );
     const serverVersion =
       (await store.query<{ server_version: string }>({ text: 'SHOW server_version' }))[0]?.server_version ??
       null;
@@ -893,15 +879,17 @@ async function main(): Promise<void> {
     console.log(`  backend: ${bench.backend} ${serverVersion ?? ''} (${bench.where})`);
     console.log(`  RSS with the store open and migrated: ${fmtMiB(storeOpenRssBytes)}`);
 
-    const importFile = (file: string, catalogId = CATALOG_ID) => (onProgress: (p: ImportProgress) => void) =>
-      runImport(store, {
-        catalogId,
-        input: { kind: 'file', path: file },
-        mode: 'full',
-        force: false,
-        actor: 'bench',
-        onProgress,
-      }).then((run) => ({ rows: run.counts.rows, run }));
+    const importFile =
+      (file: string, catalogId = CATALOG_ID) =>
+      (onProgress: (p: ImportProgress) => void) =>
+        runImport(store, {
+          catalogId,
+          input: { kind: 'file', path: file },
+          mode: 'full',
+          force: false,
+          actor: 'bench',
+          onProgress,
+        }).then((run) => ({ rows: run.counts.rows, run }));
     const whole = { status: 'applied', rows: n, valid: n, errors: 0, removed: 0 };
 
     await record({
