@@ -319,7 +319,8 @@ async function applyRun(
   // After a large change the planner's idea of the catalog is stale (autovacuum comes later):
   // the next import's diff join would be planned as if the catalog were small.
   const c = a.counts;
-  if (c.created + c.removed + c.updated > Math.max(1000, c.unchanged / 10)) await session.exec('ANALYZE products');
+  if (c.created + c.removed + c.updated > Math.max(1000, c.unchanged / 10))
+    await session.exec('ANALYZE products');
   return result;
 }
 
