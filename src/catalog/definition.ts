@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
 import { normalizeEncoding } from '../parse/decode.js';
+import { isTimeZone } from '../time/zone.js';
 import { CANONICAL_FIELDS } from './fields.js';
 import { PRESETS, type Preset } from './presets.js';
 
@@ -179,7 +180,7 @@ export function validateCatalogDefinition(value: unknown, file?: string): Defini
   if (def.preset && def.format && def.format !== 'csv' && def.format !== 'tsv') {
     problems.push({ file, path: '$.preset', message: `a preset reads CSV exports, not ${def.format}` });
   }
-  if (def.timezone !== undefined && !knownTimeZone(def.timezone)) {
+  if (def.timezone !== undefined && !isTimeZone(def.timezone)) {
     problems.push({
       file,
       path: '$.timezone',
@@ -249,15 +250,6 @@ function dedupe(problems: DefinitionProblem[]): DefinitionProblem[] {
 function knownEncoding(name: string): boolean {
   try {
     normalizeEncoding(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function knownTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
   } catch {
     return false;

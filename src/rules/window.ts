@@ -1,3 +1,4 @@
+import { isTimeZone, wallClock } from '../time/zone.js';
 import type { RuleSet, RuleWindow } from './types.js';
 
 /** A window bound as written: a local date-time without offset, or a date (midnight). */
@@ -34,49 +35,15 @@ export function parseLocalTime(text: string): LocalTime | undefined {
   return { year, month, day, hour, minute, second };
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
 /** Whether the runtime knows an IANA zone by this name. */
 export function isValidTimeZone(timeZone: string): boolean {
-  if (!TIME_ZONE_PATTERN.test(timeZone)) return false;
-  try {
-    formatter(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
+  return TIME_ZONE_PATTERN.test(timeZone) && isTimeZone(timeZone);
 }
 
 /** The zone's offset from UTC at instant `t`, in milliseconds (Paris in summer: +7,200,000). */
 export function zoneOffset(timeZone: string, t: number): number {
-  const parts = formatter(timeZone).formatToParts(new Date(t));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(
-    get('year'),
-    get('month') - 1,
-    get('day'),
-    get('hour'),
-    get('minute'),
-    get('second'),
-  );
+  const w = wallClock(t, timeZone);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
   return asUtc - Math.floor(t / 1000) * 1000;
 }
 

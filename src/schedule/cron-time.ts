@@ -1,17 +1,10 @@
 import cron from 'node-cron';
+import { isTimeZone, type WallClock, wallClock } from '../time/zone.js';
 
 /** The time zone of a schedule that names none. */
 export const DEFAULT_TIME_ZONE = 'UTC';
 
-/** Whether `tz` is an IANA time zone this runtime knows (`Europe/Paris`, `UTC`). */
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isTimeZone };
 
 /**
  * The first firing of `expression` in `timeZone` strictly after `after`, as node-cron
@@ -33,14 +26,7 @@ export function previousFiring(expression: string, timeZone: string, at: Date): 
 // A day-of-month rule such as "29 2" fires once in four (sometimes eight) years.
 const MAX_DAYS = 366 * 9;
 
-interface LocalParts {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-}
+type LocalParts = WallClock;
 
 /**
  * Walks the local days of `timeZone` from `from` in direction `dir`, and on each day the
@@ -58,7 +44,7 @@ function walk(expression: string, timeZone: string, from: Date, dir: 1 | -1): Da
   const fromMs = Math.floor(from.getTime() / 1000) * 1000;
   // Inclusive at `at` when walking back, exclusive of `after` when walking forward.
   const accepts = (ts: number) => (dir === 1 ? ts > from.getTime() : ts <= fromMs);
-  const start = localParts(fromMs, timeZone);
+  const start = wallClock(fromMs, timeZone);
   const startClock = clock(start.hour, start.minute, start.second);
   const matcher = cron.createTask(expression, () => {}, { timezone: timeZone });
   try {
@@ -99,42 +85,6 @@ function shiftDay(year: number, month: number, day: number, dir: 1 | -1) {
   return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The wall-clock reading of an instant in a time zone. */
-function localParts(ts: number, timeZone: string): LocalParts {
-  const p: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(new Date(ts))) {
-    if (part.type !== 'literal') p[part.type] = Number(part.value);
-  }
-  return {
-    year: p.year ?? 0,
-    month: p.month ?? 0,
-    day: p.day ?? 0,
-    hour: (p.hour ?? 0) % 24,
-    minute: p.minute ?? 0,
-    second: p.second ?? 0,
-  };
-}
-
 const utcOf = (p: LocalParts) => Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
 
 /**
@@ -143,8 +93,8 @@ const utcOf = (p: LocalParts) => Date.UTC(p.year, p.month - 1, p.day, p.hour, p.
  */
 function toTimestamp(p: LocalParts, timeZone: string): number | null {
   const guess = utcOf(p);
-  const offsetAt = (ts: number) => utcOf(localParts(ts, timeZone)) - ts;
-  const readsBack = (ts: number) => utcOf(localParts(ts, timeZone)) === guess;
+  const offsetAt = (ts: number) => utcOf(wallClock(ts, timeZone)) - ts;
+  const readsBack = (ts: number) => utcOf(wallClock(ts, timeZone)) === guess;
   const first = guess - offsetAt(guess);
   const second = guess - offsetAt(first);
   if (second === first || readsBack(first)) return first;
