@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import { releaseImportLock, tryImportLock } from '../store/locks.js';
 import type { Session } from '../store/types.js';
 
 const localBusy = new Set<string>();
@@ -18,13 +19,13 @@ export async function withImportLock<T>(
   }
   localBusy.add(catalogId);
   try {
-    const got = await session.query<{ ok: boolean }>(tryLock(catalogId));
-    if (!got[0]?.ok)
+    if (!(await tryImportLock(session, catalogId))) {
       throw new AppError('IMPORT_BUSY', `an import of catalog ${catalogId} is already running`);
+    }
     try {
       return await fn();
     } finally {
-      await session.query(unlock(catalogId)).catch(() => {});
+      await releaseImportLock(session, catalogId).catch(() => {});
     }
   } finally {
     localBusy.delete(catalogId);
@@ -34,12 +35,7 @@ export async function withImportLock<T>(
 /** Whether some process holds the catalog's import lock right now. */
 export async function isImportLocked(session: Session, catalogId: string): Promise<boolean> {
   if (localBusy.has(catalogId)) return true;
-  const got = await session.query<{ ok: boolean }>(tryLock(catalogId));
-  if (got[0]?.ok) await session.query(unlock(catalogId));
-  return !got[0]?.ok;
+  const free = await tryImportLock(session, catalogId);
+  if (free) await releaseImportLock(session, catalogId);
+  return !free;
 }
-
-// The schema is part of the key so that test schemas on one server do not contend.
-const key = "hashtext('feedwright.import:' || current_schema() || ':' || $1)";
-const tryLock = (id: string) => ({ text: `SELECT pg_try_advisory_lock(${key}) AS ok`, values: [id] });
-const unlock = (id: string) => ({ text: `SELECT pg_advisory_unlock(${key})`, values: [id] });

@@ -11,7 +11,7 @@ import {
   type OpenedSource,
   openSource,
 } from '../sources/source.js';
-import { getCatalog } from '../store/catalogs.js';
+import { getCatalog, lockCatalog } from '../store/catalogs.js';
 import { recordHistory } from '../store/history.js';
 import {
   createRun,
@@ -27,6 +27,7 @@ import {
   type RunCounts,
   releaseStaleHeldRuns,
 } from '../store/imports.js';
+import { analyzeProducts } from '../store/products.js';
 import {
   applyStaging,
   copyIntoStaging,
@@ -282,7 +283,7 @@ async function applyRun(
   let stale: string[] = [];
   const result = await session.transaction(async (tx) => {
     // Serialises appliers of one catalog; a held run applied late checks it is not stale.
-    await tx.query({ text: 'SELECT id FROM catalogs WHERE id = $1 FOR UPDATE', values: [catalogId] });
+    await lockCatalog(tx, catalogId);
     if (a.expectedBase !== undefined && (await lastAppliedRunId(tx, catalogId)) !== a.expectedBase) {
       throw new AppError(
         'IMPORT_STALE',
@@ -319,8 +320,7 @@ async function applyRun(
   // After a large change the planner's idea of the catalog is stale (autovacuum comes later):
   // the next import's diff join would be planned as if the catalog were small.
   const c = a.counts;
-  if (c.created + c.removed + c.updated > Math.max(1000, c.unchanged / 10))
-    await session.exec('ANALYZE products');
+  if (c.created + c.removed + c.updated > Math.max(1000, c.unchanged / 10)) await analyzeProducts(session);
   return result;
 }
 

@@ -2,10 +2,9 @@ import { runImport } from '../catalog/import-run.js';
 import { AppError } from '../errors.js';
 import { listCatalogs, type StoredCatalog } from '../store/catalogs.js';
 import { type HistoryType, recordHistory } from '../store/history.js';
-import { lastAppliedRunId } from '../store/imports.js';
+import { lastAppliedRunId, lastFullImportStart } from '../store/imports.js';
 import type { Store } from '../store/types.js';
 import { DEFAULT_TIME_ZONE, previousFiring } from './cron-time.js';
-import { lastFullImportStart } from './queries.js';
 import { claimPruningTask, type Firing, type Scheduler } from './scheduler.js';
 
 /** Reports what background imports did, for the service log. */

@@ -1,4 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
+import { claimSlot, deleteClaimsBefore } from '../store/schedule-claims.js';
 import type { Queryable } from '../store/types.js';
 import { DEFAULT_TIME_ZONE, isTimeZone, nextFiring } from './cron-time.js';
 
@@ -149,21 +150,13 @@ export class Scheduler {
    * Claims a (task, slot) once across every process sharing the store: true for the one
    * caller that got it. For one-off work outside a schedule, such as a start-up import.
    */
-  async claim(taskId: string, at: Date): Promise<boolean> {
-    const claimed = await this.db.query({
-      text: `INSERT INTO schedule_claims (task, slot) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING task`,
-      values: [taskId, slotOf(at)],
-    });
-    return claimed.length > 0;
+  claim(taskId: string, at: Date): Promise<boolean> {
+    return claimSlot(this.db, taskId, slotOf(at));
   }
 
   /** Deletes the claims of slots before `before`; they can never fire again. Returns how many. */
-  async pruneClaims(before: Date): Promise<number> {
-    const rows = await this.db.query<{ n: number }>({
-      text: 'WITH gone AS (DELETE FROM schedule_claims WHERE slot < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone',
-      values: [before],
-    });
-    return rows[0]?.n ?? 0;
+  pruneClaims(before: Date): Promise<number> {
+    return deleteClaimsBefore(this.db, before);
   }
 
   private async fireOnce(id: string, at: Date, reason: Firing['reason']): Promise<FireOutcome> {

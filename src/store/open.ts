@@ -15,3 +15,8 @@ export async function openStore(
   if (config.databaseUrl) return openPgStore(config.databaseUrl, onError);
   return openPgliteStore(path.join(config.dataDir, 'pglite'));
 }
+
+/** Whether the store answers: one trivial statement. */
+export async function pingStore(store: Store): Promise<void> {
+  await store.query({ text: 'SELECT 1' });
+}

@@ -53,10 +53,7 @@ export async function listProducts(
            WHERE ${where.join(' AND ')} ORDER BY sku LIMIT $${values.length}`,
     values,
   });
-  const [{ total }] = (await db.query<{ total: number }>({
-    text: 'SELECT count(*)::int AS total FROM products WHERE catalog_id = $1',
-    values: [catalogId],
-  })) as [{ total: number }];
+  const total = await countProducts(db, catalogId);
   const page = rows.slice(0, opts.limit).map(toProduct);
   const last = page.at(-1);
   return { products: page, next: rows.length > opts.limit && last ? last.sku : null, total };
@@ -114,4 +111,9 @@ export async function* streamProducts(
     if (!last || rows.length < batchSize) return;
     after = last.sku;
   }
+}
+
+/** Refreshes the planner's statistics of the products table after a large change. */
+export async function analyzeProducts(db: Queryable): Promise<void> {
+  await db.exec('ANALYZE products');
 }

@@ -1,5 +1,6 @@
 import type { RowIssue } from '../parse/types.js';
 import type { RunCounts } from './imports.js';
+import { countProducts } from './products.js';
 import type { Queryable } from './types.js';
 
 /**
@@ -131,13 +132,7 @@ export async function diffStaging(
   mode: 'full' | 'partial',
   staged: number,
 ): Promise<DiffCounts> {
-  const existing =
-    (
-      await db.query<{ n: number }>({
-        text: 'SELECT count(*)::int AS n FROM products WHERE catalog_id = $1',
-        values: [catalogId],
-      })
-    )[0]?.n ?? 0;
+  const existing = await countProducts(db, catalogId);
   if (existing === 0) return { created: staged, updated: 0, unchanged: 0, removed: 0, existing };
   const delta = deltaTable(table);
   await db.exec(`DROP TABLE IF EXISTS ${delta};

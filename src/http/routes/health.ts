@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { pingStore } from '../../store/open.js';
 import type { Store } from '../../store/types.js';
 
 /** GET /health: liveness and store reachability; needs no key. */
@@ -26,7 +27,7 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
     },
     async (request, reply) => {
       try {
-        await store.query({ text: 'SELECT 1' });
+        await pingStore(store);
         return { status: 'ok' as const, store: store.kind };
       } catch (err) {
         request.log.error({ err }, 'store unreachable');
