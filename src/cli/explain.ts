@@ -3,6 +3,7 @@ import { explainProduct } from '../rules/service.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { parseAt } from './at.js';
 import { openContext } from './context.js';
+import { showValue } from './output.js';
 
 /**
  * `feedwright explain <rule-set> <sku> [--catalog ID] [--at ISO]`: every rule in order,
@@ -46,7 +47,9 @@ function printExplanation(out: (s: string) => void, e: Explanation & { catalog: 
     for (const c of r.failed ?? []) out(`     failed: ${condition(c)}`);
     for (const c of r.matchedBy ?? []) out(`     matched: ${condition(c)}`);
     for (const a of r.actions ?? []) {
-      const what = a.field ? `${a.action} ${a.field}: ${show(a.before)} → ${show(a.after)}` : a.action;
+      const what = a.field
+        ? `${a.action} ${a.field}: ${showValue(a.before, { quote: true })} → ${showValue(a.after, { quote: true })}`
+        : a.action;
       out(`     ${what}${a.skipped ? ` (skipped: ${a.skipped})` : ''}${a.reason ? ` (${a.reason})` : ''}`);
     }
   });
@@ -55,11 +58,9 @@ function printExplanation(out: (s: string) => void, e: Explanation & { catalog: 
 
 function condition(c: ConditionTrace): string {
   const fact = `${c.fact ?? '?'}${c.factPath ? ` ${c.factPath}` : ''}`;
-  const value = c.factMissing ? 'missing' : show(c.factValue);
-  const other = c.valueFact ? `fact ${c.valueFact} (${show(c.value)})` : show(c.value);
+  const value = c.factMissing ? 'missing' : showValue(c.factValue, { quote: true });
+  const other = c.valueFact
+    ? `fact ${c.valueFact} (${showValue(c.value, { quote: true })})`
+    : showValue(c.value, { quote: true });
   return `${fact} = ${value}, ${c.operator} ${other}`;
-}
-
-function show(v: unknown): string {
-  return v === null || v === undefined ? '∅' : typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v);
 }

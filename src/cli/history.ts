@@ -1,7 +1,7 @@
 import { readHistory } from '../store/history.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openContext } from './context.js';
-import { formatTable } from './output.js';
+import { formatTable, showValue } from './output.js';
 
 /** `feedwright history [--catalog ID] [--channel ID] [--sku SKU] [--type T] [--since ISO] [--limit N]`. */
 export async function historyCommand(args: string[], json: boolean): Promise<number> {
@@ -70,7 +70,7 @@ export async function historyCommand(args: string[], json: boolean): Promise<num
 export function summarize(type: string, data: Record<string, unknown>): string {
   if (type === 'product.updated' && data.changes && typeof data.changes === 'object') {
     return Object.entries(data.changes as Record<string, { before: unknown; after: unknown }>)
-      .map(([k, v]) => `${k}: ${show(v.before)} → ${show(v.after)}`)
+      .map(([k, v]) => `${k}: ${showValue(v.before, { max: 40 })} → ${showValue(v.after, { max: 40 })}`)
       .join('; ');
   }
   if (data.counts && typeof data.counts === 'object') {
@@ -84,10 +84,4 @@ export function summarize(type: string, data: Record<string, unknown>): string {
   if (typeof data.source === 'string') return `source ${data.source}`;
   if (typeof data.version === 'number') return `version ${data.version}`;
   return '';
-}
-
-function show(v: unknown): string {
-  if (v === null || v === undefined) return '∅';
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }

@@ -51,3 +51,13 @@ export class Progress {
     if (this.enabled) this.stream.write('\r\x1b[2K');
   }
 }
+
+/**
+ * A value as the terminal shows it: ∅ for nothing, text as is (quoted when `quote`, so
+ * that "10" and 10 read differently), anything else as JSON, cut to `max` characters.
+ */
+export function showValue(v: unknown, opts: { quote?: boolean; max?: number } = {}): string {
+  if (v === null || v === undefined) return '∅';
+  const s = typeof v === 'string' && !opts.quote ? v : JSON.stringify(v);
+  return opts.max !== undefined && s.length > opts.max ? `${s.slice(0, opts.max)}…` : s;
+}

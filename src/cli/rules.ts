@@ -9,7 +9,7 @@ import { listRuleSetVersions } from '../store/rule-sets.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { parseAt } from './at.js';
 import { openContext } from './context.js';
-import { formatTable } from './output.js';
+import { formatTable, showValue } from './output.js';
 
 const USAGE =
   'usage: feedwright rules validate <file…> | rules preview <rule-set> [--rules FILE] [--catalog ID] [--at ISO] | rules versions <rule-set> | rules restore <rule-set> --version N';
@@ -122,15 +122,11 @@ function printPreview(out: (s: string) => void, r: PreviewResult & { catalog: st
   for (const x of r.rules) {
     for (const s of x.samples) {
       const changes = Object.keys({ ...s.before, ...s.after })
-        .map((k) => `${k}: ${show(s.before[k])} → ${show(s.after[k])}`)
+        .map((k) => `${k}: ${showValue(s.before[k])} → ${showValue(s.after[k])}`)
         .join('; ');
       out(`  ${x.rule} · ${s.sku}: ${s.excluded ? `excluded (${s.excluded})` : changes}`);
     }
   }
-}
-
-function show(v: unknown): string {
-  return v === null || v === undefined ? '∅' : typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 async function versions(args: string[], json: boolean): Promise<number> {
