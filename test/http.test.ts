@@ -244,6 +244,22 @@ describe('HTTP API', () => {
     expect(bad.json().error.code).toBe('BAD_REQUEST');
   });
 
+  it('lists catalogs, each with its latest import run', async () => {
+    await app.inject({
+      method: 'PUT',
+      url: '/api/catalogs/empty',
+      headers: auth,
+      payload: { kind: 'catalog', id: 'empty' },
+    });
+    const runs = (
+      await app.inject({ method: 'GET', url: '/api/catalogs/woo/imports?limit=1', headers: auth })
+    ).json();
+    const res = await app.inject({ method: 'GET', url: '/api/catalogs', headers: auth });
+    const byId = new Map(res.json().catalogs.map((c: { id: string }) => [c.id, c]));
+    expect(byId.get('woo')).toMatchObject({ lastImport: { id: runs.runs[0].id } });
+    expect(byId.get('empty')).toMatchObject({ lastImport: null });
+  });
+
   it('answers unknown routes and catalogs with coded JSON errors and no stack trace', async () => {
     const route = await app.inject({ method: 'GET', url: '/api/nothing-here', headers: auth });
     expect(route.statusCode).toBe(404);

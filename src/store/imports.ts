@@ -321,3 +321,11 @@ export async function lastFullImportStart(db: Queryable, catalogId: string): Pro
   const at = rows[0]?.started_at;
   return at === undefined ? null : new Date(at);
 }
+
+/** The latest run of every catalog, by catalog id, in one statement. */
+export async function lastRunPerCatalog(db: Queryable): Promise<Map<string, ImportRunRecord>> {
+  const rows = await db.query<RunRow>({
+    text: 'SELECT DISTINCT ON (catalog_id) * FROM import_runs ORDER BY catalog_id, id DESC',
+  });
+  return new Map(rows.map((r) => [r.catalog_id, toRun(r)]));
+}

@@ -8,7 +8,7 @@ import {
 import { AppError } from '../../errors.js';
 import { getCatalog, listCatalogs, saveCatalog } from '../../store/catalogs.js';
 import { readHistory } from '../../store/history.js';
-import { listRuns, publicRun } from '../../store/imports.js';
+import { lastRunPerCatalog, listRuns, publicRun } from '../../store/imports.js';
 import { getProduct, listProducts } from '../../store/products.js';
 import type { Store } from '../../store/types.js';
 import { limitSchema } from './paging.js';
@@ -32,12 +32,12 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?
 
   app.get('/catalogs', async () => {
     const catalogs = await listCatalogs(store);
-    const lastRuns = await Promise.all(catalogs.map((c) => listRuns(store, c.id, { limit: 1 })));
+    const lastRuns = await lastRunPerCatalog(store);
     return {
-      catalogs: catalogs.map((c, i) => ({
-        ...c,
-        lastImport: lastRuns[i]?.runs[0] ? publicRun(lastRuns[i].runs[0]) : null,
-      })),
+      catalogs: catalogs.map((c) => {
+        const last = lastRuns.get(c.id);
+        return { ...c, lastImport: last ? publicRun(last) : null };
+      }),
     };
   });
 
