@@ -25,6 +25,7 @@ import type { ImportRunRecord, RunCounts } from '../src/store/imports.js';
 import { migrate } from '../src/store/migrate.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/types.js';
+import { pick, rng } from './random.js';
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -169,22 +170,6 @@ function words(list: string): string[] {
     .split(',')
     .map((w) => w.trim())
     .filter((w) => w !== '');
-}
-
-/** mulberry32: tiny, fast and good enough to make plausible data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(next: () => number, list: readonly T[]): T {
-  return list[Math.floor(next() * list.length)] as T;
 }
 
 function csvCell(s: string): string {

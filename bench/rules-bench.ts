@@ -16,6 +16,7 @@ import { compileRuleSets } from '../src/rules/engine.js';
 import { factsOf } from '../src/rules/facts.js';
 import { createReferenceEvaluator, referenceEngine, toEngineCondition } from '../src/rules/reference.js';
 import type { ApplyResult, Product, RuleSet } from '../src/rules/types.js';
+import { pick, rng } from './random.js';
 
 const DEFAULTS = { products: 1_000_000, engineSample: 20_000, check: 10_000 };
 const CHUNK = 10_000;
@@ -157,22 +158,6 @@ export const BENCH_RULE_SET: RuleSet = {
     },
   ],
 };
-
-/** mulberry32: tiny, fast and good enough to make plausible data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function pick<T>(r: () => number, list: readonly T[]): T {
-  return list[Math.floor(r() * list.length)] as T;
-}
 
 /**
  * Products [from, from + count) of the seeded catalog, shaped as the store hands them over
