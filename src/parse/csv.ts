@@ -6,8 +6,6 @@ import type { ParsedFeed, RawRecord, RowIssue, RowIssueCode } from './types.js';
 /** Options a catalog definition may give for CSV-like feeds. */
 export interface CsvOptions {
   delimiter?: string;
-  /** Node encoding name: utf8 (default, with or without BOM), latin1, utf16le. */
-  encoding?: BufferEncoding;
   /** Longest accepted record, in bytes of UTF-8, line break excluded. */
   maxRecordSize?: number;
 }
@@ -47,14 +45,13 @@ export async function parseCsv(input: Readable, options: CsvOptions = {}): Promi
   const guard = new RecordGuard({
     maxRecordSize,
     delimiter,
-    encoding: options.encoding ?? 'utf8',
     onTooLong: (issue) => issues.push(issue),
     headerTooLong: (line) =>
       new FeedParseError(`CSV: the header is longer than ${maxRecordSize} bytes`, line),
   });
   const parser = parse({
     delimiter,
-    // The guard hands on UTF-8 whatever the feed's encoding.
+    // The bytes are UTF-8: decodeFeed turned the feed's encoding into it.
     encoding: 'utf8',
     bom: true,
     info: true,

@@ -339,7 +339,6 @@ export async function readFeed(input: Readable, options: ReadFeedOptions = {}): 
         kind: 'rows',
         feed: await parseCsv(stream, {
           delimiter: sniffed.delimiter,
-          encoding: 'utf8',
           maxRecordSize: options.maxRecordSize,
         }),
       };

@@ -1,5 +1,4 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import type { RowIssue } from './types.js';
 
 const QUOTE = 0x22;
@@ -15,8 +14,6 @@ export interface RecordGuardOptions {
   maxRecordSize: number;
   /** Field delimiter, as written in the definition. */
   delimiter: string;
-  /** Encoding of the input bytes; the output is always UTF-8. */
-  encoding: BufferEncoding;
   /** Called for each record cut out because it is too long. */
   onTooLong: (issue: RowIssue) => void;
   /** Builds the error raised when the header itself is too long: the feed cannot be read. */
@@ -30,8 +27,8 @@ export interface RecordGuardOptions {
  * it was working on: the records after an over-long one would be lost without a trace.)
  * A cut record is replaced by as many empty lines as it spanned, which csv-parse skips and
  * counts, so later line numbers stay right. The guard follows quotes as csv-parse does,
- * holds back at most one incomplete record, and decodes the input to UTF-8 so that quotes,
- * delimiters and line breaks are plain bytes.
+ * and holds back at most one incomplete record. Its input is UTF-8 (decodeFeed turns every
+ * feed into UTF-8 first), so quotes, delimiters and line breaks are plain bytes.
  */
 export class RecordGuard extends Transform {
   private readonly max: number;
@@ -40,9 +37,6 @@ export class RecordGuard extends Transform {
   private readonly singleByteDelimiter: boolean;
   private readonly onTooLong: (issue: RowIssue) => void;
   private readonly headerTooLong: (line: number) => Error;
-  private decoder: StringDecoder | undefined;
-  private highSurrogate = '';
-  private started = false;
   /** How many bytes of a UTF-8 byte order mark the feed has begun with so far. */
   private bomAt = 0;
 
@@ -77,21 +71,11 @@ export class RecordGuard extends Transform {
     this.singleByteDelimiter = this.delimiter.length === 1;
     this.onTooLong = options.onTooLong;
     this.headerTooLong = options.headerTooLong;
-    if (options.encoding !== 'utf8' && options.encoding !== 'utf-8') {
-      this.decoder = new StringDecoder(options.encoding);
-    }
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (!this.started && chunk.length > 0) {
-      this.started = true;
-      // A feed declared UTF-8 that starts with a UTF-16 byte order mark is UTF-16, as csv-parse reads it.
-      if (!this.decoder && chunk.length >= 2 && chunk[0] === 0xff && chunk[1] === 0xfe) {
-        this.decoder = new StringDecoder('utf16le');
-      }
-    }
     try {
-      this.scan(this.decoder ? this.decode(this.decoder.write(chunk)) : chunk);
+      this.scan(chunk);
       done();
     } catch (err) {
       done(err as Error);
@@ -100,25 +84,12 @@ export class RecordGuard extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      if (this.decoder) this.scan(this.decode(this.decoder.end(), true));
       if (!this.skipping) for (const b of this.pending) this.push(b);
       this.pending = [];
       done();
     } catch (err) {
       done(err as Error);
     }
-  }
-
-  /** UTF-8 bytes of decoded text; a high surrogate waits for its pair from the next chunk. */
-  private decode(text: string, end = false): Buffer {
-    let s = this.highSurrogate + text;
-    this.highSurrogate = '';
-    const last = s.charCodeAt(s.length - 1);
-    if (!end && last >= 0xd800 && last <= 0xdbff) {
-      this.highSurrogate = s.slice(-1);
-      s = s.slice(0, -1);
-    }
-    return Buffer.from(s, 'utf8');
   }
 
   private scan(buf: Buffer): void {
