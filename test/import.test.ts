@@ -482,6 +482,18 @@ describe('safety gate', () => {
     expect(leftovers[0]?.n).toBe(0);
   });
 
+  it('refuses to apply a held run whose staged rows a crash emptied, keeping the catalog', async () => {
+    await defineCatalog('emptied');
+    await importFixture('emptied', 'catalog-ten-products.csv');
+    const held = await importFixture('emptied', 'catalog-drops-sixty-percent.csv');
+    expect(held.status).toBe('held');
+    const before = await products('emptied');
+    // What crash recovery does to an UNLOGGED table.
+    await store.exec(`TRUNCATE import_staging_${held.id}`);
+    await expect(applyHeldRun(store, held.id, 'person')).rejects.toMatchObject({ code: 'IMPORT_STALE' });
+    expect(await products('emptied')).toEqual(before);
+  });
+
   it('holds a feed that lacks a mapped column', async () => {
     await defineCatalog('missing-col');
     await importFixture('missing-col', 'catalog-ten-products.csv');

@@ -38,6 +38,7 @@ import {
   mergePartialRows,
   orphanStagingTables,
   removeDuplicateSkus,
+  stagedRows,
   stagingExists,
   stagingTableName,
 } from '../store/staging.js';
@@ -336,7 +337,13 @@ export async function applyHeldRun(store: Store, runId: number, actor: string): 
     (session) =>
       withImportLock(session, run.catalog, async () => {
         const table = run.stagingTable;
-        if (!table || !(await stagingExists(session, table))) {
+        // UNLOGGED staging tables survive a clean restart but come back empty after a crash:
+        // applying an emptied table would remove the whole catalog, so the row count must match.
+        if (
+          !table ||
+          !(await stagingExists(session, table)) ||
+          (await stagedRows(session, table)) !== run.counts.valid
+        ) {
           throw new AppError(
             'IMPORT_STALE',
             `the rows of run ${runId} are no longer kept; run the import again with --force`,

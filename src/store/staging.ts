@@ -51,6 +51,12 @@ export async function stagingExists(db: Queryable, table: string): Promise<boole
   return rows[0]?.t != null;
 }
 
+/** How many rows a staging table holds. */
+export async function stagedRows(db: Queryable, table: string): Promise<number> {
+  const rows = await db.query<{ n: number }>({ text: `SELECT count(*)::int AS n FROM ${table}` });
+  return rows[0]?.n ?? 0;
+}
+
 /** Staging tables whose run is no longer running or held: leftovers of a crash. */
 export async function orphanStagingTables(db: Queryable): Promise<string[]> {
   const rows = await db.query<{ name: string }>({
