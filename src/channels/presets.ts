@@ -1,0 +1,237 @@
+import { CANONICAL_FIELDS } from '../catalog/fields.js';
+import { parseTemplate, type TemplateParts } from '../rules/template.js';
+import type { Product } from '../rules/types.js';
+import type {
+  ChannelDefinition,
+  ChannelFormat,
+  ChannelOptions,
+  ChannelPreset,
+  FeedValue,
+  FieldSpec,
+} from './types.js';
+
+/**
+ * Channel presets (SPEC §2 `preset`): a starting set of ordered output fields and the shape
+ * of the serialized feed. A channel's own `fields` are laid over the preset's: same name
+ * overrides in place, `null` removes, a new name is added at the end.
+ */
+
+/**
+ * One output field, ready to compile:
+ * - `field`: a product field or attribute by name;
+ * - `template`: `{{field}}` placeholders between literal texts;
+ * - `const`: the same value for every item;
+ * - `computed`: a preset's own derivation (Google's availability and prices), which JSON
+ *   cannot express; `compile` is called once per build with the channel's options.
+ */
+export type ResolvedFieldSpec =
+  | { kind: 'field'; field: string }
+  | { kind: 'template'; template: TemplateParts }
+  | { kind: 'const'; value: string | number | boolean | null }
+  | { kind: 'computed'; description: string; compile: (options: ChannelOptions) => ProductValue };
+
+/** Computes one output value of a product. */
+export type ProductValue = (product: Product) => FeedValue;
+
+/** One output field: its name (CSV column, XML element, JSON key) and where its value comes from. */
+export interface ResolvedField {
+  name: string;
+  spec: ResolvedFieldSpec;
+}
+
+/** How an XML feed is laid out: Google's RSS 2.0, or `<products><product>…</product></products>`. */
+export type XmlShape = 'google-rss' | 'products';
+
+const PRESET_FORMATS: Record<ChannelPreset, ChannelFormat> = {
+  'google-shopping': 'xml',
+  'generic-csv': 'csv',
+  'generic-xml': 'xml',
+  json: 'json',
+};
+
+/** The channel's output format: its own `format`, else its preset's, else csv. */
+export function channelFormat(def: ChannelDefinition): ChannelFormat {
+  return def.format ?? (def.preset ? PRESET_FORMATS[def.preset] : 'csv');
+}
+
+/** The XML layout of a channel whose format is xml: Google's RSS for google-shopping. */
+export function xmlShape(def: ChannelDefinition): XmlShape {
+  return def.preset === 'google-shopping' ? 'google-rss' : 'products';
+}
+
+/**
+ * The channel's output fields in order: the preset's (or, with neither preset nor fields,
+ * the default set), then the channel's `fields` laid over them. A field spec that is not a
+ * string, `null` or `{ "const": … }` throws; `checkChannelFields` reports it first.
+ */
+export function resolveFields(def: ChannelDefinition): ResolvedField[] {
+  const own = def.fields ?? {};
+  const ownNames = Object.keys(own);
+  const base = def.preset ? presetFields(def.preset) : ownNames.length === 0 ? genericFields() : [];
+  const fields = new Map<string, ResolvedFieldSpec>(base.map((f) => [f.name, f.spec]));
+  for (const name of ownNames) {
+    const spec = own[name] as FieldSpec;
+    // Map.set keeps an existing key's position: an override stays where the preset put it.
+    if (spec === null) fields.delete(name);
+    else fields.set(name, resolveSpec(spec, name));
+  }
+  return [...fields].map(([name, spec]) => ({ name, spec }));
+}
+
+/**
+ * A field spec as written, understood: a string with at least one `{{…}}` placeholder is a
+ * template, any other string a field name.
+ */
+export function resolveSpec(spec: Exclude<FieldSpec, null>, name = ''): ResolvedFieldSpec {
+  if (typeof spec === 'string') {
+    const template = parseTemplate(spec);
+    return template.fields.length > 0 ? { kind: 'template', template } : { kind: 'field', field: spec };
+  }
+  if (typeof spec === 'object' && spec !== null && Object.hasOwn(spec, 'const')) {
+    return { kind: 'const', value: spec.const ?? null };
+  }
+  throw new TypeError(`field "${name}": expected a field name, a {{template}} or { "const": … }`);
+}
+
+// The canonical fields minus manage_stock and status: both steer the feed (stock, inclusion)
+// and mean nothing to a marketplace once the rules have run.
+function genericFields(): ResolvedField[] {
+  return CANONICAL_FIELDS.filter((f) => f !== 'manage_stock' && f !== 'status').map((f) => ({
+    name: f,
+    spec: { kind: 'field', field: f },
+  }));
+}
+
+function presetFields(preset: ChannelPreset): ResolvedField[] {
+  return preset === 'google-shopping' ? googleFields() : genericFields();
+}
+
+const field = (name: string, from: string): ResolvedField => ({ name, spec: { kind: 'field', field: from } });
+
+/**
+ * Google Shopping's product data (RSS 2.0, `g:` namespace). `g:condition` is written only
+ * when the product has a condition: Google requires it for used and refurbished products
+ * and takes "new" when it is missing, so inventing "new" could only misstate a used item.
+ */
+function googleFields(): ResolvedField[] {
+  return [
+    field('g:id', 'sku'),
+    field('g:title', 'title'),
+    field('g:description', 'description'),
+    field('g:link', 'url'),
+    field('g:image_link', 'image_url'),
+    {
+      name: 'g:availability',
+      spec: {
+        kind: 'computed',
+        description: 'availability from quantity',
+        compile: () => googleAvailability,
+      },
+    },
+    {
+      name: 'g:price',
+      spec: { kind: 'computed', description: 'price with currency', compile: (o) => googlePrice('price', o) },
+    },
+    {
+      name: 'g:sale_price',
+      spec: {
+        kind: 'computed',
+        description: 'sale price with currency',
+        compile: (o) => googlePrice('sale_price', o),
+      },
+    },
+    field('g:brand', 'brand'),
+    field('g:gtin', 'gtin'),
+    field('g:mpn', 'mpn'),
+    field('g:condition', 'condition'),
+    field('g:item_group_id', 'parent_sku'),
+    field('g:product_type', 'category'),
+  ];
+}
+
+/**
+ * A money amount with two decimals ("12.50"), rounded half away from zero on the decimal
+ * the merchant wrote: 2.675 gives "2.68" and 1.005 gives "1.01", although both are stored
+ * a hair below (scaling by 1 + ε undoes that representation error before rounding).
+ */
+export function formatMoney(amount: number): string {
+  const cents = Math.round(Math.abs(amount) * 100 * (1 + Number.EPSILON));
+  const text = (cents / 100).toFixed(2);
+  return amount < 0 && cents !== 0 ? `-${text}` : text;
+}
+
+/**
+ * Google's `g:price` and `g:sale_price`: "12.50 EUR", with the product's `currency`, else the
+ * channel's `options.currency`, else the amount alone. A product without that price gives
+ * null, so the element is left out.
+ */
+function googlePrice(name: 'price' | 'sale_price', options: ChannelOptions): ProductValue {
+  const fallback = typeof options.currency === 'string' ? options.currency.trim() : '';
+  return (p) => {
+    const amount = p.fields[name];
+    let text: string;
+    if (typeof amount === 'number') text = formatMoney(amount);
+    else if (typeof amount === 'string' && amount.trim() !== '') text = amount.trim();
+    else return null;
+    const own = p.fields.currency;
+    const currency = typeof own === 'string' && own.trim() !== '' ? own.trim() : fallback;
+    return currency === '' ? text : `${text} ${currency}`;
+  };
+}
+
+/**
+ * Google's `g:availability`, derived after the rules: a managed stock (quantity is a number
+ * and manage_stock is not false) gives `in_stock` above 0 and `out_of_stock` otherwise. Stock
+ * not managed (quantity empty, or manage_stock false): the product's `availability` field
+ * when it reads as one of Google's values in a common spelling (see `googleAvailabilityOf`),
+ * else `in_stock`: a product whose stock nobody counts is sold as available.
+ */
+export function googleAvailability(p: Product): string {
+  const quantity = p.fields.quantity;
+  if (typeof quantity === 'number' && p.fields.manage_stock !== false) {
+    return quantity > 0 ? 'in_stock' : 'out_of_stock';
+  }
+  const stated = p.fields.availability;
+  return (typeof stated === 'string' && googleAvailabilityOf(stated)) || 'in_stock';
+}
+
+// Spellings seen in shop exports (WooCommerce `onbackorder`, schema.org `InStock`, Google's
+// own older "in stock"), compared on letters alone, lower-cased.
+const AVAILABILITY_WORDS: Record<string, string> = {
+  instock: 'in_stock',
+  available: 'in_stock',
+  availablefororder: 'in_stock',
+  limitedavailability: 'in_stock',
+  onlineonly: 'in_stock',
+  instoreonly: 'in_stock',
+  outofstock: 'out_of_stock',
+  soldout: 'out_of_stock',
+  unavailable: 'out_of_stock',
+  notavailable: 'out_of_stock',
+  discontinued: 'out_of_stock',
+  preorder: 'preorder',
+  presale: 'preorder',
+  backorder: 'backorder',
+  backordered: 'backorder',
+  onbackorder: 'backorder',
+};
+const NOT_LETTER = /[^a-z]/g;
+const SCHEMA_ORG = /^https?schemaorg/;
+// Availability texts repeat across a catalog, so each distinct text is read once; the cap
+// keeps a feed of unique texts from growing the cache without bound.
+const availabilityCache = new Map<string, string | undefined>();
+const AVAILABILITY_CACHE_LIMIT = 1000;
+
+/**
+ * One of Google's availability values (`in_stock`, `out_of_stock`, `preorder`, `backorder`)
+ * for a text such as "In stock", "instock", "out-of-stock", "Pre-order", "onbackorder" or
+ * "https://schema.org/InStock"; undefined when the text is none of them.
+ */
+export function googleAvailabilityOf(text: string): string | undefined {
+  const known = availabilityCache.get(text);
+  if (known !== undefined || availabilityCache.has(text)) return known;
+  const letters = text.toLowerCase().replace(NOT_LETTER, '').replace(SCHEMA_ORG, '');
+  const value = Object.hasOwn(AVAILABILITY_WORDS, letters) ? AVAILABILITY_WORDS[letters] : undefined;
+  if (availabilityCache.size < AVAILABILITY_CACHE_LIMIT) availabilityCache.set(text, value);
+  return value;
+}
