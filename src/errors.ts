@@ -15,6 +15,20 @@ export const ERROR_CODES = {
     status: 422,
     doc: 'A rule set does not match the schema or its semantic checks; every problem names its JSON path.',
   },
+  CHANNEL_NOT_FOUND: { status: 404, doc: 'No channel has this id.' },
+  CHANNEL_INVALID: {
+    status: 422,
+    doc: 'A channel definition does not match its schema, or names a catalog or rule set that does not exist; every problem names its JSON path.',
+  },
+  PUBLISH_FAILED: {
+    status: 500,
+    doc: 'A channel feed could not be built; the previous feed stays served and history has the cause.',
+  },
+  CHANNEL_DISABLED: {
+    status: 409,
+    doc: 'The channel is disabled: its feed stays frozen until it is enabled.',
+  },
+  PUBLISH_BUSY: { status: 409, doc: 'Another process has been building this channel for too long.' },
   DEFINITION_INVALID: { status: 400, doc: 'A catalog definition does not match its schema.' },
   IMPORT_NO_SOURCE: { status: 400, doc: 'The catalog has no source and no file was given.' },
   IMPORT_SOURCE_UNREADABLE: { status: 422, doc: 'The source file or upload could not be read.' },

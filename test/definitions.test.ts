@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applyDefinitions, DefinitionsInvalidError } from '../src/apply/apply-definitions.js';
 import { getCatalog, listCatalogs } from '../src/store/catalogs.js';
+import { getChannel } from '../src/store/channels.js';
 import { readHistory } from '../src/store/history.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
@@ -113,11 +114,33 @@ describe('applyDefinitions', () => {
     });
   });
 
-  it('skips channel files for now and applies nothing from a folder without feeds/', async () => {
-    writeFeed('google.json', { kind: 'channel', id: 'google', catalog: 'acme' });
-    const result = await applyDefinitions(t.store, dir);
-    expect(result.applied).toEqual([]);
-    expect(result.skipped).toEqual([{ file: path.join('feeds', 'google.json'), reason: expect.any(String) }]);
+  it('applies channel files after catalogs and rule sets, and a second apply changes nothing', async () => {
+    writeFeed('acme.json', { kind: 'catalog', id: 'acme-shop', mapping: { sku: 'SKU' } });
+    writeFeed('google.json', {
+      kind: 'channel',
+      id: 'google',
+      catalog: 'acme-shop',
+      preset: 'google-shopping',
+      rules: ['low-stock'],
+    });
+    fs.mkdirSync(path.join(dir, 'rules'));
+    fs.writeFileSync(
+      path.join(dir, 'rules', 'low-stock.json'),
+      JSON.stringify({ id: 'low-stock', rules: [{ id: 'r', when: { all: [] }, then: [{ exclude: true }] }] }),
+    );
+    const first = await applyDefinitions(t.store, dir);
+    expect(first.applied.map((a) => `${a.kind}:${a.id}:${a.outcome}`)).toEqual([
+      'catalog:acme-shop:created',
+      'rules:low-stock:created',
+      'channel:google:created',
+    ]);
+    const channel = await getChannel(t.store, 'google');
+    expect(channel?.catalog).toBe('acme-shop');
+    // A feed token of at least 128 random bits, URL-safe.
+    expect(channel?.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const again = await applyDefinitions(t.store, dir);
+    expect(again.applied.map((a) => a.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect((await getChannel(t.store, 'google'))?.token).toBe(channel?.token);
 
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-empty-'));
     try {
@@ -125,5 +148,31 @@ describe('applyDefinitions', () => {
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a channel naming a missing catalog or rule set, or a preset in the wrong format, and applies nothing', async () => {
+    writeFeed('shop.json', { kind: 'catalog', id: 'other-shop', mapping: { sku: 'SKU' } });
+    writeFeed('ghost.json', { kind: 'channel', id: 'ghost', catalog: 'nowhere', rules: ['missing-rules'] });
+    let err: unknown;
+    try {
+      await applyDefinitions(t.store, dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DefinitionsInvalidError);
+    expect((err as Error).message).toContain('feeds/ghost.json: $.catalog: no catalog "nowhere"');
+    expect((err as Error).message).toContain('feeds/ghost.json: $.rules[0]: no rule set "missing-rules"');
+    expect(await getCatalog(t.store, 'other-shop')).toBeUndefined();
+
+    writeFeed('ghost.json', {
+      kind: 'channel',
+      id: 'ghost',
+      catalog: 'other-shop',
+      preset: 'google-shopping',
+      format: 'csv',
+    });
+    await expect(applyDefinitions(t.store, dir)).rejects.toThrow(
+      'feeds/ghost.json: $.format: the google-shopping preset writes xml, not csv',
+    );
   });
 });

@@ -1,15 +1,17 @@
 import type { DefinitionProblem } from '../catalog/definition.js';
 import { formatProblem } from '../catalog/definition.js';
 import { loadDefinitionFiles } from '../catalog/definition-files.js';
+import { newFeedToken, referenceProblems } from '../channels/service.js';
 import { loadRuleSetFiles } from '../rules/files.js';
 import { type SaveOutcome, saveCatalog } from '../store/catalogs.js';
+import { saveChannel } from '../store/channels.js';
 import { type RuleSetJson, saveRuleSet } from '../store/rule-sets.js';
 import type { Store } from '../store/types.js';
 
 /** What `apply` did to each definition. */
 export interface ApplyResult {
   applied: Array<{
-    kind: 'catalog' | 'rules';
+    kind: 'catalog' | 'rules' | 'channel';
     id: string;
     file: string;
     outcome: SaveOutcome;
@@ -27,7 +29,7 @@ export class DefinitionsInvalidError extends Error {
 }
 
 /**
- * Applies a folder's definitions (`feeds/*.json` and `rules/*.json`) in one transaction:
+ * Applies a folder's definitions (`feeds/*.json`: catalogs and channels; `rules/*.json`) in one transaction:
  * all of them or, when any file is faulty, none, and the versions in force stay.
  * Unchanged definitions write nothing.
  */
@@ -50,6 +52,22 @@ export async function applyDefinitions(store: Store, dir: string): Promise<Apply
         file,
         outcome: saved.outcome,
         version: saved.ruleSet.version,
+      });
+    }
+    // Channels last: they name catalogs and rule sets, from this folder or already stored.
+    const refProblems: DefinitionProblem[] = [];
+    for (const { file, definition } of loaded.channels) {
+      refProblems.push(...(await referenceProblems(tx, definition, file)));
+    }
+    if (refProblems.length > 0) throw new DefinitionsInvalidError(refProblems);
+    for (const { file, definition } of loaded.channels) {
+      const saved = await saveChannel(tx, definition, `file:${file}`, newFeedToken());
+      results.push({
+        kind: 'channel',
+        id: definition.id,
+        file,
+        outcome: saved.outcome,
+        version: saved.channel.version,
       });
     }
     return results;

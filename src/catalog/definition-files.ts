@@ -1,10 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { validateChannelDefinition } from '../channels/definition.js';
+import type { ChannelDefinition } from '../channels/types.js';
 import { type CatalogDefinition, type DefinitionProblem, validateCatalogDefinition } from './definition.js';
 
 /** The definitions found in a folder, or the problems that stop them being applied. */
 export interface LoadedDefinitions {
   catalogs: Array<{ file: string; definition: CatalogDefinition }>;
+  channels: Array<{ file: string; definition: ChannelDefinition }>;
   problems: DefinitionProblem[];
   /** Files skipped with a reason (kinds handled by later stages). */
   skipped: Array<{ file: string; reason: string }>;
@@ -16,7 +19,7 @@ export interface LoadedDefinitions {
  */
 export async function loadDefinitionFiles(dir: string): Promise<LoadedDefinitions> {
   const feedsDir = path.join(dir, 'feeds');
-  const out: LoadedDefinitions = { catalogs: [], problems: [], skipped: [] };
+  const out: LoadedDefinitions = { catalogs: [], channels: [], problems: [], skipped: [] };
   let names: string[];
   try {
     names = (await fs.readdir(feedsDir)).filter((n) => n.endsWith('.json')).sort();
@@ -25,6 +28,7 @@ export async function loadDefinitionFiles(dir: string): Promise<LoadedDefinition
     throw err;
   }
   const ids = new Map<string, string>();
+  const channelIds = new Map<string, string>();
   for (const name of names) {
     const file = path.join('feeds', name);
     let value: unknown;
@@ -36,7 +40,19 @@ export async function loadDefinitionFiles(dir: string): Promise<LoadedDefinition
     }
     const kind = (value as { kind?: unknown } | null)?.kind;
     if (kind === 'channel') {
-      out.skipped.push({ file, reason: 'channels are not supported by this version yet' });
+      const problems = validateChannelDefinition(value, file);
+      if (problems.length > 0) {
+        out.problems.push(...problems);
+        continue;
+      }
+      const def = structuredClone(value) as ChannelDefinition;
+      const other = channelIds.get(def.id);
+      if (other) {
+        out.problems.push({ file, path: '$.id', message: `channel "${def.id}" is also defined in ${other}` });
+        continue;
+      }
+      channelIds.set(def.id, file);
+      out.channels.push({ file, definition: def });
       continue;
     }
     if (kind !== 'catalog') {

@@ -164,10 +164,7 @@ export function formatProblem(p: DefinitionProblem): string {
  * (a valid cron expression). Returns every problem found, none if it is valid.
  */
 export function validateCatalogDefinition(value: unknown, file?: string): DefinitionProblem[] {
-  if (!validateSchema(value)) {
-    const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== 'if');
-    return dedupe(errors.map((e) => ({ file, path: jsonPath(e), message: describe(e) })));
-  }
+  if (!validateSchema(value)) return schemaProblems(validateSchema.errors, file);
   const def = value as CatalogDefinition;
   const problems: DefinitionProblem[] = [];
   if (def.options?.encoding !== undefined && !knownEncoding(def.options.encoding)) {
@@ -198,6 +195,15 @@ export function validateCatalogDefinition(value: unknown, file?: string): Defini
     });
   }
   return problems;
+}
+
+/** Ajv's errors as problems at JSON paths, one per path, in words a person reads. */
+export function schemaProblems(
+  errors: ErrorObject[] | null | undefined,
+  file: string | undefined,
+): DefinitionProblem[] {
+  const relevant = (errors ?? []).filter((e) => e.keyword !== 'if');
+  return dedupe(relevant.map((e) => ({ file, path: jsonPath(e), message: describe(e) })));
 }
 
 function jsonPath(e: ErrorObject): string {

@@ -14,7 +14,12 @@ export type HistoryType =
   | 'product.updated'
   | 'product.removed'
   | 'rules.created'
-  | 'rules.updated';
+  | 'rules.updated'
+  | 'channel.created'
+  | 'channel.updated'
+  | 'channel.token_rotated'
+  | 'publication.published'
+  | 'publication.failed';
 
 /** One event of the append-only history. */
 export interface HistoryEvent {

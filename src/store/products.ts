@@ -82,35 +82,44 @@ export async function countProducts(db: Queryable, catalogId: string): Promise<n
   return rows[0]?.n ?? 0;
 }
 
-/**
- * Streams a catalog's products in sku order, a batch at a time (keyset paging), so a
- * whole catalog can be read without holding it in memory or a long transaction.
- */
-export async function* streamProducts(
-  db: Queryable,
-  catalogId: string,
-  batchSize = 2000,
-): AsyncGenerator<{
+/** A product as a stream of the catalog yields it. */
+export interface ProductRecord {
   sku: string;
   fields: Record<string, FieldValue>;
   attributes: Record<string, FieldValue>;
-}> {
+}
+
+/**
+ * Streams a catalog's products in sku order (code point order: the column's collation is
+ * "C"), a batch at a time (keyset paging), so a whole catalog can be read without holding
+ * it in memory or a long transaction.
+ */
+export async function* streamProductBatches(
+  db: Queryable,
+  catalogId: string,
+  batchSize = 2000,
+): AsyncGenerator<ProductRecord[]> {
   let after: string | null = null;
   for (;;) {
-    const rows: Array<{
-      sku: string;
-      fields: Record<string, FieldValue>;
-      attributes: Record<string, FieldValue>;
-    }> = await db.query({
+    const rows: ProductRecord[] = await db.query({
       text: `SELECT sku, fields, attributes FROM products
                WHERE catalog_id = $1 AND ($2::text IS NULL OR sku > $2) ORDER BY sku LIMIT $3`,
       values: [catalogId, after, batchSize],
     });
-    yield* rows;
+    if (rows.length > 0) yield rows;
     const last = rows.at(-1);
     if (!last || rows.length < batchSize) return;
     after = last.sku;
   }
+}
+
+/** Streams a catalog's products one by one, in sku order (see streamProductBatches). */
+export async function* streamProducts(
+  db: Queryable,
+  catalogId: string,
+  batchSize = 2000,
+): AsyncGenerator<ProductRecord> {
+  for await (const batch of streamProductBatches(db, catalogId, batchSize)) yield* batch;
 }
 
 /** Refreshes the planner's statistics of the products table after a large change. */

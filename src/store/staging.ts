@@ -1,6 +1,7 @@
 import type { RowIssue } from '../parse/types.js';
 import type { RunCounts } from './imports.js';
 import { countProducts } from './products.js';
+import { bumpCatalogRevision } from './publications.js';
 import type { Queryable } from './types.js';
 
 /**
@@ -231,5 +232,8 @@ export async function applyStaging(
              SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields) FROM ins`,
       values,
     });
+  }
+  if (a.diff.created + a.diff.updated + (a.mode === 'full' ? a.diff.removed : 0) > 0) {
+    await bumpCatalogRevision(tx, a.catalogId);
   }
 }
