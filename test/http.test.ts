@@ -1,4 +1,5 @@
-import fs from 'node:fs';
+import fs, { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -25,7 +26,12 @@ describe('HTTP API', () => {
 
   beforeAll(async () => {
     t = await openTestStore();
-    app = await buildApp({ store: t.store, apiKey: KEY, maxUploadBytes: MAX_UPLOAD });
+    app = await buildApp({
+      store: t.store,
+      apiKey: KEY,
+      maxUploadBytes: MAX_UPLOAD,
+      dataDir: mkdtempSync(path.join(tmpdir(), 'feedwright-app-')),
+    });
   });
   afterAll(async () => {
     await app.close();

@@ -1,4 +1,5 @@
-import fs from 'node:fs';
+import fs, { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +31,12 @@ describe('rule sets over HTTP', () => {
 
   beforeAll(async () => {
     t = await openTestStore();
-    app = await buildApp({ store: t.store, apiKey: KEY, maxUploadBytes: 1 << 24 });
+    app = await buildApp({
+      store: t.store,
+      apiKey: KEY,
+      maxUploadBytes: 1 << 24,
+      dataDir: mkdtempSync(path.join(tmpdir(), 'feedwright-app-')),
+    });
     // The repository's own feeds/ and rules/: the example catalog and the example rule sets.
     await applyDefinitions(t.store, REPO);
     const up = await app.inject({

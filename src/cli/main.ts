@@ -5,6 +5,7 @@ import { explainCommand } from './explain.js';
 import { historyCommand } from './history.js';
 import { importCommand } from './import.js';
 import { migrateCommand } from './migrate.js';
+import { publishCommand } from './publish.js';
 import { rulesCommand } from './rules.js';
 import { serveCommand } from './serve.js';
 
@@ -22,6 +23,10 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   import: {
     run: importCommand,
     usage: 'import <catalog> [--file PATH|-] [--partial] [--force] | import --apply-run RUN',
+  },
+  publish: {
+    run: publishCommand,
+    usage: "publish [<channel>]          rebuild one channel's feed now, or every enabled channel's",
   },
   rules: {
     run: rulesCommand,

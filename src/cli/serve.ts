@@ -24,6 +24,7 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
     apiKey: key,
     maxUploadBytes: config.maxUploadBytes,
     allowPrivateSources: config.allowPrivateSources,
+    dataDir: config.dataDir,
     logger: { level: config.logLevel },
     onCatalogChanged: () => {
       void syncSchedules?.().catch((err: unknown) => app.log.error({ err }, 'schedule sync failed'));
@@ -58,8 +59,11 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
     work,
     config.allowPrivateSources,
     (msg, fields) => log.info(fields, msg),
+    { onApplied: () => app.feeds.publisher.poke() },
   );
   syncSchedules = () => schedules.sync();
+  // Feeds: built at once where stale (never built, or made from older data), then kept up to date.
+  app.feeds.publisher.start();
 
   const address = await app.listen({ port: config.port, host: config.host });
   // Headers must arrive within 30 s: slowloris clients are dropped.
@@ -76,6 +80,7 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
         await scheduler.stop();
         await app.close();
         await work.drain();
+        await app.feeds.publisher.stop();
         await store.close();
         resolve();
       })();

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AppError } from '../errors.js';
+import { FeedStateCache } from '../publish/feed-state-cache.js';
+import { FetchLog } from '../publish/fetch-log.js';
+import { Publisher } from '../publish/publisher.js';
 import type { Store } from '../store/types.js';
 import { keyMatches } from './api-key.js';
 import { installErrorHandling } from './errors.js';
 import { catalogRoutes } from './routes/catalogs.js';
+import { channelRoutes } from './routes/channels.js';
+import { feedRoutes } from './routes/feeds.js';
 import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
 import { importRoutes } from './routes/imports.js';
@@ -20,6 +25,15 @@ export interface AppOptions {
   allowPrivateSources?: boolean;
   /** Called after a catalog definition changed through the API (the scheduler re-reads it). */
   onCatalogChanged?: () => void;
+  /** Where built feeds live (DATA_DIR). */
+  dataDir: string;
+  /**
+   * Keeps channel feeds up to date; `serve` starts it. Without one, the app makes its own,
+   * not started: feeds are then built on demand and by `publisher.check()`.
+   */
+  publisher?: Publisher;
+  /** The fetch log's writer (made here when not given; `serve` flushes it on shutdown). */
+  fetchLog?: FetchLog;
   logger?: FastifyServerOptions['logger'];
 }
 
@@ -46,6 +60,33 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes, { store: opts.store });
+  const states = new FeedStateCache(opts.store);
+  const fetchLog =
+    opts.fetchLog ??
+    new FetchLog(opts.store, { onError: (err) => app.log.error({ err }, 'fetch log write failed') });
+  const publisher =
+    opts.publisher ??
+    new Publisher({
+      store: opts.store,
+      dataDir: opts.dataDir,
+      onPublished: (p) => {
+        states.invalidate(p.channel);
+        app.log.info(
+          { channel: p.channel, version: p.version, items: p.items, ms: p.buildMs },
+          'feed published',
+        );
+      },
+      onFailed: (channel, err) => app.log.error({ err, channel }, 'feed build failed'),
+    });
+  // Any change through the API (an import, a rule set, a channel or catalog definition) may
+  // make feeds stale: ask the publisher to check (debounced; the store decides what is stale).
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 400) publisher.poke();
+  });
+  await app.register(feedRoutes, { dataDir: opts.dataDir, states, fetchLog });
+  app.addHook('onClose', async () => {
+    await fetchLog.flush();
+  });
   await app.register(
     async (api) => {
       api.addHook('onRequest', async (request) => {
@@ -63,8 +104,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       });
       await api.register(historyRoutes, { store: opts.store });
       await api.register(ruleRoutes, { store: opts.store });
+      await api.register(channelRoutes, { store: opts.store, publisher, states, fetchLog });
     },
     { prefix: '/api' },
   );
+  app.decorate('feeds', { publisher, states, fetchLog });
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's feed machinery (publisher, serving state, fetch log), for `serve` and tests. */
+    feeds: AppFeeds;
+  }
+}
+
+/** The app's feed machinery, for `serve` and tests. */
+export interface AppFeeds {
+  publisher: Publisher;
+  states: FeedStateCache;
+  fetchLog: FetchLog;
 }

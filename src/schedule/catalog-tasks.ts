@@ -35,6 +35,8 @@ export interface CatalogImportContext {
   log: ImportLog;
   /** The clock that decides which firing was missed; the real one by default. */
   now?: () => Date;
+  /** Told after each scheduled import that applied (channel feeds may be stale now). */
+  onApplied?: (catalogId: string) => void;
 }
 
 /** What a reconciliation of the schedules with the stored catalogs did. */
@@ -79,9 +81,15 @@ export async function scheduleCatalogImports(
   work: BackgroundWork,
   allowPrivateSources: boolean,
   log: ImportLog,
-  options: { now?: () => Date } = {},
+  options: { now?: () => Date; onApplied?: (catalogId: string) => void } = {},
 ): Promise<CatalogSchedules> {
-  const ctx: CatalogImportContext = { work, allowPrivateSources, log, now: options.now };
+  const ctx: CatalogImportContext = {
+    work,
+    allowPrivateSources,
+    log,
+    now: options.now,
+    onApplied: options.onApplied,
+  };
   const sync = () => syncCatalogSchedules(store, scheduler, ctx);
   const first = await sync();
   if (first.refused.length > 0) log('schedules refused', { refused: first.refused });
@@ -238,6 +246,7 @@ async function importCatalog(
       status: run.status,
       counts: run.counts,
     });
+    if (run.status === 'applied') ctx.onApplied?.(catalogId);
   } catch (err) {
     if (err instanceof AppError && err.code === 'IMPORT_BUSY') {
       ctx.log('import skipped: another one is running', { catalog: catalogId, ...where });

@@ -1,0 +1,73 @@
+import { buildChannelFeed } from '../publish/build.js';
+import { listChannels } from '../store/channels.js';
+import type { Publication } from '../store/publications.js';
+import { parseCommandArgs, UsageError } from './args.js';
+import { openContext } from './context.js';
+import { formatTable, Progress } from './output.js';
+
+/**
+ * `feedwright publish [<channel>]`: builds one channel's feed now, or every enabled
+ * channel's, and prints each publication (items, exclusions, diff, size). A disabled
+ * channel keeps its feed frozen: named, it is refused; in "all", it is skipped.
+ */
+export async function publishCommand(args: string[], json: boolean): Promise<number> {
+  const { positionals } = parseCommandArgs(args, {});
+  if (positionals.length > 1) throw new UsageError('usage: feedwright publish [<channel>]');
+  const ctx = await openContext(json);
+  try {
+    const wanted = positionals[0];
+    const channels = (await listChannels(ctx.store)).filter((c) => wanted === undefined || c.id === wanted);
+    if (wanted !== undefined && channels.length === 0) throw new UsageError(`no channel "${wanted}"`);
+    const published: Publication[] = [];
+    const skipped: string[] = [];
+    for (const channel of channels) {
+      if (channel.definition.enabled === false) {
+        if (wanted !== undefined)
+          throw new UsageError(`channel "${wanted}" is disabled: its feed stays frozen`);
+        skipped.push(channel.id);
+        continue;
+      }
+      const progress = new Progress(`publish ${channel.id}`);
+      published.push(
+        await buildChannelFeed(
+          { store: ctx.store, dataDir: ctx.config.dataDir },
+          {
+            channelId: channel.id,
+            reason: 'on demand',
+            actor: 'cli',
+            onProgress: (n) => progress.update('building', n),
+          },
+        ),
+      );
+      progress.done();
+    }
+    if (json) {
+      ctx.out(JSON.stringify({ publications: published, skipped }));
+      return 0;
+    }
+    if (published.length === 0 && skipped.length === 0) ctx.out('no channel to publish');
+    if (published.length > 0) {
+      ctx.out(
+        formatTable([
+          ['channel', 'version', 'items', 'excluded', 'added', 'removed', 'changed', 'bytes', 'gzip', 'ms'],
+          ...published.map((p) => [
+            p.channel,
+            String(p.version),
+            String(p.items),
+            String(p.excluded),
+            String(p.added),
+            String(p.removed),
+            String(p.changed),
+            String(p.bytes),
+            String(p.gzipBytes),
+            String(p.buildMs),
+          ]),
+        ]),
+      );
+    }
+    for (const id of skipped) ctx.out(`skipped ${id}: disabled, its feed stays frozen`);
+    return 0;
+  } finally {
+    await ctx.store.close();
+  }
+}

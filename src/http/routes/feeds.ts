@@ -1,0 +1,162 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import fsp from 'node:fs/promises';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.js';
+import { publicationFiles } from '../../publish/feed-files.js';
+import type { FeedStateCache } from '../../publish/feed-state-cache.js';
+import type { FetchLog } from '../../publish/fetch-log.js';
+
+/** What serving feeds needs. */
+export interface FeedRouteOptions {
+  dataDir: string;
+  states: FeedStateCache;
+  fetchLog: FetchLog;
+}
+
+const CHANNEL_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const FILE_NAME = /^([A-Za-z0-9_-]{16,128})\.(csv|tsv|xml|json)$/;
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Compares tokens in constant time (hashing first gives both sides one length). */
+export function tokenMatches(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** Whether an `If-None-Match` list names this entity tag (weak comparison, RFC 9110 §13.1.2). */
+function noneMatch(header: string, etags: readonly string[]): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => {
+    const t = tag.trim().replace(/^W\//, '');
+    return etags.includes(t);
+  });
+}
+
+/** Whether `Accept-Encoding` accepts gzip (a `q=0` refuses it). */
+function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding?.trim() !== 'gzip' && coding?.trim() !== 'x-gzip') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/**
+ * `GET|HEAD /feeds/{channel}/{token}.{ext}` (SPEC §3 "Publication", §5): the publication in
+ * force, streamed from disk, with `ETag` (its sha256), `Last-Modified`, 304 answers to
+ * `If-None-Match` and `If-Modified-Since`, and the stored gzip twin when the client takes
+ * gzip. A wrong token, an unknown or disabled channel, a wrong extension or a malformed
+ * name answer 404 alike, so the URL gives nothing away. Every request for a known channel
+ * goes into the fetch log.
+ */
+export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts) => {
+  const notFound = () => new AppError('NOT_FOUND', 'no such feed');
+  // A full response is logged once it is over, as sent whole (200) or cut off by the client (499).
+  const pendingFetches = new WeakMap<
+    FastifyRequest,
+    { channel: string; version: number; bytes: number; encoding: string | null; whole: () => boolean }
+  >();
+  app.addHook('onResponse', async (request, reply) => {
+    const f = pendingFetches.get(request);
+    if (!f) return;
+    const whole = f.whole();
+    logFetch(opts.fetchLog, request, reply, {
+      channel: f.channel,
+      version: f.version,
+      encoding: f.encoding,
+      status: whole ? reply.statusCode : 499,
+      bytes: whole ? f.bytes : 0,
+    });
+  });
+
+  app.get<{ Params: { channel: string; file: string } }>('/feeds/:channel/:file', async (request, reply) => {
+    const { channel, file } = request.params;
+    const name = FILE_NAME.exec(file);
+    if (!CHANNEL_ID.test(channel) || !name) throw notFound();
+    const state = await opts.states.get(channel);
+    if (!state) throw notFound();
+    const log = (status: number, bytes: number, version: number | null, encoding: string | null) =>
+      logFetch(opts.fetchLog, request, reply, { channel, status, bytes, version, encoding });
+    const pub = state.publication;
+    if (!tokenMatches(name[1] as string, state.token) || !state.enabled || !pub || state.format !== name[2]) {
+      log(404, 0, null, null);
+      throw notFound();
+    }
+
+    const gzip = acceptsGzip(request.headers['accept-encoding']);
+    const etag = `"${pub.sha256}"`;
+    const gzipEtag = `"${pub.sha256}-gzip"`;
+    const lastModified = new Date(pub.builtAt);
+    reply
+      .header('ETag', gzip ? gzipEtag : etag)
+      .header('Last-Modified', lastModified.toUTCString())
+      .header('Cache-Control', 'no-cache')
+      .header('Vary', 'Accept-Encoding')
+      .header('X-Feed-Version', String(pub.version));
+
+    const inm = request.headers['if-none-match'];
+    const ims = request.headers['if-modified-since'];
+    const notModified =
+      inm !== undefined
+        ? noneMatch(inm, [etag, gzipEtag])
+        : ims !== undefined && !Number.isNaN(Date.parse(ims))
+          ? Math.floor(lastModified.getTime() / 1000) <= Math.floor(Date.parse(ims) / 1000)
+          : false;
+    if (notModified) {
+      log(304, 0, pub.version, null);
+      return reply.code(304).send();
+    }
+
+    const files = publicationFiles(opts.dataDir, channel, pub.version, state.format);
+    const path = gzip ? files.gzip : files.feed;
+    const length = gzip ? pub.gzipBytes : pub.bytes;
+    reply.header('Content-Type', pub.contentType).header('Content-Length', length);
+    if (gzip) reply.header('Content-Encoding', 'gzip');
+    if (request.method === 'HEAD') {
+      log(200, 0, pub.version, gzip ? 'gzip' : null);
+      return reply.send();
+    }
+    // Opened before answering: the open file stays readable whole even if a newer
+    // publication prunes it while it is being sent.
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(path, 'r');
+    } catch (err) {
+      request.log.error({ err, channel, version: pub.version }, 'published feed file is missing');
+      log(503, 0, pub.version, null);
+      throw new AppError('STORE_UNAVAILABLE', 'the feed file is not available on this server');
+    }
+    const stream = handle.createReadStream();
+    // Read to its end: handed whole to the connection (a client gone half-way destroys it first).
+    let ended = false;
+    stream.once('end', () => {
+      ended = true;
+    });
+    pendingFetches.set(request, {
+      channel,
+      version: pub.version,
+      bytes: length,
+      encoding: gzip ? 'gzip' : null,
+      whole: () => ended,
+    });
+    return reply.send(stream);
+  });
+};
+
+function logFetch(
+  fetchLog: FetchLog,
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  f: { channel: string; status: number; bytes: number; version: number | null; encoding: string | null },
+): void {
+  fetchLog.add({
+    ...f,
+    at: new Date(),
+    userAgent: request.headers['user-agent']?.slice(0, 500) ?? null,
+    address: request.ip ?? null,
+  });
+}

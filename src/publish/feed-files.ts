@@ -1,0 +1,80 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** The folder under DATA_DIR that holds every channel's built feeds. */
+export function feedsRoot(dataDir: string): string {
+  return path.join(dataDir, 'feeds');
+}
+
+/**
+ * The folder of one channel's feeds. Channel ids are checked against ID_PATTERN when a
+ * definition is saved; this checks again that the folder stays inside the feeds root, so a
+ * name like `..` can never reach another folder.
+ */
+export function channelFeedsDir(dataDir: string, channelId: string): string {
+  const root = feedsRoot(dataDir);
+  const dir = path.resolve(root, channelId);
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(channelId) || path.dirname(dir) !== path.resolve(root)) {
+    throw new RangeError(`"${channelId}" is not a channel id`);
+  }
+  return dir;
+}
+
+/** The files of one publication: the feed, its gzip twin, and its item list (sku, hash). */
+export interface PublicationFiles {
+  feed: string;
+  gzip: string;
+  items: string;
+}
+
+/** Where a publication's files live once switched in: `{dir}/{version}.{ext}` and siblings. */
+export function publicationFiles(
+  dataDir: string,
+  channelId: string,
+  version: number,
+  ext: string,
+): PublicationFiles {
+  const base = path.join(channelFeedsDir(dataDir, channelId), `${version}.${ext}`);
+  return { feed: base, gzip: `${base}.gz`, items: `${base}.items` };
+}
+
+/** Temporary names beside the final ones: a reader never sees a file until it is whole. */
+export function temporaryFiles(final: PublicationFiles, tag: string): PublicationFiles {
+  const tmp = (file: string) => path.join(path.dirname(file), `.tmp-${tag}-${path.basename(file)}`);
+  return { feed: tmp(final.feed), gzip: tmp(final.gzip), items: tmp(final.items) };
+}
+
+/** Flushes a folder's entries (the renames) to disk. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Deletes a channel's publications older than the newest `keep` ones, and temporary files
+ * older than an hour (left by a build that was killed). A reader that opened an old file
+ * keeps reading it: the data stays until the file is closed.
+ */
+export async function pruneFeeds(dir: string, newest: number, keep = 3, now = Date.now()): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const version = /^(\d+)\./.exec(name)?.[1];
+    if (version !== undefined && Number(version) <= newest - keep) {
+      await fs.rm(file, { force: true });
+    } else if (name.startsWith('.tmp-')) {
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat && now - stat.mtimeMs > 3_600_000) await fs.rm(file, { force: true });
+    }
+  }
+}

@@ -1,0 +1,184 @@
+import { AppError } from '../errors.js';
+import { getChannel } from '../store/channels.js';
+import { type Publication, staleChannels } from '../store/publications.js';
+import type { Store } from '../store/types.js';
+import { buildChannelFeed } from './build.js';
+
+/** What the publisher needs from the process. */
+export interface PublisherOptions {
+  store: Store;
+  dataDir: string;
+  /** The clock: rules are evaluated and windows checked at this time. */
+  now?: () => Date;
+  /** How often the store is asked which channels are stale (other processes' imports, windows). */
+  pollMs?: number;
+  /** Triggers arriving within this delay are coalesced into one check. */
+  debounceMs?: number;
+  /** Told of every publication and failure (logs, cache invalidation). */
+  onPublished?: (publication: Publication) => void;
+  onFailed?: (channelId: string, err: unknown) => void;
+}
+
+interface Waiter {
+  promise: Promise<Publication>;
+  resolve: (p: Publication) => void;
+  reject: (err: unknown) => void;
+  reason: string;
+  actor: string;
+}
+
+/** Wait before retrying an automatic build that failed: 30 s, doubling, at most 15 minutes. */
+function backoffMs(failures: number): number {
+  return Math.min(30_000 * 2 ** (failures - 1), 15 * 60_000);
+}
+
+/**
+ * Keeps channel feeds up to date (SPEC §3 "Publication"). A channel is rebuilt when the
+ * store says it is stale: its catalog's revision, its definition or one of its rule sets
+ * moved on since its last publication, or a rule window opened or closed. Triggers only
+ * ask for a check (debounced), so a burst of changes costs one build; the store being the
+ * judge, changes made by another process (a CLI import) are seen at the next poll.
+ *
+ * One build per channel runs at a time; a request that arrives during a build queues
+ * exactly one rebuild after it, which every later request joins.
+ */
+export class Publisher {
+  private readonly now: () => Date;
+  private readonly running = new Map<string, Promise<Publication>>();
+  private readonly pending = new Map<string, Waiter>();
+  private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private active = false;
+
+  constructor(private readonly opts: PublisherOptions) {
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Starts polling the store for stale channels; checks once at once. */
+  start(): void {
+    this.active = true;
+    const poll = () => {
+      this.pollTimer = setTimeout(() => {
+        void this.check().finally(() => {
+          if (this.active) poll();
+        });
+      }, this.opts.pollMs ?? 2000);
+      this.pollTimer.unref();
+    };
+    poll();
+    this.poke();
+  }
+
+  /** Stops the timers and waits for the builds under way (a queued rebuild still runs). */
+  async stop(): Promise<void> {
+    this.active = false;
+    clearTimeout(this.pollTimer);
+    clearTimeout(this.debounceTimer);
+    await this.checking;
+    await this.idle();
+  }
+
+  /**
+   * Something changed (an import, a definition, a rule set): check for stale channels soon.
+   * Does nothing until `start`: a publisher that was not started builds only when asked.
+   */
+  poke(): void {
+    if (!this.active || this.debounceTimer) return;
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.check();
+    }, this.opts.debounceMs ?? 250);
+    this.debounceTimer.unref();
+  }
+
+  /**
+   * Builds every stale channel now and waits for those builds (tests, `publish` of all).
+   * Channels waiting out a failure are skipped unless `retryFailed`.
+   */
+  async check(options: { retryFailed?: boolean } = {}): Promise<void> {
+    if (this.checking) {
+      await this.checking;
+      if (!options.retryFailed) return;
+    }
+    const run = (async () => {
+      const stale = await staleChannels(this.opts.store, this.now());
+      const builds: Promise<unknown>[] = [];
+      for (const { id, why } of stale) {
+        const failed = this.failures.get(id);
+        if (!options.retryFailed && failed && failed.retryAt > this.now().getTime()) continue;
+        if (this.pending.has(id)) continue;
+        builds.push(this.request(id, why, 'system').catch(() => {}));
+      }
+      await Promise.all(builds);
+    })().catch((err: unknown) => this.opts.onFailed?.('*', err));
+    this.checking = run;
+    try {
+      await run;
+    } finally {
+      if (this.checking === run) this.checking = undefined;
+    }
+  }
+
+  /**
+   * Builds a channel on demand (`feedwright publish`, `POST …/publish`), after the build
+   * under way if there is one. A disabled channel keeps its feed frozen: refused.
+   */
+  async publish(channelId: string, actor: string, reason = 'on demand'): Promise<Publication> {
+    const channel = await getChannel(this.opts.store, channelId);
+    if (!channel) throw new AppError('CHANNEL_NOT_FOUND', `no channel "${channelId}"`);
+    if (channel.definition.enabled === false) {
+      throw new AppError('CHANNEL_DISABLED', `channel "${channelId}" is disabled: its feed stays frozen`);
+    }
+    return this.request(channelId, reason, actor);
+  }
+
+  /** Resolves when no build is running or queued. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  private request(channelId: string, reason: string, actor: string): Promise<Publication> {
+    if (!this.running.has(channelId)) return this.start1(channelId, reason, actor);
+    const queued = this.pending.get(channelId);
+    if (queued) return queued.promise;
+    let resolve!: (p: Publication) => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<Publication>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.pending.set(channelId, { promise, resolve, reject, reason, actor });
+    return promise;
+  }
+
+  private start1(channelId: string, reason: string, actor: string): Promise<Publication> {
+    const build = buildChannelFeed(
+      { store: this.opts.store, dataDir: this.opts.dataDir, now: this.now },
+      { channelId, reason, actor, at: this.now() },
+    );
+    this.running.set(channelId, build);
+    build.then(
+      (publication) => {
+        this.failures.delete(channelId);
+        this.opts.onPublished?.(publication);
+      },
+      (err: unknown) => {
+        const count = (this.failures.get(channelId)?.count ?? 0) + 1;
+        this.failures.set(channelId, { count, retryAt: this.now().getTime() + backoffMs(count) });
+        this.opts.onFailed?.(channelId, err);
+      },
+    );
+    void build
+      .catch(() => {})
+      .finally(() => {
+        this.running.delete(channelId);
+        const next = this.pending.get(channelId);
+        if (!next) return;
+        this.pending.delete(channelId);
+        this.start1(channelId, next.reason, next.actor).then(next.resolve, next.reject);
+      });
+    return build;
+  }
+}
