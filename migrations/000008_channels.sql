@@ -13,6 +13,9 @@ CREATE TABLE channels (
   catalog_id text NOT NULL REFERENCES catalogs (id),
   version integer NOT NULL,
   definition jsonb NOT NULL,
+  -- The definition's JSON as written: jsonb reorders keys, and the order of "fields" is
+  -- the order of the feed's columns.
+  definition_text text NOT NULL,
   author text NOT NULL,
   -- The secret part of the feed URL (at least 128 random bits), rotated on demand.
   token text NOT NULL,
@@ -26,6 +29,7 @@ CREATE TABLE channel_versions (
   channel_id text NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
   version integer NOT NULL,
   definition jsonb NOT NULL,
+  definition_text text NOT NULL,
   author text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (channel_id, version)

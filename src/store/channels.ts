@@ -27,7 +27,7 @@ interface Row {
   id: string;
   catalog_id: string;
   version: number;
-  definition: ChannelDefinition;
+  definition_text: string;
   author: string;
   token: string;
   token_rotated_at: Date;
@@ -39,7 +39,7 @@ const toChannel = (r: Row): StoredChannel => ({
   id: r.id,
   catalog: r.catalog_id,
   version: Number(r.version),
-  definition: r.definition,
+  definition: JSON.parse(r.definition_text) as ChannelDefinition,
   author: r.author,
   token: r.token,
   tokenRotatedAt: new Date(r.token_rotated_at).toISOString(),
@@ -66,17 +66,17 @@ export async function listChannels(db: Queryable, catalogId?: string): Promise<S
 export async function listChannelVersions(db: Queryable, id: string): Promise<ChannelVersion[]> {
   const rows = await db.query<{
     version: number;
-    definition: ChannelDefinition;
+    definition_text: string;
     author: string;
     created_at: Date;
   }>({
-    text: `SELECT version, definition, author, created_at FROM channel_versions
+    text: `SELECT version, definition_text, author, created_at FROM channel_versions
            WHERE channel_id = $1 ORDER BY version DESC`,
     values: [id],
   });
   return rows.map((r) => ({
     version: Number(r.version),
-    definition: r.definition,
+    definition: JSON.parse(r.definition_text) as ChannelDefinition,
     author: r.author,
     createdAt: new Date(r.created_at).toISOString(),
   }));
@@ -114,25 +114,34 @@ export async function saveChannel(
   const json = JSON.stringify(def);
   let changes: Record<string, unknown> | null = null;
   if (current) {
+    if (current.definition_text === json) return { outcome: 'unchanged', channel: toChannel(current) };
     const rows = await db.query<{ changes: Record<string, unknown> }>({
       text: 'SELECT jsonb_changes($1::jsonb, $2::jsonb) AS changes',
-      values: [JSON.stringify(current.definition), json],
+      values: [current.definition_text, json],
     });
     changes = rows[0]?.changes ?? {};
-    if (Object.keys(changes).length === 0) return { outcome: 'unchanged', channel: toChannel(current) };
+    if (Object.keys(changes).length === 0) {
+      // Only the order of keys moved: for "fields", that is the order of the feed's columns.
+      const before = JSON.parse(current.definition_text) as ChannelDefinition;
+      changes = {
+        'fields order': { before: Object.keys(before.fields ?? {}), after: Object.keys(def.fields ?? {}) },
+      };
+    }
   }
   const version = current ? Number(current.version) + 1 : 1;
   const rows = await db.query<Row>({
-    text: `INSERT INTO channels (id, catalog_id, version, definition, author, token)
-           VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+    text: `INSERT INTO channels (id, catalog_id, version, definition, definition_text, author, token)
+           VALUES ($1, $2, $3, $4::jsonb, $7::text, $5, $6)
            ON CONFLICT (id) DO UPDATE SET catalog_id = EXCLUDED.catalog_id, version = EXCLUDED.version,
-             definition = EXCLUDED.definition, author = EXCLUDED.author, updated_at = now()
+             definition = EXCLUDED.definition, definition_text = EXCLUDED.definition_text,
+             author = EXCLUDED.author, updated_at = now()
            RETURNING *`,
-    values: [def.id, def.catalog, version, json, author, token],
+    values: [def.id, def.catalog, version, json, author, token, json],
   });
   await db.query({
-    text: `INSERT INTO channel_versions (channel_id, version, definition, author) VALUES ($1, $2, $3::jsonb, $4)`,
-    values: [def.id, version, json, author],
+    text: `INSERT INTO channel_versions (channel_id, version, definition, definition_text, author)
+           VALUES ($1, $2, $3::jsonb, $5::text, $4)`,
+    values: [def.id, version, json, author, json],
   });
   await recordHistory(db, {
     type: current ? 'channel.updated' : 'channel.created',
