@@ -1,32 +1,33 @@
+import { explainInChannel, type FeedRow } from '../channels/explain.js';
 import type { ConditionTrace, Explanation } from '../rules/explain.js';
 import { explainProduct } from '../rules/service.js';
+import { getChannel } from '../store/channels.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { parseAt } from './at.js';
 import { openContext } from './context.js';
-import { showValue } from './output.js';
+import { formatTable, showValue } from './output.js';
 
 /**
- * `feedwright explain <rule-set> <sku> [--catalog ID] [--at ISO]`: every rule in order,
- * matched or not and why, each action's before and after, and whether the product is in
- * the feed. (Until channels exist, a rule set stands in for the channel.)
+ * `feedwright explain <channel> <sku> [--at ISO]`: every rule of the channel in order,
+ * matched or not and why, each action's before and after, whether the product is in the
+ * feed, and the row the channel's feed holds for it. A rule set's id in place of a channel
+ * explains that rule set alone (`--catalog` names the catalog when there are several).
  */
 export async function explainCommand(args: string[], json: boolean): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     catalog: { type: 'string' },
     at: { type: 'string' },
   });
-  const [ruleSet, sku] = positionals;
-  if (!ruleSet || !sku)
-    throw new UsageError('usage: feedwright explain <rule-set> <sku> [--catalog ID] [--at ISO]');
+  const [target, sku] = positionals;
+  if (!target || !sku)
+    throw new UsageError('usage: feedwright explain <channel|rule-set> <sku> [--catalog ID] [--at ISO]');
   const at = parseAt(values.at);
   const ctx = await openContext(json);
   try {
-    const e = await explainProduct(ctx.store, {
-      rules: { ids: [ruleSet] },
-      catalogId: values.catalog,
-      sku,
-      at,
-    });
+    const channel = await getChannel(ctx.store, target);
+    const e: Explanation & { catalog: string; channel?: string; feedRow?: FeedRow } = channel
+      ? await explainInChannel(ctx.store, { channelId: channel.id, sku, at })
+      : await explainProduct(ctx.store, { rules: { ids: [target] }, catalogId: values.catalog, sku, at });
     if (json) ctx.out(JSON.stringify(e));
     else printExplanation(ctx.out, e);
     return 0;
@@ -35,8 +36,12 @@ export async function explainCommand(args: string[], json: boolean): Promise<num
   }
 }
 
-function printExplanation(out: (s: string) => void, e: Explanation & { catalog: string }): void {
-  out(`${e.sku} in ${e.catalog} through ${e.ruleSets.join(' → ')} at ${e.at}`);
+function printExplanation(
+  out: (s: string) => void,
+  e: Explanation & { catalog: string; channel?: string; feedRow?: FeedRow },
+): void {
+  const through = e.ruleSets.length > 0 ? ` through ${e.ruleSets.join(' → ')}` : ' (no rule sets)';
+  out(`${e.sku} in ${e.catalog}${e.channel ? `, channel ${e.channel},` : ''}${through} at ${e.at}`);
   e.rules.forEach((r, i) => {
     const window = r.window
       ? ` [window ${r.window.open ? 'open' : 'closed'}${r.window.opensAt ? ` ${r.window.opensAt}` : ''}${r.window.closesAt ? ` → ${r.window.closesAt}` : ''}]`
@@ -54,6 +59,14 @@ function printExplanation(out: (s: string) => void, e: Explanation & { catalog: 
     }
   });
   out(e.summary);
+  if (e.channel !== undefined && e.feedRow) {
+    out(`the feed of ${e.channel} holds:`);
+    out(
+      formatTable(
+        Object.entries(e.feedRow).map(([k, v]) => [`  ${k}`, showValue(v, { quote: true, max: 120 })]),
+      ),
+    );
+  }
 }
 
 function condition(c: ConditionTrace): string {

@@ -31,11 +31,11 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   rules: {
     run: rulesCommand,
     usage:
-      'rules validate <file…> | rules preview <rule-set> [--rules FILE] [--catalog ID] [--at ISO] | rules versions <rule-set> | rules restore <rule-set> --version N',
+      'rules validate <file…> | rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO] | rules versions <rule-set> | rules restore <rule-set> --version N',
   },
   explain: {
     run: explainCommand,
-    usage: 'explain <rule-set> <sku> [--catalog ID] [--at ISO]   the rule trace of one product',
+    usage: 'explain <channel|rule-set> <sku> [--catalog ID] [--at ISO]   the rule trace of one product',
   },
   history: {
     run: historyCommand,

@@ -1,10 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { type FeedRow, previewInChannel } from '../channels/explain.js';
 import { parseRuleSet } from '../rules/files.js';
 import type { PreviewResult } from '../rules/preview.js';
 import { formatProblem } from '../rules/problems.js';
 import { previewRules, restoreRuleSet } from '../rules/service.js';
 import type { RuleProblem } from '../rules/types.js';
+import { getChannel } from '../store/channels.js';
 import { listRuleSetVersions } from '../store/rule-sets.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { parseAt } from './at.js';
@@ -12,7 +14,7 @@ import { openContext } from './context.js';
 import { formatTable, showValue } from './output.js';
 
 const USAGE =
-  'usage: feedwright rules validate <file…> | rules preview <rule-set> [--rules FILE] [--catalog ID] [--at ISO] | rules versions <rule-set> | rules restore <rule-set> --version N';
+  'usage: feedwright rules validate <file…> | rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO] | rules versions <rule-set> | rules restore <rule-set> --version N';
 
 /** `feedwright rules …`: validate files, preview over a catalog, list and restore versions. */
 export async function rulesCommand(args: string[], json: boolean): Promise<number> {
@@ -68,7 +70,7 @@ async function preview(args: string[], json: boolean): Promise<number> {
   const id = positionals[0];
   if (!id && !values.rules)
     throw new UsageError(
-      'usage: feedwright rules preview <rule-set> [--rules FILE] [--catalog ID] [--at ISO]',
+      'usage: feedwright rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO]',
     );
   const at = parseAt(values.at);
   const samples = values.samples === undefined ? 3 : Number(values.samples);
@@ -85,12 +87,17 @@ async function preview(args: string[], json: boolean): Promise<number> {
   }
   const ctx = await openContext(json);
   try {
-    const result = await previewRules(ctx.store, {
-      rules: ruleSet !== undefined ? { ruleSet } : { ids: [id as string] },
-      catalogId: values.catalog,
-      at,
-      samples,
-    });
+    // A channel: its rule sets over its catalog, with the file as a draft of one of them.
+    const channel = id === undefined ? undefined : await getChannel(ctx.store, id);
+    const result: PreviewResult & { catalog: string; channel?: string; feedRows?: Record<string, FeedRow> } =
+      channel
+        ? await previewInChannel(ctx.store, { channelId: channel.id, draft: ruleSet, at, samples })
+        : await previewRules(ctx.store, {
+            rules: ruleSet !== undefined ? { ruleSet } : { ids: [id as string] },
+            catalogId: values.catalog,
+            at,
+            samples,
+          });
     if (json) ctx.out(JSON.stringify(result));
     else printPreview(ctx.out, result);
     return 0;
@@ -99,9 +106,14 @@ async function preview(args: string[], json: boolean): Promise<number> {
   }
 }
 
-function printPreview(out: (s: string) => void, r: PreviewResult & { catalog: string }): void {
+function printPreview(
+  out: (s: string) => void,
+  r: PreviewResult & { catalog: string; channel?: string; feedRows?: Record<string, FeedRow> },
+): void {
   const t = r.totals;
-  out(`preview of ${r.ruleSets.join(', ')} over ${r.catalog} at ${r.at} (nothing changed)`);
+  out(
+    `preview of ${r.ruleSets.join(', ')} over ${r.catalog}${r.channel ? ` for channel ${r.channel}` : ''} at ${r.at} (nothing changed)`,
+  );
   out(
     `${t.products} products: ${t.included} in the feed, ${t.excluded} out (${t.excludedByRules} by rules, ${t.excludedInactive} inactive), ${t.changed} changed`,
   );
@@ -125,6 +137,8 @@ function printPreview(out: (s: string) => void, r: PreviewResult & { catalog: st
         .map((k) => `${k}: ${showValue(s.before[k])} → ${showValue(s.after[k])}`)
         .join('; ');
       out(`  ${x.rule} · ${s.sku}: ${s.excluded ? `excluded (${s.excluded})` : changes}`);
+      const row = r.feedRows?.[s.sku];
+      if (row) out(`    feed row: ${showValue(row, { max: 200 })}`);
     }
   }
 }

@@ -60,10 +60,15 @@ export async function restoreRuleSet(store: Store, id: string, version: number, 
   });
 }
 
-/** What to run: stored rule sets by id, or a rule set sent as JSON (not saved). */
-export type RuleSource = { ids: string[] } | { ruleSet: unknown };
+/**
+ * What to run: stored rule sets by id, or a rule set sent as JSON (not saved); or stored
+ * rule sets by id with one sent as JSON in place of the stored one of the same id (or after
+ * them when none has it): a channel's rules with a draft of one of its rule sets.
+ */
+export type RuleSource = { ids: string[]; draft?: unknown } | { ruleSet: unknown };
 
-async function loadRuleSets(
+/** The rule sets a source names, in order (a draft or sent one validated first). */
+export async function loadRuleSets(
   db: Queryable,
   source: RuleSource,
 ): Promise<{ ruleSets: RuleSet[]; trusted: boolean }> {
@@ -72,13 +77,24 @@ async function loadRuleSets(
     if (problems.length > 0) throw ruleInvalid(problems);
     return { ruleSets: [source.ruleSet as RuleSet], trusted: true };
   }
+  let draft: RuleSet | undefined;
+  if (source.draft !== undefined) {
+    const problems = validateRuleSet(source.draft);
+    if (problems.length > 0) throw ruleInvalid(problems);
+    draft = source.draft as RuleSet;
+  }
   const ruleSets: RuleSet[] = [];
   for (const id of source.ids) {
+    if (draft && draft.id === id) {
+      ruleSets.push(draft);
+      continue;
+    }
     const stored = await getRuleSet(db, id);
     if (!stored) throw new AppError('RULE_SET_NOT_FOUND', `no rule set "${id}"`);
     ruleSets.push(stored.definition as unknown as RuleSet);
   }
-  // Stored versions were validated when they were accepted.
+  if (draft && !source.ids.includes(draft.id)) ruleSets.push(draft);
+  // Stored versions were validated when they were accepted, the draft just now.
   return { ruleSets, trusted: true };
 }
 

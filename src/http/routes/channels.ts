@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ID_PATTERN } from '../../catalog/definition.js';
+import { explainInChannel, previewInChannel } from '../../channels/explain.js';
 import { feedPath, putChannel, requireChannel, rotateToken } from '../../channels/service.js';
 import type { FeedStateCache } from '../../publish/feed-state-cache.js';
 import type { FetchLog } from '../../publish/fetch-log.js';
@@ -157,6 +158,57 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
         before,
         since: since === undefined ? undefined : new Date(since),
         limit,
+      });
+    },
+  );
+
+  app.get<{ Params: { id: string; sku: string }; Querystring: { at?: string } }>(
+    '/channels/:id/explain/:sku',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          properties: { id: { type: 'string', pattern: ID_PATTERN }, sku: { type: 'string', minLength: 1 } },
+          required: ['id', 'sku'],
+        },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { at: { type: 'string', format: 'date-time' } },
+        },
+      },
+    },
+    async (request) =>
+      explainInChannel(store, {
+        channelId: request.params.id,
+        sku: request.params.sku,
+        at: request.query.at === undefined ? new Date() : new Date(request.query.at),
+      }),
+  );
+
+  app.post<{ Params: { id: string }; Body: { ruleSet?: unknown; at?: string; samples?: number } }>(
+    '/channels/:id/preview',
+    {
+      schema: {
+        params: idParams,
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            ruleSet: { type: 'object' },
+            at: { type: 'string', format: 'date-time' },
+            samples: { type: 'integer', minimum: 0, maximum: 50 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const b = request.body ?? {};
+      return previewInChannel(store, {
+        channelId: request.params.id,
+        draft: b.ruleSet,
+        at: b.at === undefined ? new Date() : new Date(b.at),
+        samples: b.samples,
       });
     },
   );
