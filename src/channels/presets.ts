@@ -119,7 +119,23 @@ function googleFields(): ResolvedField[] {
     field('g:title', 'title'),
     field('g:description', 'description'),
     field('g:link', 'url'),
-    field('g:image_link', 'image_url'),
+    {
+      name: 'g:image_link',
+      spec: { kind: 'computed', description: 'first image', compile: () => (p) => images(p)[0] ?? null },
+    },
+    {
+      name: 'g:additional_image_link',
+      // Shop exports list every image in one cell (WooCommerce's "Images"): Google wants the
+      // first as image_link and the others, up to ten, as repeated additional_image_link.
+      spec: {
+        kind: 'computed',
+        description: 'other images',
+        compile: () => (p) => {
+          const rest = images(p).slice(1, 11);
+          return rest.length > 0 ? rest : null;
+        },
+      },
+    },
     {
       name: 'g:availability',
       spec: {
@@ -234,4 +250,15 @@ export function googleAvailabilityOf(text: string): string | undefined {
   const value = Object.hasOwn(AVAILABILITY_WORDS, letters) ? AVAILABILITY_WORDS[letters] : undefined;
   if (availabilityCache.size < AVAILABILITY_CACHE_LIMIT) availabilityCache.set(text, value);
   return value;
+}
+
+/** The product's image URLs: `image_url` as a list, or as one cell of comma-separated URLs. */
+function images(p: Product): string[] {
+  const v = p.fields.image_url ?? p.attributes.image_url;
+  const all = Array.isArray(v)
+    ? v.map((x) => String(x))
+    : typeof v === 'string'
+      ? v.split(/,\s*(?=https?:\/\/)/)
+      : [];
+  return all.map((x) => x.trim()).filter((x) => x !== '');
 }

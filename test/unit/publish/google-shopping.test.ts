@@ -185,3 +185,20 @@ describe('google-shopping preset', () => {
     readXml(text);
   });
 });
+
+describe('google-shopping images', () => {
+  it('writes the first image of a comma-separated cell as image_link and the others as additional_image_link', () => {
+    const hoodie = product('HOODIE', {
+      ...shirt.fields,
+      image_url: 'https://shop.example/h-1.jpg, https://shop.example/h-2.jpg,https://shop.example/h-3.jpg',
+    });
+    const { items, text } = googleItems([hoodie]);
+    expect(items[0]?.['g:image_link']).toBe('https://shop.example/h-1.jpg');
+    expect(text).toContain(
+      '<g:additional_image_link>https://shop.example/h-2.jpg</g:additional_image_link><g:additional_image_link>https://shop.example/h-3.jpg</g:additional_image_link>',
+    );
+    const single = googleItems([shirt]);
+    expect(single.items[0]?.['g:image_link']).toBe('https://shop.example/shirt.jpg');
+    expect(single.text).not.toContain('additional_image_link');
+  });
+});
