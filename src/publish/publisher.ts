@@ -14,6 +14,11 @@ export interface PublisherOptions {
   pollMs?: number;
   /** Triggers arriving within this delay are coalesced into one check. */
   debounceMs?: number;
+  /**
+   * Builds running at once across channels (default 2): each holds a store connection and a
+   * core, and the API must keep both to answer while ten channels rebuild after an import.
+   */
+  maxParallel?: number;
   /** Told of every publication and failure (logs, cache invalidation). */
   onPublished?: (publication: Publication) => void;
   onFailed?: (channelId: string, err: unknown) => void;
@@ -51,6 +56,8 @@ export class Publisher {
   private debounceTimer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
   private active = false;
+  private busySlots = 0;
+  private readonly slotWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: PublisherOptions) {
     this.now = opts.now ?? (() => new Date());
@@ -139,6 +146,20 @@ export class Publisher {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
   }
 
+  private async withSlot<T>(fn: () => Promise<T>): Promise<T> {
+    const max = Math.max(1, this.opts.maxParallel ?? 2);
+    if (this.busySlots >= max) await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    else this.busySlots++;
+    try {
+      return await fn();
+    } finally {
+      // Hand the slot straight to the next waiter, or free it.
+      const next = this.slotWaiters.shift();
+      if (next) next();
+      else this.busySlots--;
+    }
+  }
+
   private request(channelId: string, reason: string, actor: string): Promise<Publication> {
     if (!this.running.has(channelId)) return this.start1(channelId, reason, actor);
     const queued = this.pending.get(channelId);
@@ -154,9 +175,12 @@ export class Publisher {
   }
 
   private start1(channelId: string, reason: string, actor: string): Promise<Publication> {
-    const build = buildChannelFeed(
-      { store: this.opts.store, dataDir: this.opts.dataDir, now: this.now },
-      { channelId, reason, actor, at: this.now() },
+    const build = this.withSlot(() =>
+      buildChannelFeed(
+        { store: this.opts.store, dataDir: this.opts.dataDir, now: this.now },
+        // Rules are evaluated at the time the build starts, not when it was asked for.
+        { channelId, reason, actor },
+      ),
     );
     this.running.set(channelId, build);
     build.then(
