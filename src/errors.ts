@@ -28,6 +28,10 @@ export const ERROR_CODES = {
     status: 409,
     doc: 'The channel is disabled: its feed stays frozen until it is enabled.',
   },
+  ORDER_INVALID: {
+    status: 400,
+    doc: 'An order report is malformed: every fault names its JSON path ($.lines[1].quantity).',
+  },
   PUBLISH_BUSY: { status: 409, doc: 'Another process has been building this channel for too long.' },
   DEFINITION_INVALID: { status: 400, doc: 'A catalog definition does not match its schema.' },
   IMPORT_NO_SOURCE: { status: 400, doc: 'The catalog has no source and no file was given.' },

@@ -46,6 +46,22 @@ export interface CatalogDefinition {
   /** IANA time zone of `schedule` (default UTC). */
   timezone?: string;
   safety?: { maxDropPercent?: number };
+  /**
+   * How long after a stock movement (an order) the merchant's own feed is trusted to show it
+   * (`"30m"`, `"2h"`, `"90s"`; default 30 minutes): a ledger entry counts as reflected once an
+   * import fetched at least this long after it has been applied.
+   */
+  reconcileAfter?: string;
+}
+
+/** Default of `reconcileAfter`. */
+export const DEFAULT_RECONCILE_AFTER_MS = 30 * 60_000;
+
+/** `reconcileAfter` in milliseconds (`"90s"`, `"30m"`, `"2h"`). */
+export function reconcileAfterMs(def: Pick<CatalogDefinition, 'reconcileAfter'>): number {
+  const m = /^(\d+)(s|m|h)$/.exec(def.reconcileAfter ?? '');
+  if (!m) return DEFAULT_RECONCILE_AFTER_MS;
+  return Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'm' ? 60_000 : 3_600_000);
 }
 
 /** Default share of products an import may remove before it is held. */
@@ -136,6 +152,7 @@ export const catalogDefinitionSchema = {
     },
     schedule: { type: 'string' },
     timezone: { type: 'string', minLength: 1, maxLength: 64 },
+    reconcileAfter: { type: 'string', pattern: '^\\d{1,6}(s|m|h)$' },
     safety: {
       type: 'object',
       additionalProperties: false,
@@ -232,7 +249,9 @@ function describe(e: ErrorObject): string {
             ? 'must be an environment variable name'
             : e.instancePath.endsWith('/url')
               ? 'must be an http:// or https:// URL'
-              : `must match ${String(e.params.pattern)}`;
+              : e.instancePath.endsWith('/reconcileAfter')
+                ? 'must be a duration such as "90s", "30m" or "2h"'
+                : `must match ${String(e.params.pattern)}`;
     case 'oneOf':
       return 'must be a string or { "env": "VARIABLE" }';
     default:

@@ -28,6 +28,7 @@ import {
   releaseStaleHeldRuns,
 } from '../store/imports.js';
 import { analyzeProducts } from '../store/products.js';
+import { bumpStockRevision } from '../store/publications.js';
 import {
   applyStaging,
   copyIntoStaging,
@@ -42,8 +43,9 @@ import {
   stagingExists,
   stagingTableName,
 } from '../store/staging.js';
+import { reconcileLedger } from '../store/stock.js';
 import type { Session, Store } from '../store/types.js';
-import { type CatalogDefinition, DEFAULT_MAX_DROP_PERCENT } from './definition.js';
+import { type CatalogDefinition, DEFAULT_MAX_DROP_PERCENT, reconcileAfterMs } from './definition.js';
 import { isImportLocked, withImportLock } from './import-lock.js';
 import { createKeyedNormalizer, createNormalizer, type NormalizedProduct, planHeader } from './normalize.js';
 import { createPresetNormalizer, detectPreset, type PresetResult, type RowWarning } from './presets.js';
@@ -303,6 +305,24 @@ async function applyRun(
       fetchedAt: a.fetchedAt,
       fetchState: a.fetchState,
     });
+    // Ledger entries this feed can know of are now reflected by it: it is the truth again.
+    const catalog = await getCatalog(tx, catalogId);
+    const reflected = await reconcileLedger(tx, {
+      catalogId,
+      runId,
+      reconcileAfterMs: reconcileAfterMs(catalog?.definition ?? {}),
+      ...(a.mode === 'partial' ? { stagingTable: table } : {}),
+    });
+    if (reflected > 0) {
+      await bumpStockRevision(tx, catalogId);
+      await recordHistory(tx, {
+        type: 'stock.reconciled',
+        catalogId,
+        runId,
+        actor: a.actor,
+        data: { entries: reflected },
+      });
+    }
     await recordHistory(tx, {
       type: 'import.applied',
       catalogId,

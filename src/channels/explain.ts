@@ -2,7 +2,7 @@ import { compileRuleSets } from '../rules/engine.js';
 import type { Explanation } from '../rules/explain.js';
 import type { PreviewResult } from '../rules/preview.js';
 import { explainProduct, loadRuleSets, previewRules } from '../rules/service.js';
-import { getProduct } from '../store/products.js';
+import { getProductForRules } from '../store/products.js';
 import type { Queryable } from '../store/types.js';
 import { compileMapping } from './mapping.js';
 import { requireChannel } from './service.js';
@@ -66,7 +66,7 @@ export async function previewInChannel(
   const mapper = compileMapping(channel.definition);
   const feedRows: Record<string, FeedRow> = {};
   for (const sku of new Set(result.rules.flatMap((x) => x.samples.map((s) => s.sku)))) {
-    const product = await getProduct(db, channel.catalog, sku);
+    const product = await getProductForRules(db, channel.catalog, sku);
     if (!product) continue;
     const applied = evaluator.apply(product, r.at);
     feedRows[sku] = applied.included ? rowOf(mapper.columns, mapper.map(applied.product)) : null;

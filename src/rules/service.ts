@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import { listCatalogs } from '../store/catalogs.js';
-import { getProduct, streamProducts } from '../store/products.js';
+import { getProductForRules, streamProducts } from '../store/products.js';
 import {
   getRuleSet,
   getRuleSetVersion,
@@ -122,7 +122,7 @@ export async function explainProduct(
   r: { rules: RuleSource; catalogId: string | undefined; sku: string; at: Date },
 ): Promise<Explanation & { catalog: string }> {
   const catalog = await resolveCatalog(db, r.catalogId);
-  const product = await getProduct(db, catalog, r.sku);
+  const product = await getProductForRules(db, catalog, r.sku);
   if (!product) throw new AppError('PRODUCT_NOT_FOUND', `catalog "${catalog}" has no product "${r.sku}"`);
   const { ruleSets, trusted } = await loadRuleSets(db, r.rules);
   const evaluator = compileRuleSets(ruleSets, { trusted });

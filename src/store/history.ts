@@ -19,7 +19,11 @@ export type HistoryType =
   | 'channel.updated'
   | 'channel.token_rotated'
   | 'publication.published'
-  | 'publication.failed';
+  | 'publication.failed'
+  | 'order.reported'
+  | 'stock.oversold'
+  | 'stock.reconciled'
+  | 'stock.adjusted';
 
 /** One event of the append-only history. */
 export interface HistoryEvent {

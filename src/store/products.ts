@@ -82,6 +82,37 @@ export async function countProducts(db: Queryable, catalogId: string): Promise<n
   return rows[0]?.n ?? 0;
 }
 
+// The pending stock ledger of each product (p): one probe of a partial index, empty for
+// most products.
+const PENDING_STOCK = `LEFT JOIN LATERAL (
+    SELECT sum(l.delta)::int AS delta FROM stock_ledger l
+    WHERE l.catalog_id = p.catalog_id AND l.sku = p.sku AND l.reflected_by_run IS NULL
+  ) pending ON true`;
+
+// The product's fields with quantity as the effective stock (SPEC §3 "Orders and the stock
+// ledger"): the imported quantity plus the pending ledger entries, floored at 0.
+const EFFECTIVE_FIELDS = `CASE WHEN pending.delta IS NULL OR jsonb_typeof(p.fields->'quantity') <> 'number'
+    THEN p.fields
+    ELSE jsonb_set(p.fields, '{quantity}', to_jsonb(greatest(0, (p.fields->>'quantity')::int + pending.delta)))
+  END`;
+
+/**
+ * One product as rules see it: quantity is the effective stock. Undefined when the catalog
+ * has no such sku.
+ */
+export async function getProductForRules(
+  db: Queryable,
+  catalogId: string,
+  sku: string,
+): Promise<ProductRecord | undefined> {
+  const rows = await db.query<ProductRecord>({
+    text: `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}
+           WHERE p.catalog_id = $1 AND p.sku = $2`,
+    values: [catalogId, sku],
+  });
+  return rows[0];
+}
+
 /** A product as a stream of the catalog yields it. */
 export interface ProductRecord {
   sku: string;
@@ -90,8 +121,8 @@ export interface ProductRecord {
 }
 
 /**
- * Streams a catalog's products in sku order (code point order: the column's collation is
- * "C"), a batch at a time (keyset paging), so a whole catalog can be read without holding
+ * Streams a catalog's products as rules see them (quantity is the effective stock) in sku
+ * order (code point order: the column's collation is "C"), a batch at a time (keyset paging), so a whole catalog can be read without holding
  * it in memory or a long transaction.
  */
 export async function* streamProductBatches(
@@ -102,8 +133,8 @@ export async function* streamProductBatches(
   let after: string | null = null;
   for (;;) {
     const rows: ProductRecord[] = await db.query({
-      text: `SELECT sku, fields, attributes FROM products
-               WHERE catalog_id = $1 AND ($2::text IS NULL OR sku > $2) ORDER BY sku LIMIT $3`,
+      text: `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}
+               WHERE p.catalog_id = $1 AND ($2::text IS NULL OR p.sku > $2) ORDER BY p.sku LIMIT $3`,
       values: [catalogId, after, batchSize],
     });
     if (rows.length > 0) yield rows;

@@ -12,6 +12,8 @@ export interface ExclusionCount {
 /** What a build reads: the versions of everything a channel's feed is made of. */
 export interface BuildInputs {
   catalogRevision: number;
+  /** Bumped by every stock movement (orders, stock pushes). */
+  stockRevision: number;
   channelVersion: number;
   /** Rule set id → version in force. */
   ruleVersions: Record<string, number>;
@@ -62,6 +64,7 @@ interface Row {
   diff: Publication['diff'];
   build_ms: number;
   catalog_revision: number | string;
+  stock_revision: number | string;
   channel_version: number;
   rule_versions: Record<string, number>;
   next_boundary: Date | null;
@@ -87,6 +90,7 @@ const toPublication = (r: Row): Publication => ({
   diff: r.diff,
   buildMs: Number(r.build_ms),
   catalogRevision: Number(r.catalog_revision),
+  stockRevision: Number(r.stock_revision),
   channelVersion: Number(r.channel_version),
   ruleVersions: r.rule_versions,
   nextBoundary: r.next_boundary ? new Date(r.next_boundary).toISOString() : null,
@@ -121,6 +125,7 @@ export async function listPublications(
 // The versions a channel's feed is made of, as they are now (c is the channels row).
 const CURRENT_INPUTS = `
   (SELECT revision FROM catalogs WHERE id = c.catalog_id) AS catalog_revision,
+  (SELECT stock_revision FROM catalogs WHERE id = c.catalog_id) AS stock_revision,
   c.version AS channel_version,
   coalesce((SELECT jsonb_object_agg(r.id, r.version) FROM rule_sets r
             WHERE r.id IN (SELECT jsonb_array_elements_text(coalesce(c.definition->'rules', '[]')))),
@@ -130,6 +135,7 @@ const CURRENT_INPUTS = `
 export async function currentBuildInputs(db: Queryable, channelId: string): Promise<BuildInputs | undefined> {
   const rows = await db.query<{
     catalog_revision: number | string;
+    stock_revision: number | string;
     channel_version: number;
     rule_versions: Record<string, number>;
   }>({ text: `SELECT ${CURRENT_INPUTS} FROM channels c WHERE c.id = $1`, values: [channelId] });
@@ -137,6 +143,7 @@ export async function currentBuildInputs(db: Queryable, channelId: string): Prom
   return r
     ? {
         catalogRevision: Number(r.catalog_revision),
+        stockRevision: Number(r.stock_revision),
         channelVersion: Number(r.channel_version),
         ruleVersions: r.rule_versions,
       }
@@ -155,6 +162,7 @@ export async function staleChannels(db: Queryable, now: Date): Promise<Array<{ i
                  WHEN p.channel_version <> cur.channel_version THEN 'channel definition changed'
                  WHEN p.rule_versions <> cur.rule_versions THEN 'rule sets changed'
                  WHEN p.catalog_revision <> cur.catalog_revision THEN 'catalog changed'
+                 WHEN p.stock_revision <> cur.stock_revision THEN 'stock moved'
                  WHEN p.next_boundary <= $1 THEN 'rule window boundary'
                END AS why
              FROM channels c
@@ -182,9 +190,9 @@ export async function insertPublication(db: Queryable, p: NewPublication): Promi
   const rows = await db.query<Row>({
     text: `INSERT INTO publications (channel_id, version, built_at, format, content_type, items, excluded,
              exclusions, bytes, gzip_bytes, sha256, added, removed, changed, diff, build_ms,
-             catalog_revision, channel_version, rule_versions, next_boundary, reason, actor)
+             catalog_revision, channel_version, rule_versions, next_boundary, reason, actor, stock_revision)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13, $14, $15::jsonb, $16,
-             $17, $18, $19::jsonb, $20, $21, $22)
+             $17, $18, $19::jsonb, $20, $21, $22, $23)
            RETURNING *`,
     values: [
       p.channel,
@@ -209,6 +217,7 @@ export async function insertPublication(db: Queryable, p: NewPublication): Promi
       p.nextBoundary,
       p.reason,
       p.actor,
+      p.stockRevision,
     ],
   });
   const publication = toPublication(rows[0] as Row);
@@ -229,6 +238,14 @@ function capLists(diff: Publication['diff'], n: number): Publication['diff'] {
     removed: diff.removed.slice(0, n),
     changed: diff.changed.slice(0, n),
   };
+}
+
+/** Bumps a catalog's stock revision (a stock movement): its channels' feeds are stale from now on. */
+export async function bumpStockRevision(db: Queryable, catalogId: string): Promise<void> {
+  await db.query({
+    text: 'UPDATE catalogs SET stock_revision = stock_revision + 1 WHERE id = $1',
+    values: [catalogId],
+  });
 }
 
 /** Bumps a catalog's revision: its channels' feeds are stale from now on. */

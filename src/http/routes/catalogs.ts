@@ -6,6 +6,8 @@ import {
   validateCatalogDefinition,
 } from '../../catalog/definition.js';
 import { AppError } from '../../errors.js';
+import { pushStock } from '../../stock/stock-push.js';
+import { productStock } from '../../stock/stock-view.js';
 import { getCatalog, listCatalogs, saveCatalog } from '../../store/catalogs.js';
 import { readHistory } from '../../store/history.js';
 import { lastRunPerCatalog, listRuns, publicRun } from '../../store/imports.js';
@@ -110,7 +112,14 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?
       const product = await getProduct(store, id, sku);
       if (!product) throw new AppError('PRODUCT_NOT_FOUND', `catalog "${id}" has no product "${sku}"`);
       const history = await readHistory(store, { catalog: id, sku, limit: 50 });
-      return { product, history: history.events };
+      const stock = await productStock(store, id, sku);
+      return { product, stock, history: history.events };
     },
+  );
+
+  app.patch<{ Params: { id: string } }>(
+    '/catalogs/:id/stock',
+    { schema: { params: idParams } },
+    async (request) => pushStock(store, request.params.id, request.body, 'api'),
   );
 };

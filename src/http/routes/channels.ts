@@ -5,6 +5,7 @@ import { feedPath, putChannel, requireChannel, rotateToken } from '../../channel
 import type { FeedStateCache } from '../../publish/feed-state-cache.js';
 import type { FetchLog } from '../../publish/fetch-log.js';
 import type { Publisher } from '../../publish/publisher.js';
+import { reportOrder } from '../../stock/orders.js';
 import { listChannels, listChannelVersions, type StoredChannel } from '../../store/channels.js';
 import { latestPublication, listFetches, listPublications } from '../../store/publications.js';
 import type { Store } from '../../store/types.js';
@@ -210,6 +211,16 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
         at: b.at === undefined ? new Date() : new Date(b.at),
         samples: b.samples,
       });
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/channels/:id/orders',
+    { schema: { params: idParams } },
+    async (request, reply) => {
+      const result = await reportOrder(store, request.params.id, request.body, 'api');
+      // A report seen before changes nothing: 200; a new one 201.
+      return reply.status(result.duplicate ? 200 : 201).send(result);
     },
   );
 };
