@@ -112,4 +112,31 @@ describe("channels from the command line, with the repository's example catalog,
       p.totals.products - p.totals.excludedInactive,
     );
   });
+
+  it('reports an order from a JSON file, once', async () => {
+    const file = path.join(work, 'order.json');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        orderId: 'CLI-1',
+        status: 'paid',
+        lines: [
+          { sku: 'woo-beanie', quantity: 1 },
+          { sku: 'no-such-sku', quantity: 2 },
+        ],
+      }),
+    );
+    const first = await runCli(['order', 'example-marketplace', file], env);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('order CLI-1 on example-marketplace: paid, holds its units');
+    // The sample export manages no stock: nothing moves, and the unknown sku is kept as unlinked.
+    expect(first.stdout).toContain('not managed: woo-beanie × 1');
+    expect(first.stdout).toContain('unlinked: no-such-sku × 2 is not a product of the catalog');
+    const again = await runCli(['order', 'example-marketplace', file], env);
+    expect(again.stdout).toContain('this report was received before; nothing moved');
+    fs.writeFileSync(file, '{"orderId": "CLI-2", "status": "paid"}');
+    const bad = await runCli(['order', 'example-marketplace', file], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe('feedwright: $.lines: a paid order needs at least one line');
+  });
 });

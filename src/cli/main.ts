@@ -5,6 +5,7 @@ import { explainCommand } from './explain.js';
 import { historyCommand } from './history.js';
 import { importCommand } from './import.js';
 import { migrateCommand } from './migrate.js';
+import { orderCommand } from './order.js';
 import { publishCommand } from './publish.js';
 import { rulesCommand } from './rules.js';
 import { serveCommand } from './serve.js';
@@ -27,6 +28,11 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   publish: {
     run: publishCommand,
     usage: "publish [<channel>]          rebuild one channel's feed now, or every enabled channel's",
+  },
+  order: {
+    run: orderCommand,
+    usage:
+      'order <channel> <file.json|->    report an order: { orderId, status, lines: [{ sku, quantity }] }',
   },
   rules: {
     run: rulesCommand,
