@@ -42,8 +42,15 @@ CREATE TABLE stock_ledger (
 CREATE INDEX stock_ledger_pending ON stock_ledger (catalog_id, sku) WHERE reflected_by_run IS NULL;
 CREATE INDEX stock_ledger_sku ON stock_ledger (catalog_id, sku, id);
 
--- Bumped by every stock movement: a channel built from an older stock revision is stale.
--- (Kept apart from the catalog revision: a build restarts when an import lands under it, but
--- an order during a build only asks for the next build.)
-ALTER TABLE catalogs ADD COLUMN stock_revision bigint NOT NULL DEFAULT 0;
+-- The stock revision of each catalog, bumped by every stock movement: a channel built from an
+-- older one is stale. A table of its own, not a column of catalogs: orders hold a shared lock
+-- on their catalog's row while they move stock (so an import's apply, which locks the row
+-- for update, never interleaves with them), and several orders at once could not all upgrade
+-- that shared lock to bump a column on the same row. This row is the last lock an order
+-- takes, so orders queue on it without waiting on each other crosswise.
+CREATE TABLE catalog_stock (
+  catalog_id text PRIMARY KEY REFERENCES catalogs (id) ON DELETE CASCADE,
+  revision bigint NOT NULL
+);
+ALTER TABLE stock_ledger ADD COLUMN stock_revision bigint NOT NULL DEFAULT 0;
 ALTER TABLE publications ADD COLUMN stock_revision bigint NOT NULL DEFAULT 0;

@@ -28,7 +28,7 @@ import {
   releaseStaleHeldRuns,
 } from '../store/imports.js';
 import { analyzeProducts } from '../store/products.js';
-import { bumpStockRevision } from '../store/publications.js';
+import { bumpCatalogRevision } from '../store/publications.js';
 import {
   applyStaging,
   copyIntoStaging,
@@ -314,7 +314,8 @@ async function applyRun(
       ...(a.mode === 'partial' ? { stagingTable: table } : {}),
     });
     if (reflected > 0) {
-      await bumpStockRevision(tx, catalogId);
+      // Effective stock moved for the reflected skus: a full rebuild, as for any import.
+      await bumpCatalogRevision(tx, catalogId);
       await recordHistory(tx, {
         type: 'stock.reconciled',
         catalogId,

@@ -13,6 +13,7 @@ import {
   type OrderRow,
   pendingOrders,
   recordOrderReport,
+  shareLockCatalog,
   stockOf,
   updateOrder,
 } from '../store/stock.js';
@@ -129,6 +130,7 @@ export async function reportOrder(
   const skipUnpaid = channel.definition.options?.skipUnpaidOrders === true;
 
   return store.transaction(async (tx) => {
+    await shareLockCatalog(tx, catalogId);
     const { order } = await lockOrder(tx, {
       channelId,
       orderId: report.orderId,
@@ -184,7 +186,10 @@ export async function reportOrder(
       if (!l.linked) result.unlinked.push({ sku: l.sku, quantity: l.quantity });
       else if (!l.managed) result.notManaged.push({ sku: l.sku, quantity: l.quantity });
     }
-    await insertLedgerEntries(tx, catalogId, entries);
+    // The stock revision row is the last lock taken (see catalog_stock in the migrations).
+    if (entries.length > 0) {
+      await insertLedgerEntries(tx, catalogId, entries, await bumpStockRevision(tx, catalogId));
+    }
     result.order = await updateOrder(tx, {
       channelId,
       orderId: report.orderId,
@@ -227,7 +232,6 @@ export async function reportOrder(
           });
         }
       }
-      await bumpStockRevision(tx, catalogId);
     }
     await recordHistory(tx, {
       type: 'order.reported',

@@ -3,7 +3,13 @@ import { AppError } from '../errors.js';
 import { getCatalog } from '../store/catalogs.js';
 import { recordHistory } from '../store/history.js';
 import { bumpStockRevision } from '../store/publications.js';
-import { insertLedgerEntries, lockProductsForStock, type NewLedgerEntry, stockOf } from '../store/stock.js';
+import {
+  insertLedgerEntries,
+  lockProductsForStock,
+  type NewLedgerEntry,
+  shareLockCatalog,
+  stockOf,
+} from '../store/stock.js';
 import type { Store } from '../store/types.js';
 
 /** The JSON Schema of a stock push: `[{ sku, quantity }]`. */
@@ -66,6 +72,7 @@ export async function pushStock(
   if (!(await getCatalog(store, catalogId)))
     throw new AppError('CATALOG_NOT_FOUND', `no catalog "${catalogId}"`);
   return store.transaction(async (tx) => {
+    await shareLockCatalog(tx, catalogId);
     const result: StockPushResult = { adjusted: [], unchanged: [], unknown: [], notManaged: [] };
     const skus = items.map((i) => i.sku);
     const products = await lockProductsForStock(tx, catalogId, skus);
@@ -83,8 +90,10 @@ export async function pushStock(
         result.adjusted.push({ sku, quantity, delta });
       }
     }
-    await insertLedgerEntries(tx, catalogId, entries);
-    if (entries.length > 0) await bumpStockRevision(tx, catalogId);
+    // The stock revision row is the last lock taken (see catalog_stock in the migrations).
+    if (entries.length > 0) {
+      await insertLedgerEntries(tx, catalogId, entries, await bumpStockRevision(tx, catalogId));
+    }
     await recordHistory(tx, {
       type: 'stock.adjusted',
       catalogId,

@@ -125,7 +125,7 @@ export async function listPublications(
 // The versions a channel's feed is made of, as they are now (c is the channels row).
 const CURRENT_INPUTS = `
   (SELECT revision FROM catalogs WHERE id = c.catalog_id) AS catalog_revision,
-  (SELECT stock_revision FROM catalogs WHERE id = c.catalog_id) AS stock_revision,
+  coalesce((SELECT revision FROM catalog_stock WHERE catalog_id = c.catalog_id), 0) AS stock_revision,
   c.version AS channel_version,
   coalesce((SELECT jsonb_object_agg(r.id, r.version) FROM rule_sets r
             WHERE r.id IN (SELECT jsonb_array_elements_text(coalesce(c.definition->'rules', '[]')))),
@@ -240,12 +240,18 @@ function capLists(diff: Publication['diff'], n: number): Publication['diff'] {
   };
 }
 
-/** Bumps a catalog's stock revision (a stock movement): its channels' feeds are stale from now on. */
-export async function bumpStockRevision(db: Queryable, catalogId: string): Promise<void> {
-  await db.query({
-    text: 'UPDATE catalogs SET stock_revision = stock_revision + 1 WHERE id = $1',
+/**
+ * Bumps a catalog's stock revision (a stock movement) and returns the new one: its channels'
+ * feeds are stale from now on. Take it last in a transaction: it is the row orders queue on.
+ */
+export async function bumpStockRevision(db: Queryable, catalogId: string): Promise<number> {
+  const rows = await db.query<{ revision: number | string }>({
+    text: `INSERT INTO catalog_stock (catalog_id, revision) VALUES ($1, 1)
+           ON CONFLICT (catalog_id) DO UPDATE SET revision = catalog_stock.revision + 1
+           RETURNING revision`,
     values: [catalogId],
   });
+  return Number(rows[0]?.revision ?? 0);
 }
 
 /** Bumps a catalog's revision: its channels' feeds are stale from now on. */

@@ -143,16 +143,30 @@ export async function lockProductsForStock(
   return new Map(rows.map((r) => [r.sku, { managed: r.managed === true }]));
 }
 
-/** Appends ledger entries in one statement. */
+/**
+ * Holds a catalog's row in share mode until the transaction ends: stock movements run side
+ * by side, and an import's apply (which locks the row for update) runs before or after them,
+ * never in between, so the two never lock products in crossing orders.
+ */
+export async function shareLockCatalog(tx: Queryable, catalogId: string): Promise<boolean> {
+  const rows = await tx.query({
+    text: 'SELECT 1 FROM catalogs WHERE id = $1 FOR SHARE',
+    values: [catalogId],
+  });
+  return rows.length > 0;
+}
+
+/** Appends ledger entries in one statement, stamped with the stock revision that made them. */
 export async function insertLedgerEntries(
   tx: Queryable,
   catalogId: string,
   entries: readonly NewLedgerEntry[],
+  stockRevision: number,
 ): Promise<void> {
   if (entries.length === 0) return;
   await tx.query({
-    text: `INSERT INTO stock_ledger (catalog_id, sku, delta, cause, channel_id, order_id)
-           SELECT $1, e.sku, e.delta, e.cause, e.channel_id, e.order_id
+    text: `INSERT INTO stock_ledger (catalog_id, sku, delta, cause, channel_id, order_id, stock_revision)
+           SELECT $1, e.sku, e.delta, e.cause, e.channel_id, e.order_id, $7
            FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
                 AS e (sku, delta, cause, channel_id, order_id, n)
            ORDER BY e.n`,
@@ -163,6 +177,7 @@ export async function insertLedgerEntries(
       entries.map((e) => e.cause),
       entries.map((e) => e.channelId),
       entries.map((e) => e.orderId),
+      stockRevision,
     ],
   });
 }
