@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { createGzip, type ZlibOptions } from 'node:zlib';
 import { compileMapping } from '../channels/mapping.js';
 import { channelFormat } from '../channels/presets.js';
 import type { ChannelDefinition, FeedValue } from '../channels/types.js';
@@ -119,7 +119,13 @@ async function buildOnce(
 
   const feedOut = fs.createWriteStream(tmp.feed, { flush: true });
   const itemsOut = fs.createWriteStream(tmp.items, { flush: true });
-  const gzip = createGzip({ level: 6 });
+  // zlib compresses on the thread pool: a deep write buffer lets it work while the next batch
+  // is read and rendered, instead of the build waiting for each batch to be compressed.
+  const gzip = createGzip({
+    level: 6,
+    chunkSize: 1024 * 1024,
+    writableHighWaterMark: 32 * 1024 * 1024,
+  } as ZlibOptions);
   const gzipDone = pipeline(gzip, fs.createWriteStream(tmp.gzip, { flush: true }));
   // Until it is awaited below, a gzip failure must not be an unhandled rejection.
   gzipDone.catch(() => {});

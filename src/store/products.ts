@@ -130,17 +130,21 @@ export async function* streamProductBatches(
   catalogId: string,
   batchSize = 2000,
 ): AsyncGenerator<ProductRecord[]> {
-  let after: string | null = null;
-  for (;;) {
-    const rows: ProductRecord[] = await db.query({
+  const fetch = (after: string | null): Promise<ProductRecord[]> =>
+    db.query({
       text: `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}
                WHERE p.catalog_id = $1 AND ($2::text IS NULL OR p.sku > $2) ORDER BY p.sku LIMIT $3`,
       values: [catalogId, after, batchSize],
     });
-    if (rows.length > 0) yield rows;
+  let next: Promise<ProductRecord[]> | undefined = fetch(null);
+  while (next) {
+    const rows: ProductRecord[] = await next;
     const last = rows.at(-1);
-    if (!last || rows.length < batchSize) return;
-    after = last.sku;
+    // The next batch is asked for before this one is handed over: the store reads while the
+    // caller works. (A caller that stops early leaves one answered query behind, harmlessly.)
+    next = last && rows.length === batchSize ? fetch(last.sku) : undefined;
+    next?.catch(() => {});
+    if (rows.length > 0) yield rows;
   }
 }
 
