@@ -132,13 +132,19 @@ export class Publisher {
    * Builds a channel on demand (`feedwright publish`, `POST …/publish`), after the build
    * under way if there is one. A disabled channel keeps its feed frozen: refused.
    */
-  async publish(channelId: string, actor: string, reason = 'on demand'): Promise<Publication> {
+  publish(channelId: string, actor: string, reason = 'on demand'): Promise<Publication> {
+    // Queued at once (the check that the channel exists and is enabled runs when its build
+    // starts), so requests made together always join the same rebuild.
+    return this.request(channelId, reason, actor);
+  }
+
+  /** Refuses a build of a channel that is not there or is disabled (its feed stays frozen). */
+  private async assertPublishable(channelId: string): Promise<void> {
     const channel = await getChannel(this.opts.store, channelId);
     if (!channel) throw new AppError('CHANNEL_NOT_FOUND', `no channel "${channelId}"`);
     if (channel.definition.enabled === false) {
       throw new AppError('CHANNEL_DISABLED', `channel "${channelId}" is disabled: its feed stays frozen`);
     }
-    return this.request(channelId, reason, actor);
   }
 
   /** Resolves when no build is running or queued. */
@@ -175,13 +181,14 @@ export class Publisher {
   }
 
   private start1(channelId: string, reason: string, actor: string): Promise<Publication> {
-    const build = this.withSlot(() =>
-      buildChannelFeed(
+    const build = this.withSlot(async () => {
+      await this.assertPublishable(channelId);
+      return buildChannelFeed(
         { store: this.opts.store, dataDir: this.opts.dataDir, now: this.now },
         // Rules are evaluated at the time the build starts, not when it was asked for.
         { channelId, reason, actor },
-      ),
-    );
+      );
+    });
     this.running.set(channelId, build);
     build.then(
       (publication) => {
@@ -189,6 +196,9 @@ export class Publisher {
         this.opts.onPublished?.(publication);
       },
       (err: unknown) => {
+        // A disabled or removed channel is not a failed build.
+        if (err instanceof AppError && (err.code === 'CHANNEL_DISABLED' || err.code === 'CHANNEL_NOT_FOUND'))
+          return;
         const count = (this.failures.get(channelId)?.count ?? 0) + 1;
         this.failures.set(channelId, { count, retryAt: this.now().getTime() + backoffMs(count) });
         this.opts.onFailed?.(channelId, err);
