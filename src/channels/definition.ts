@@ -110,8 +110,3 @@ export function validateChannelDefinition(value: unknown, file?: string): Defini
   for (const p of checkChannelFields(def)) problems.push({ file, ...p });
   return problems;
 }
-
-/** Whether the channel's feed is rebuilt and served (`enabled` defaults to true). */
-export function isEnabled(def: ChannelDefinition): boolean {
-  return def.enabled !== false;
-}

@@ -1,7 +1,6 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, type ZlibOptions } from 'node:zlib';
@@ -321,10 +320,4 @@ async function unlockChannelBuild(session: Queryable, channelId: string): Promis
   await session
     .query({ text: `SELECT pg_advisory_unlock(${BUILD_KEY})`, values: [channelId] })
     .catch(() => {});
-}
-
-/** Paths of a publication's files, for the server. */
-export function servedFiles(dataDir: string, channelId: string, version: number, format: string) {
-  const files = publicationFiles(dataDir, channelId, version, format);
-  return { feed: files.feed, gzip: files.gzip, dir: path.dirname(files.feed) };
 }

@@ -112,19 +112,6 @@ export async function updateOrder(
   return toOrder(rows[0] as OrderDbRow);
 }
 
-/** An order, or undefined. */
-export async function getOrder(
-  db: Queryable,
-  channelId: string,
-  orderId: string,
-): Promise<OrderRow | undefined> {
-  const rows = await db.query<OrderDbRow>({
-    text: 'SELECT * FROM orders WHERE channel_id = $1 AND order_id = $2',
-    values: [channelId, orderId],
-  });
-  return rows[0] ? toOrder(rows[0]) : undefined;
-}
-
 /**
  * Locks the products of a catalog among `skus` (in sku order, so that two orders never wait
  * on each other crosswise) and says which exist and which have managed stock. Concurrent
