@@ -31,6 +31,7 @@ import { publicationFiles } from '../src/publish/feed-files.js';
 import { escapeSku, ItemDiffer } from '../src/publish/item-diff.js';
 import { Publisher } from '../src/publish/publisher.js';
 import { createSerializer } from '../src/publish/serialize/index.js';
+import { endStream, writeChunk } from '../src/publish/streams.js';
 import { compileRuleSets } from '../src/rules/engine.js';
 import { putRuleSet } from '../src/rules/service.js';
 import type { Product } from '../src/rules/types.js';
@@ -257,33 +258,6 @@ function summarize(p: Publication, doneAtMs?: number): PublicationSummary {
     buildMs: p.buildMs,
     ...(doneAtMs === undefined ? {} : { doneAtMs }),
   };
-}
-
-/** Writes text to a stream, waiting for 'drain' when its buffer is full (as build.ts does). */
-function writeChunk(stream: Writable, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    stream.once('error', onError);
-    const ok = stream.write(text);
-    const done = () => {
-      stream.off('error', onError);
-      resolve();
-    };
-    if (ok) done();
-    else stream.once('drain', done);
-  });
-}
-
-/** Ends a stream and waits until a file stream is closed (its flush included). */
-function endStream(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.once('error', reject);
-    stream.once('finish', () => {
-      if (stream instanceof fs.WriteStream) stream.once('close', () => resolve());
-      else resolve();
-    });
-    stream.end();
-  });
 }
 
 /** What the floor wrote. */

@@ -1,7 +1,6 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, type ZlibOptions } from 'node:zlib';
 import { compileMapping } from '../channels/mapping.js';
@@ -27,6 +26,7 @@ import type { Queryable, Session, Store } from '../store/types.js';
 import { channelFeedsDir, pruneFeeds, publicationFiles, syncDir, temporaryFiles } from './feed-files.js';
 import { escapeSku, ItemDiffer } from './item-diff.js';
 import { createSerializer } from './serialize/index.js';
+import { endStream, writeChunk } from './streams.js';
 
 /** How a build was asked for, and by whom (both go into the publication and history). */
 export interface BuildRequest {
@@ -265,31 +265,6 @@ async function recordFailure(db: Queryable, req: BuildRequest, err: unknown): Pr
       ...(err instanceof AppError ? { code: err.code } : {}),
     },
   }).catch(() => {});
-}
-
-function writeChunk(stream: Writable, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    stream.once('error', onError);
-    const ok = stream.write(text, () => {});
-    const done = () => {
-      stream.off('error', onError);
-      resolve();
-    };
-    if (ok) done();
-    else stream.once('drain', done);
-  });
-}
-
-function endStream(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.once('error', reject);
-    stream.once('finish', () => {
-      if (stream instanceof fs.WriteStream) stream.once('close', () => resolve());
-      else resolve();
-    });
-    stream.end();
-  });
 }
 
 async function removeFiles(files: { feed: string; gzip: string; items: string }): Promise<void> {
