@@ -8,7 +8,7 @@ import { channelFormat } from '../channels/presets.js';
 import type { ChannelDefinition, FeedValue } from '../channels/types.js';
 import { AppError } from '../errors.js';
 import { compileRuleSets } from '../rules/engine.js';
-import type { RuleSet } from '../rules/types.js';
+import { loadRuleSets } from '../rules/service.js';
 import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
 import { streamProductBatches } from '../store/products.js';
@@ -21,7 +21,6 @@ import {
   nextPublicationVersion,
   type Publication,
 } from '../store/publications.js';
-import { getRuleSet } from '../store/rule-sets.js';
 import type { Queryable, Session, Store } from '../store/types.js';
 import { channelFeedsDir, pruneFeeds, publicationFiles, syncDir, temporaryFiles } from './feed-files.js';
 import { escapeSku, ItemDiffer } from './item-diff.js';
@@ -100,7 +99,8 @@ async function buildOnce(
   const channel = await getChannel(db, req.channelId);
   if (!inputs || !channel) throw new AppError('CHANNEL_NOT_FOUND', `no channel "${req.channelId}"`);
   const def = channel.definition;
-  const evaluator = compileRuleSets(await loadChannelRuleSets(db, def), { trusted: true });
+  const { ruleSets } = await loadRuleSets(db, { ids: def.rules ?? [] });
+  const evaluator = compileRuleSets(ruleSets, { trusted: true });
   const mapper = compileMapping(def);
   const serializer = createSerializer(def, mapper.columns);
   const format = channelFormat(def);
@@ -235,21 +235,6 @@ async function buildOnce(
     if (!switched) await removeFiles(tmp);
     throw err;
   }
-}
-
-/** The channel's rule sets in its order; stored versions were validated when accepted. */
-async function loadChannelRuleSets(db: Queryable, def: ChannelDefinition): Promise<RuleSet[]> {
-  const ruleSets: RuleSet[] = [];
-  for (const id of def.rules ?? []) {
-    const stored = await getRuleSet(db, id);
-    if (!stored)
-      throw new AppError(
-        'RULE_SET_NOT_FOUND',
-        `channel "${def.id}" names rule set "${id}", which does not exist`,
-      );
-    ruleSets.push(stored.definition as unknown as RuleSet);
-  }
-  return ruleSets;
 }
 
 async function recordFailure(db: Queryable, req: BuildRequest, err: unknown): Promise<void> {
