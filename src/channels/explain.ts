@@ -2,7 +2,7 @@ import { compileRuleSets } from '../rules/engine.js';
 import type { Explanation } from '../rules/explain.js';
 import type { PreviewResult } from '../rules/preview.js';
 import { explainProduct, loadRuleSets, previewRules } from '../rules/service.js';
-import { getProductForRules } from '../store/products.js';
+import { getProductsForRules } from '../store/products.js';
 import type { Queryable } from '../store/types.js';
 import { compileMapping } from './mapping.js';
 import { requireChannel } from './service.js';
@@ -65,11 +65,10 @@ export async function previewInChannel(
   const evaluator = compileRuleSets(ruleSets, { trusted: true });
   const mapper = compileMapping(channel.definition);
   const feedRows: Record<string, FeedRow> = {};
-  for (const sku of new Set(result.rules.flatMap((x) => x.samples.map((s) => s.sku)))) {
-    const product = await getProductForRules(db, channel.catalog, sku);
-    if (!product) continue;
+  const skus = [...new Set(result.rules.flatMap((x) => x.samples.map((s) => s.sku)))];
+  for (const product of (await getProductsForRules(db, channel.catalog, skus)).values()) {
     const applied = evaluator.apply(product, r.at);
-    feedRows[sku] = applied.included ? rowOf(mapper.columns, mapper.map(applied.product)) : null;
+    feedRows[product.sku] = applied.included ? rowOf(mapper.columns, mapper.map(applied.product)) : null;
   }
   return { ...result, channel: channel.id, feedRows };
 }

@@ -96,21 +96,27 @@ const EFFECTIVE_FIELDS = `CASE WHEN pending.delta IS NULL OR jsonb_typeof(p.fiel
     ELSE jsonb_set(p.fields, '{quantity}', to_jsonb(greatest(0, (p.fields->>'quantity')::int + pending.delta)))
   END`;
 
-/**
- * One product as rules see it: quantity is the effective stock. Undefined when the catalog
- * has no such sku.
- */
+/** Some products as rules see them (quantity is the effective stock), by sku; unknown skus are left out. */
+export async function getProductsForRules(
+  db: Queryable,
+  catalogId: string,
+  skus: readonly string[],
+): Promise<Map<string, ProductRecord>> {
+  const rows = await db.query<ProductRecord>({
+    text: `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}
+           WHERE p.catalog_id = $1 AND p.sku = ANY($2::text[])`,
+    values: [catalogId, [...skus]],
+  });
+  return new Map(rows.map((r) => [r.sku, r]));
+}
+
+/** One product as rules see it, or undefined when the catalog has no such sku. */
 export async function getProductForRules(
   db: Queryable,
   catalogId: string,
   sku: string,
 ): Promise<ProductRecord | undefined> {
-  const rows = await db.query<ProductRecord>({
-    text: `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}
-           WHERE p.catalog_id = $1 AND p.sku = $2`,
-    values: [catalogId, sku],
-  });
-  return rows[0];
+  return (await getProductsForRules(db, catalogId, [sku])).get(sku);
 }
 
 /** A product as a stream of the catalog yields it. */

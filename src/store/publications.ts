@@ -107,6 +107,14 @@ export async function latestPublication(db: Queryable, channelId: string): Promi
   return rows[0] ? toPublication(rows[0]) : undefined;
 }
 
+/** The publication served now of every channel that has one, by channel id (one statement). */
+export async function latestPublications(db: Queryable): Promise<Map<string, Publication>> {
+  const rows = await db.query<Row>({
+    text: `SELECT DISTINCT ON (channel_id) * FROM publications ORDER BY channel_id, version DESC`,
+  });
+  return new Map(rows.map((r) => [r.channel_id, toPublication(r)]));
+}
+
 /** Publications newest first, before version `before`; limit + 1 rows tell if more follow. */
 export async function listPublications(
   db: Queryable,

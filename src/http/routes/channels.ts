@@ -7,7 +7,12 @@ import type { FetchLog } from '../../publish/fetch-log.js';
 import type { Publisher } from '../../publish/publisher.js';
 import { reportOrder } from '../../stock/orders.js';
 import { listChannels, listChannelVersions, type StoredChannel } from '../../store/channels.js';
-import { latestPublication, listFetches, listPublications } from '../../store/publications.js';
+import {
+  latestPublication,
+  latestPublications,
+  listFetches,
+  listPublications,
+} from '../../store/publications.js';
 import type { Store } from '../../store/types.js';
 import { limitSchema } from './paging.js';
 
@@ -52,16 +57,12 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
 
   app.get('/channels', async (request) => {
     const channels = await listChannels(store);
+    const latest = await latestPublications(store);
     return {
-      channels: await Promise.all(
-        channels.map(async (c) => {
-          const last = await latestPublication(store, c.id);
-          return {
-            ...publicChannel(request, c),
-            lastPublication: last ? { ...last, diff: undefined } : null,
-          };
-        }),
-      ),
+      channels: channels.map((c) => {
+        const last = latest.get(c.id);
+        return { ...publicChannel(request, c), lastPublication: last ? { ...last, diff: undefined } : null };
+      }),
     };
   });
 
