@@ -220,10 +220,14 @@ export function schemaProblems(
   file: string | undefined,
 ): DefinitionProblem[] {
   const relevant = (errors ?? []).filter((e) => e.keyword !== 'if');
-  return dedupe(relevant.map((e) => ({ file, path: jsonPath(e), message: describe(e) })));
+  return dedupe(relevant.map((e) => ({ file, path: schemaErrorPath(e), message: describe(e) })));
 }
 
-function jsonPath(e: ErrorObject): string {
+/**
+ * The JSON path an ajv error points at (`$.lines[0].quantity`), with the missing or unknown
+ * property named for `required` and `additionalProperties`.
+ */
+export function schemaErrorPath(e: ErrorObject): string {
   const parts = e.instancePath.split('/').slice(1);
   if (e.keyword === 'additionalProperties') parts.push(String(e.params.additionalProperty));
   if (e.keyword === 'required') parts.push(String(e.params.missingProperty));

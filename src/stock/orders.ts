@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv';
+import { schemaErrorPath } from '../catalog/definition.js';
 import { AppError } from '../errors.js';
 import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
@@ -61,16 +62,11 @@ const validate = new Ajv({ allErrors: true, strict: true }).compile(orderReportS
 export function checkOrderReport(value: unknown): OrderReport {
   if (!validate(value)) {
     const faults = (validate.errors ?? []).map((e) => {
-      const where = `$${e.instancePath.replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')}`;
-      const what =
-        e.keyword === 'required'
-          ? `${where}.${String(e.params.missingProperty)}: is required`
-          : e.keyword === 'additionalProperties'
-            ? `${where}.${String(e.params.additionalProperty)}: is not a known property`
-            : e.keyword === 'enum'
-              ? `${where}: must be one of ${ORDER_STATUSES.join(', ')}`
-              : `${where}: ${e.message ?? 'is invalid'}`;
-      return what;
+      const where = schemaErrorPath(e);
+      if (e.keyword === 'required') return `${where}: is required`;
+      if (e.keyword === 'additionalProperties') return `${where}: is not a known property`;
+      if (e.keyword === 'enum') return `${where}: must be one of ${ORDER_STATUSES.join(', ')}`;
+      return `${where}: ${e.message ?? 'is invalid'}`;
     });
     throw new AppError('ORDER_INVALID', faults.join('; '));
   }

@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv';
+import { schemaErrorPath } from '../catalog/definition.js';
 import { AppError } from '../errors.js';
 import { getCatalog } from '../store/catalogs.js';
 import { recordHistory } from '../store/history.js';
@@ -56,10 +57,7 @@ export async function pushStock(
   actor: string,
 ): Promise<StockPushResult> {
   if (!validate(value)) {
-    const faults = (validate.errors ?? []).map(
-      (e) =>
-        `$${e.instancePath.replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.')}: ${e.message ?? 'is invalid'}`,
-    );
+    const faults = (validate.errors ?? []).map((e) => `${schemaErrorPath(e)}: ${e.message ?? 'is invalid'}`);
     throw new AppError('BAD_REQUEST', faults.join('; '));
   }
   const items = value as Array<{ sku: string; quantity: number }>;
