@@ -121,6 +121,11 @@ describe('orders and the stock ledger', () => {
   it('gives units back once on cancellation, and a refund after it moves nothing more', async () => {
     await order('plain', { orderId: 'B-1', status: 'paid', lines: [{ sku: 'S-5', quantity: 4 }] });
     expect((await stock('S-5')).effective).toBe(16);
+    // Every movement is in history under its sku.
+    const moved = await readHistory(t.store, { sku: 'S-5', type: 'stock.moved', limit: 10 });
+    expect(moved.events.map((e) => e.data)).toEqual([
+      { entry: expect.any(Number), delta: -4, cause: 'order', order: 'B-1' },
+    ]);
     const cancel = await order('plain', { orderId: 'B-1', status: 'cancelled' });
     expect(cancel.statusCode).toBe(201);
     expect(cancel.json().movements).toEqual([

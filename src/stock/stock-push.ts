@@ -90,7 +90,7 @@ export async function pushStock(
     }
     // The stock revision row is the last lock taken (see catalog_stock in the migrations).
     if (entries.length > 0) {
-      await insertLedgerEntries(tx, catalogId, entries, await bumpStockRevision(tx, catalogId));
+      await insertLedgerEntries(tx, catalogId, entries, await bumpStockRevision(tx, catalogId), actor);
     }
     await recordHistory(tx, {
       type: 'stock.adjusted',

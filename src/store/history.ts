@@ -21,6 +21,7 @@ export type HistoryType =
   | 'publication.published'
   | 'publication.failed'
   | 'order.reported'
+  | 'stock.moved'
   | 'stock.oversold'
   | 'stock.reconciled'
   | 'stock.adjusted';

@@ -143,20 +143,33 @@ export async function shareLockCatalog(tx: Queryable, catalogId: string): Promis
   return rows.length > 0;
 }
 
-/** Appends ledger entries in one statement, stamped with the stock revision that made them. */
+/**
+ * Appends ledger entries, stamped with the stock revision that made them, and one
+ * `stock.moved` history event per entry (so `history --sku` shows every movement), in one
+ * statement.
+ */
 export async function insertLedgerEntries(
   tx: Queryable,
   catalogId: string,
   entries: readonly NewLedgerEntry[],
   stockRevision: number,
+  actor: string,
 ): Promise<void> {
   if (entries.length === 0) return;
   await tx.query({
-    text: `INSERT INTO stock_ledger (catalog_id, sku, delta, cause, channel_id, order_id, stock_revision)
-           SELECT $1, e.sku, e.delta, e.cause, e.channel_id, e.order_id, $7
-           FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-                AS e (sku, delta, cause, channel_id, order_id, n)
-           ORDER BY e.n`,
+    text: `WITH ins AS (
+             INSERT INTO stock_ledger (catalog_id, sku, delta, cause, channel_id, order_id, stock_revision)
+             SELECT $1, e.sku, e.delta, e.cause, e.channel_id, e.order_id, $7
+             FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+                  AS e (sku, delta, cause, channel_id, order_id, n)
+             ORDER BY e.n
+             RETURNING id, sku, delta, cause, channel_id, order_id
+           )
+           INSERT INTO history (type, catalog_id, channel_id, sku, actor, data)
+           SELECT 'stock.moved', $1, ins.channel_id, ins.sku, $8,
+                  jsonb_strip_nulls(jsonb_build_object('entry', ins.id, 'delta', ins.delta, 'cause', ins.cause,
+                                                       'order', ins.order_id))
+           FROM ins ORDER BY ins.id`,
     values: [
       catalogId,
       entries.map((e) => e.sku),
@@ -165,6 +178,7 @@ export async function insertLedgerEntries(
       entries.map((e) => e.channelId),
       entries.map((e) => e.orderId),
       stockRevision,
+      actor,
     ],
   });
 }
