@@ -349,6 +349,30 @@ describe('channel feeds over HTTP', () => {
     expect(await versions()).toEqual({ market: afterImport.market + 1, google: afterImport.google });
   });
 
+  it('brings back an older version of a channel as a new version, keeping its URL', async () => {
+    const before = (await api('GET', '/channels/market')).json();
+    const versions = (await api('GET', '/channels/market/versions')).json().versions;
+    expect(versions.map((v: { version: number }) => v.version)).toEqual([1]);
+    const changed = await api('PUT', '/channels/market', {
+      ...before.definition,
+      fields: { ...before.definition.fields, origin: { const: 'changed' } },
+    });
+    expect(changed.json().channel.version).toBe(2);
+    const restored = await api('POST', '/channels/market/restore', { version: 1 });
+    expect(restored.statusCode).toBe(200);
+    expect(restored.json().channel).toMatchObject({
+      version: 3,
+      definition: before.definition,
+      feedUrl: before.feedUrl,
+    });
+    const events = await readHistory(t.store, { channel: 'market', type: 'channel.updated', limit: 1 });
+    expect(events.events[0]?.data).toMatchObject({ version: 3, restoredFrom: 1 });
+    const missing = await api('POST', '/channels/market/restore', { version: 9 });
+    expect(missing.statusCode).toBe(404);
+    // The restored definition equals the one version 2 replaced: the next check rebuilds it.
+    await app.feeds.publisher.check();
+  });
+
   it('records a failed build in history and keeps serving the previous feed', async () => {
     const channel = (await api('GET', '/channels/market')).json();
     const before = await app.inject({ url: feedPathOf(channel.feedUrl) });

@@ -3,12 +3,13 @@ import { type DefinitionProblem, formatProblem } from '../catalog/definition.js'
 import { AppError } from '../errors.js';
 import {
   getChannel,
+  listChannelVersions,
   missingReferences,
   rotateChannelToken,
   type StoredChannel,
   saveChannel,
 } from '../store/channels.js';
-import type { Queryable } from '../store/types.js';
+import type { Queryable, Store } from '../store/types.js';
 import { validateChannelDefinition } from './definition.js';
 import { channelFormat } from './presets.js';
 import type { ChannelDefinition } from './types.js';
@@ -53,7 +54,7 @@ export async function putChannel(
   db: Queryable,
   value: unknown,
   author: string,
-  opts: { file?: string; expectedId?: string } = {},
+  opts: { file?: string; expectedId?: string; restoredFrom?: number } = {},
 ): Promise<{ outcome: 'created' | 'updated' | 'unchanged'; channel: StoredChannel }> {
   const problems = validateChannelDefinition(value, opts.file);
   if (problems.length > 0) throw channelInvalid(problems);
@@ -69,7 +70,20 @@ export async function putChannel(
   }
   const refs = await referenceProblems(db, def, opts.file);
   if (refs.length > 0) throw channelInvalid(refs);
-  return saveChannel(db, def, author, newFeedToken());
+  return saveChannel(db, def, author, newFeedToken(), opts.restoredFrom ?? null);
+}
+
+/**
+ * Brings back an older version of a channel as a new version (history keeps both), checked
+ * again as any definition is: the catalog and rule sets it names must still exist. The feed
+ * token is not part of a version: the URL stays.
+ */
+export async function restoreChannel(store: Store, id: string, version: number, author: string) {
+  return store.transaction(async (tx) => {
+    const old = (await listChannelVersions(tx, id)).find((v) => v.version === version);
+    if (!old) throw new AppError('CHANNEL_NOT_FOUND', `channel "${id}" has no version ${version}`);
+    return putChannel(tx, old.definition, author, { expectedId: id, restoredFrom: version });
+  });
 }
 
 /** Gives a channel a new token: the old feed URL answers 404 from now on. */

@@ -107,6 +107,7 @@ export async function saveChannel(
   def: ChannelDefinition,
   author: string,
   token: string,
+  restoredFrom: number | null = null,
 ): Promise<{ outcome: 'created' | 'updated' | 'unchanged'; channel: StoredChannel }> {
   const current = (
     await db.query<Row>({ text: 'SELECT * FROM channels WHERE id = $1 FOR UPDATE', values: [def.id] })
@@ -148,7 +149,7 @@ export async function saveChannel(
     catalogId: def.catalog,
     channelId: def.id,
     actor: author,
-    data: { version, ...(changes ? { changes } : {}) },
+    data: { version, ...(restoredFrom !== null ? { restoredFrom } : {}), ...(changes ? { changes } : {}) },
   });
   return { outcome: current ? 'updated' : 'created', channel: toChannel(rows[0] as Row) };
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ID_PATTERN } from '../../catalog/definition.js';
 import { explainInChannel, previewInChannel } from '../../channels/explain.js';
-import { feedPath, putChannel, requireChannel, rotateToken } from '../../channels/service.js';
+import { feedPath, putChannel, requireChannel, restoreChannel, rotateToken } from '../../channels/service.js';
 import type { FeedStateCache } from '../../publish/feed-state-cache.js';
 import type { FetchLog } from '../../publish/fetch-log.js';
 import type { Publisher } from '../../publish/publisher.js';
@@ -95,6 +95,26 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     async (request) => {
       await requireChannel(store, request.params.id);
       return { versions: await listChannelVersions(store, request.params.id) };
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { version: number } }>(
+    '/channels/:id/restore',
+    {
+      schema: {
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['version'],
+          properties: { version: { type: 'integer', minimum: 1 } },
+        },
+      },
+    },
+    async (request) => {
+      const result = await restoreChannel(store, request.params.id, request.body.version, 'api');
+      states.invalidate(result.channel.id);
+      return { outcome: result.outcome, channel: publicChannel(request, result.channel) };
     },
   );
 
