@@ -36,6 +36,27 @@ export interface BuildRequest {
   at?: Date;
   /** Told the number of products read so far, after each batch. */
   onProgress?: (products: number) => void;
+  /** Told, once the feed is written, where the build's time went (the benchmark's breakdown). */
+  onTimings?: (timings: BuildTimings) => void;
+}
+
+/**
+ * Milliseconds a build spent in each phase, summed over its batches. Writes to the feed and
+ * its gzip twin overlap the work that follows them, so `write` is the time spent waiting.
+ */
+export interface BuildTimings {
+  /** Waiting for the next batch of products from the store. */
+  read: number;
+  /** Rules, field mapping and item hashes. */
+  render: number;
+  /** The serializer (csv-stringify, the XML or JSON writer). */
+  serialize: number;
+  /** sha256 of the feed, and waiting for the feed and gzip writes. */
+  write: number;
+  /** The item list and the diff against the previous publication. */
+  items: number;
+  /** Ending the files (fsync on close) and the last of gzip. */
+  finish: number;
 }
 
 /** Where feeds are written, and the clock. */
@@ -143,8 +164,16 @@ async function buildOnce(
   const exclusions = new Map<string, ExclusionCount>();
   let switched = false;
   try {
+    const timings: BuildTimings = { read: 0, render: 0, serialize: 0, write: 0, items: 0, finish: 0 };
+    let mark = performance.now();
+    const lap = (phase: keyof BuildTimings) => {
+      const t = performance.now();
+      timings[phase] += t - mark;
+      mark = t;
+    };
     await write(serializer.head());
     for await (const batch of streamProductBatches(db, channel.catalog)) {
+      lap('read');
       read += batch.length;
       req.onProgress?.(read);
       const rows: FeedValue[][] = [];
@@ -176,14 +205,21 @@ async function buildOnce(
         itemLines += `${escapeSku(product.sku)}\t${itemHash}\n`;
       }
       items += rows.length;
+      lap('render');
       if (rows.length > 0) {
-        await write(serializer.items(rows));
+        const text = serializer.items(rows);
+        lap('serialize');
+        await write(text);
+        lap('write');
         await writeChunk(itemsOut, itemLines);
         await differ.add(skus, hashes);
+        lap('items');
       }
     }
     await write(serializer.tail());
     await Promise.all([endStream(feedOut), endStream(itemsOut), endStream(gzip).then(() => gzipDone)]);
+    lap('finish');
+    req.onTimings?.(timings);
 
     // An import applied while the catalog was being read: the feed may mix both; build again.
     if ((await catalogRevision(db, channel.catalog)) !== inputs.catalogRevision) {
