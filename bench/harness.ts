@@ -327,3 +327,21 @@ export function wholeNumber(name: string, value: string | undefined, min = 1): n
 
 /** A wrong command line: printed with the usage, exit status 2. */
 export class UsageError extends Error {}
+
+/**
+ * Runs a bench's `main`: a wrong command line prints the message and the usage (exit 2),
+ * any other failure its stack (exit 1), and nothing when `quiet()` says the run was
+ * interrupted (Ctrl-C removed its store, so its failure is no news).
+ */
+export function runBench(main: () => Promise<void>, usage: string, quiet: () => boolean = () => false): void {
+  main().catch((err: unknown) => {
+    if (quiet()) return;
+    if (err instanceof UsageError) {
+      console.error(`${err.message}\n\n${usage}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exitCode = 1;
+  });
+}

@@ -35,6 +35,7 @@ import {
   packageVersion,
   RESULTS_DIR,
   RssSampler,
+  runBench,
   tableBytes,
 } from './harness.js';
 
@@ -497,13 +498,4 @@ async function countProducts(store: Store): Promise<number> {
 // Set on Ctrl-C: the import then fails on its vanished store, which is no news to report.
 let interrupted = false;
 
-main().catch((err: unknown) => {
-  if (interrupted) return;
-  if (err instanceof UsageError) {
-    console.error(`${err.message}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-});
+runBench(main, USAGE, () => interrupted);

@@ -30,11 +30,15 @@ import {
   openBenchStore,
   Progress,
   renderTable,
+  runBench,
   UsageError,
   wholeNumber,
   writeResults,
 } from './harness.js';
 import { BENCH_RULE_SET } from './ten-rules.js';
+
+const USAGE =
+  'usage: npm run bench:orders -- [--products N (10000)] [--orders N (200)] [--interval-ms N (250)]';
 
 interface Options {
   products: number;
@@ -50,7 +54,7 @@ function parseArgs(argv: string[]): Options {
     if (a === '--products') o.products = wholeNumber('--products', v);
     else if (a === '--orders') o.orders = wholeNumber('--orders', v);
     else if (a === '--interval-ms') o.intervalMs = wholeNumber('--interval-ms', v, 0);
-    else throw new UsageError(`unknown option ${a} (--products N, --orders N, --interval-ms N)`);
+    else throw new UsageError(`unknown option ${a}`);
     i++;
   }
   return o;
@@ -256,9 +260,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(
-    `${err instanceof UsageError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
-  process.exitCode = 1;
-});
+runBench(main, USAGE);

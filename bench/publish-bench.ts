@@ -53,6 +53,7 @@ import {
   RssSampler,
   renderTable,
   reportFailures,
+  runBench,
   UsageError,
   wholeNumber,
   writeResults,
@@ -855,13 +856,4 @@ async function main(): Promise<void> {
 // Set on Ctrl-C: the step then fails on its vanished store, which is no news to report.
 let interrupted = false;
 
-main().catch((err: unknown) => {
-  if (interrupted) return;
-  if (err instanceof UsageError) {
-    console.error(`${err.message}\n\n${USAGE}`);
-    process.exitCode = 2;
-    return;
-  }
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-});
+runBench(main, USAGE, () => interrupted);

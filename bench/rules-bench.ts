@@ -11,11 +11,11 @@
 // biome-ignore-all lint/suspicious/noThenProperty: a rule's actions are its "then" (SPEC §2), not a thenable.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../src/config/config.js';
 import { compileRuleSets } from '../src/rules/engine.js';
 import { factsOf } from '../src/rules/facts.js';
 import { createReferenceEvaluator, referenceEngine, toEngineCondition } from '../src/rules/reference.js';
 import type { ApplyResult, Product } from '../src/rules/types.js';
+import { RESULTS_DIR, runBench, UsageError, wholeNumber } from './harness.js';
 import { pick, rng } from './random.js';
 import { BENCH_RULE_SET } from './ten-rules.js';
 
@@ -23,7 +23,6 @@ const DEFAULTS = { products: 1_000_000, engineSample: 20_000, check: 10_000 };
 const CHUNK = 10_000;
 const SEED = 0x7e1e5;
 const AT = new Date('2026-06-15T10:00:00Z');
-const RESULTS_DIR = path.join(PACKAGE_ROOT, 'bench', 'results');
 
 const USAGE = `usage: node dist/bench/rules-bench.js [--products N] [--engine-sample N] [--check N]
   --products N       products evaluated by feedwright (default ${DEFAULTS.products.toLocaleString('en-US')})
@@ -46,16 +45,10 @@ function parseArgs(argv: string[]): typeof DEFAULTS {
     const [name, inline] = arg.split('=', 2) as [string, string | undefined];
     const key = names[name];
     if (!key) throw new UsageError(`unknown argument "${arg}"`);
-    const value = inline ?? argv[++i];
-    const n = value === undefined ? Number.NaN : Number(value.replaceAll('_', ''));
-    if (!Number.isSafeInteger(n) || n < 1)
-      throw new UsageError(`${name} needs a whole number ≥ 1, got "${value ?? ''}"`);
-    opts[key] = n;
+    opts[key] = wholeNumber(name, inline ?? argv[++i]);
   }
   return opts;
 }
-
-class UsageError extends Error {}
 
 // ---------------------------------------------------------------------------------------
 // The rule set and the products
@@ -331,11 +324,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof UsageError) {
-    console.error(`${err.message}\n${USAGE}`);
-    process.exit(2);
-  }
-  console.error(err);
-  process.exit(1);
-});
+runBench(main, USAGE);

@@ -48,6 +48,7 @@ import {
   RssSampler,
   renderTable,
   reportFailures,
+  runBench,
   UsageError,
   wholeNumber,
   writeResults,
@@ -915,14 +916,5 @@ let interrupted = false;
 if (process.argv[2] === LOAD_ROLE) {
   void loadGenerator();
 } else {
-  main().catch((err: unknown) => {
-    if (interrupted) return;
-    if (err instanceof UsageError) {
-      console.error(`${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-      return;
-    }
-    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-    process.exitCode = 1;
-  });
+  runBench(main, USAGE, () => interrupted);
 }

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, type ZlibOptions } from 'node:zlib';
 import { compileMapping } from '../channels/mapping.js';
 import { channelFormat } from '../channels/presets.js';
-import type { ChannelDefinition, FeedValue } from '../channels/types.js';
+import type { FeedValue } from '../channels/types.js';
 import { AppError } from '../errors.js';
 import { compileRuleSets } from '../rules/engine.js';
 import { loadRuleSets } from '../rules/service.js';

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fsp from 'node:fs/promises';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { publicationFiles } from '../../publish/feed-files.js';
 import type { FeedStateCache } from '../../publish/feed-state-cache.js';
@@ -73,7 +73,7 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts
     const f = pendingFetches.get(request);
     if (!f) return;
     const whole = f.whole();
-    logFetch(opts.fetchLog, request, reply, {
+    logFetch(opts.fetchLog, request, {
       channel: f.channel,
       version: f.version,
       encoding: f.encoding,
@@ -89,7 +89,7 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts
     const state = await opts.states.get(channel);
     if (!state) throw notFound();
     const log = (status: number, bytes: number, version: number | null, encoding: string | null) =>
-      logFetch(opts.fetchLog, request, reply, { channel, status, bytes, version, encoding });
+      logFetch(opts.fetchLog, request, { channel, status, bytes, version, encoding });
     const pub = state.publication;
     if (!tokenMatches(name[1] as string, state.token) || !state.enabled || !pub || state.format !== name[2]) {
       log(404, 0, null, null);
@@ -159,7 +159,6 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts
 function logFetch(
   fetchLog: FetchLog,
   request: FastifyRequest,
-  _reply: FastifyReply,
   f: { channel: string; status: number; bytes: number; version: number | null; encoding: string | null },
 ): void {
   fetchLog.add({
