@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import { type DefinitionProblem, ID_PATTERN, schemaProblems } from '../catalog/definition.js';
 import { checkChannelFields } from './mapping.js';
-import { channelFormat } from './presets.js';
+import { channelFormat, presetFormats } from './presets.js';
 import { CHANNEL_FORMATS, CHANNEL_PRESETS, type ChannelDefinition } from './types.js';
 
 /** The JSON Schema of a channel definition; also the API's input schema. */
@@ -59,14 +59,6 @@ export const channelDefinitionSchema = {
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateSchema = ajv.compile(channelDefinitionSchema);
 
-/** The formats each preset can write. */
-const PRESET_FORMATS: Record<string, readonly string[]> = {
-  'google-shopping': ['xml'],
-  'generic-xml': ['xml'],
-  'generic-csv': ['csv', 'tsv'],
-  json: ['json'],
-};
-
 /**
  * Checks a value against the channel schema and what the schema cannot say (a preset's
  * format, the delimiter, output names the format can write). Whether the catalog and rule
@@ -83,11 +75,11 @@ export function validateChannelDefinition(value: unknown, file?: string): Defini
   const def = value as ChannelDefinition;
   const problems: DefinitionProblem[] = [];
   const format = channelFormat(def);
-  if (def.preset && !PRESET_FORMATS[def.preset]?.includes(format)) {
+  if (def.preset && !presetFormats(def.preset).includes(format)) {
     problems.push({
       file,
       path: '$.format',
-      message: `the ${def.preset} preset writes ${PRESET_FORMATS[def.preset]?.join(' or ')}, not ${format}`,
+      message: `the ${def.preset} preset writes ${presetFormats(def.preset).join(' or ')}, not ${format}`,
     });
   }
   if (def.options?.delimiter !== undefined) {

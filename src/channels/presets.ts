@@ -49,6 +49,12 @@ const PRESET_FORMATS: Record<ChannelPreset, ChannelFormat> = {
   json: 'json',
 };
 
+/** The formats a preset can write: its own, and TSV for the CSV preset (a delimiter apart). */
+export function presetFormats(preset: ChannelPreset): ChannelFormat[] {
+  const own = PRESET_FORMATS[preset];
+  return own === 'csv' ? ['csv', 'tsv'] : [own];
+}
+
 /** The channel's output format: its own `format`, else its preset's, else csv. */
 export function channelFormat(def: ChannelDefinition): ChannelFormat {
   return def.format ?? (def.preset ? PRESET_FORMATS[def.preset] : 'csv');
