@@ -6,9 +6,11 @@ import { FetchLog } from '../publish/fetch-log.js';
 import { Publisher } from '../publish/publisher.js';
 import type { Store } from '../store/types.js';
 import { keyMatches } from './api-key.js';
+import { DASHBOARD_DIST } from './dashboard-build.js';
 import { installErrorHandling } from './errors.js';
 import { catalogRoutes } from './routes/catalogs.js';
 import { channelRoutes } from './routes/channels.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { feedRoutes } from './routes/feeds.js';
 import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
@@ -27,6 +29,8 @@ export interface AppOptions {
   onCatalogChanged?: () => void;
   /** Where built feeds live (DATA_DIR). */
   dataDir: string;
+  /** The built dashboard (`npm run build` writes dist/dashboard, the default). */
+  dashboardDir?: string;
   /**
    * Keeps channel feeds up to date; `serve` starts it. Without one, the app makes its own,
    * not started: feeds are then built on demand and by `publisher.check()`.
@@ -84,6 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 400) publisher.poke();
   });
   await app.register(feedRoutes, { dataDir: opts.dataDir, states, fetchLog });
+  await app.register(dashboardRoutes, { dir: opts.dashboardDir ?? DASHBOARD_DIST });
   app.addHook('onClose', async () => {
     await fetchLog.flush();
   });

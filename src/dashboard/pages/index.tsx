@@ -1,0 +1,27 @@
+import type { ComponentChildren } from 'preact';
+import type { Route } from '../router.js';
+import { CatalogPage, CatalogsPage } from './catalogs.js';
+import { HistoryPage } from './history.js';
+import { ImportRunPage } from './import-run.js';
+
+/** A top-level section: its nav label, the first path segment, and what it renders. */
+export interface Section {
+  id: string;
+  label: string;
+  render: (route: Route) => ComponentChildren;
+}
+
+/** The dashboard's sections, in the order of the navigation. */
+export const sections: Section[] = [
+  {
+    id: 'catalogs',
+    label: 'Catalogs',
+    render: ({ parts }) => (parts[1] ? <CatalogPage id={parts[1]} /> : <CatalogsPage />),
+  },
+  { id: 'history', label: 'History', render: ({ query }) => <HistoryPage query={query} /> },
+];
+
+/** Pages reached from other pages, not from the navigation. */
+export const innerPages: Section[] = [
+  { id: 'imports', label: 'Import run', render: ({ parts }) => <ImportRunPage run={Number(parts[1])} /> },
+];
