@@ -15,6 +15,7 @@ import { feedRoutes } from './routes/feeds.js';
 import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
 import { importRoutes } from './routes/imports.js';
+import { ruleReferenceRoutes } from './routes/rule-reference.js';
 import { ruleRoutes } from './routes/rules.js';
 
 /** What the HTTP app needs from the process. */
@@ -109,6 +110,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       });
       await api.register(historyRoutes, { store: opts.store });
       await api.register(ruleRoutes, { store: opts.store });
+      await api.register(ruleReferenceRoutes, { store: opts.store });
       await api.register(channelRoutes, { store: opts.store, publisher, states, fetchLog });
     },
     { prefix: '/api' },
