@@ -17,6 +17,7 @@ import { historyRoutes } from './routes/history.js';
 import { importRoutes } from './routes/imports.js';
 import { ruleReferenceRoutes } from './routes/rule-reference.js';
 import { ruleRoutes } from './routes/rules.js';
+import { stockTimelineRoutes } from './routes/stock-timeline.js';
 
 /** What the HTTP app needs from the process. */
 export interface AppOptions {
@@ -112,6 +113,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(ruleRoutes, { store: opts.store });
       await api.register(ruleReferenceRoutes, { store: opts.store });
       await api.register(channelRoutes, { store: opts.store, publisher, states, fetchLog });
+      await api.register(stockTimelineRoutes, { store: opts.store });
     },
     { prefix: '/api' },
   );
