@@ -12,6 +12,7 @@ import { catalogRoutes } from './routes/catalogs.js';
 import { channelRoutes } from './routes/channels.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { feedRoutes } from './routes/feeds.js';
+import { fetchStatsRoutes } from './routes/fetch-stats.js';
 import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
 import { importRoutes } from './routes/imports.js';
@@ -113,6 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(ruleRoutes, { store: opts.store });
       await api.register(ruleReferenceRoutes, { store: opts.store });
       await api.register(channelRoutes, { store: opts.store, publisher, states, fetchLog });
+      await api.register(fetchStatsRoutes, { store: opts.store, fetchLog });
       await api.register(stockTimelineRoutes, { store: opts.store });
     },
     { prefix: '/api' },

@@ -400,3 +400,160 @@ export async function feedState(db: Queryable, channelId: string): Promise<FeedS
           },
   };
 }
+
+/** A fetch as the dashboard's summaries show it. */
+export interface FetchSummary {
+  at: string;
+  status: number;
+  bytes: number;
+  version: number | null;
+  encoding: string | null;
+  userAgent: string | null;
+  address: string | null;
+}
+
+/** A channel's newest fetch, and its newest fetch that delivered (200 with a body) or confirmed (304) a version. */
+export interface LatestFetch {
+  channel: string;
+  lastFetch: FetchSummary | null;
+  lastDelivery: FetchSummary | null;
+}
+
+/** How far back the last delivery is looked for: the channel's newest fetches only (bounded work). */
+export const DELIVERY_LOOKBACK = 10_000;
+
+// A fetch that left the client holding a version: a body sent whole (HEAD is logged as 200
+// with no bytes) or a 304, which confirms the version it already had.
+const DELIVERED = '(f.status = 304 OR (f.status = 200 AND f.bytes > 0))';
+const FETCH_COLUMNS = 'f.at, f.status, f.bytes, f.version, f.encoding, f.user_agent, f.address';
+
+interface FetchSummaryRow {
+  at: Date;
+  status: number;
+  bytes: number | string;
+  version: number | null;
+  encoding: string | null;
+  user_agent: string | null;
+  address: string | null;
+}
+
+const toFetchSummary = (r: FetchSummaryRow): FetchSummary => ({
+  at: new Date(r.at).toISOString(),
+  status: Number(r.status),
+  bytes: Number(r.bytes),
+  version: r.version === null ? null : Number(r.version),
+  encoding: r.encoding,
+  userAgent: r.user_agent,
+  address: r.address,
+});
+
+/**
+ * The newest fetch and the newest delivery of every channel (or of one), by channel id:
+ * one index probe per channel, the delivery looked for among its last DELIVERY_LOOKBACK fetches.
+ */
+export async function latestFetches(db: Queryable, channelId?: string): Promise<LatestFetch[]> {
+  const rows = await db.query<{
+    id: string;
+    last: FetchSummaryRow | null;
+    delivered: FetchSummaryRow | null;
+  }>({
+    text: `SELECT c.id,
+             (SELECT to_jsonb(x) FROM (SELECT ${FETCH_COLUMNS} FROM channel_fetches f
+                WHERE f.channel_id = c.id ORDER BY f.id DESC LIMIT 1) x) AS last,
+             (SELECT to_jsonb(x) FROM (SELECT ${FETCH_COLUMNS}
+                FROM (SELECT * FROM channel_fetches WHERE channel_id = c.id ORDER BY id DESC LIMIT $2) f
+                WHERE ${DELIVERED} ORDER BY f.id DESC LIMIT 1) x) AS delivered
+           FROM channels c WHERE $1::text IS NULL OR c.id = $1 ORDER BY c.id`,
+    values: [channelId ?? null, DELIVERY_LOOKBACK],
+  });
+  return rows.map((r) => ({
+    channel: r.id,
+    lastFetch: r.last ? toFetchSummary(r.last) : null,
+    lastDelivery: r.delivered ? toFetchSummary(r.delivered) : null,
+  }));
+}
+
+/** Fetches of one kind in one time bucket. */
+export interface FetchBucket {
+  /** The bucket's start (an hour or a day in the asked time zone). */
+  start: string;
+  /** The HTTP status ("200", "304", "404"…) or "head" (a HEAD request, logged as a 200 with no body). */
+  kind: string;
+  fetches: number;
+  bytes: number;
+}
+
+/** One client (user agent) of a channel's feed over a period. */
+export interface FeedFetcher {
+  userAgent: string | null;
+  fetches: number;
+  notFound: number;
+  lastAt: string;
+  /** The newest version it got or confirmed (200 with a body, or 304), and when; null if none. */
+  deliveredVersion: number | null;
+  deliveredAt: string | null;
+}
+
+/** Most buckets × kinds one statistics answer holds (a guard: the route bounds the period). */
+export const MAX_FETCH_BUCKET_ROWS = 20_000;
+/** Most clients one statistics answer lists (the most recent first). */
+export const MAX_FETCHERS = 20;
+
+/**
+ * A channel's fetches in [since, until) counted per bucket (`hour` or `day` in time zone `tz`)
+ * and kind, and per client: set-based, bounded by the period and the caps above. An unknown
+ * time zone throws PostgreSQL's 22023.
+ */
+export async function fetchStats(
+  db: Queryable,
+  channelId: string,
+  opts: { since: Date; until: Date; bucket: 'hour' | 'day'; tz: string },
+): Promise<{ buckets: FetchBucket[]; fetchers: FeedFetcher[] }> {
+  const buckets = await db.query<{
+    start: Date;
+    kind: string;
+    fetches: number | string;
+    bytes: number | string;
+  }>({
+    text: `SELECT date_trunc($2, f.at, $3) AS start,
+                  CASE WHEN f.status = 200 AND f.bytes = 0 THEN 'head' ELSE f.status::text END AS kind,
+                  count(*) AS fetches, coalesce(sum(f.bytes), 0) AS bytes
+           FROM channel_fetches f
+           WHERE f.channel_id = $1 AND f.at >= $4 AND f.at < $5
+           GROUP BY 1, 2 ORDER BY 1, 2 LIMIT $6`,
+    values: [channelId, opts.bucket, opts.tz, opts.since, opts.until, MAX_FETCH_BUCKET_ROWS],
+  });
+  const fetchers = await db.query<{
+    user_agent: string | null;
+    fetches: number | string;
+    not_found: number | string;
+    last_at: Date;
+    delivered_version: number | null;
+    delivered_at: Date | null;
+  }>({
+    text: `SELECT f.user_agent, count(*) AS fetches, count(*) FILTER (WHERE f.status = 404) AS not_found,
+                  max(f.at) AS last_at,
+                  max(f.version) FILTER (WHERE ${DELIVERED}) AS delivered_version,
+                  max(f.at) FILTER (WHERE ${DELIVERED}) AS delivered_at
+           FROM channel_fetches f
+           WHERE f.channel_id = $1 AND f.at >= $2 AND f.at < $3
+           GROUP BY f.user_agent ORDER BY max(f.at) DESC, f.user_agent LIMIT $4`,
+    values: [channelId, opts.since, opts.until, MAX_FETCHERS],
+  });
+  return {
+    buckets: buckets.map((b) => ({
+      start: new Date(b.start).toISOString(),
+      kind: b.kind,
+      fetches: Number(b.fetches),
+      bytes: Number(b.bytes),
+    })),
+    fetchers: fetchers.map((f) => ({
+      userAgent: f.user_agent,
+      fetches: Number(f.fetches),
+      notFound: Number(f.not_found),
+      lastAt: new Date(f.last_at).toISOString(),
+      deliveredVersion: f.delivered_version === null ? null : Number(f.delivered_version),
+      deliveredAt: f.delivered_at ? new Date(f.delivered_at).toISOString() : null,
+    })),
+  };
+}
