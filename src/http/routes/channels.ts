@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { ID_PATTERN } from '../../catalog/definition.js';
 import { explainInChannel, previewInChannel } from '../../channels/explain.js';
 import { feedPath, putChannel, requireChannel, restoreChannel, rotateToken } from '../../channels/service.js';
 import type { FeedStateCache } from '../../publish/feed-state-cache.js';
@@ -14,6 +13,24 @@ import {
   listPublications,
 } from '../../store/publications.js';
 import type { Store } from '../../store/types.js';
+import {
+  apiErrors,
+  apiSecurity,
+  channelExplanationSchema,
+  channelPreviewSchema,
+  channelSchema,
+  channelVersionSchema,
+  channelWithPublicationSchema,
+  documentedBody,
+  documentRef,
+  fetchPageSchema,
+  idParams,
+  idSkuParams,
+  orderResultSchema,
+  publicationPageSchema,
+  publicationSchema,
+  restoreBody,
+} from '../schemas.js';
 import { limitSchema } from './paging.js';
 
 /** What the channel routes need. */
@@ -24,10 +41,32 @@ export interface ChannelRouteOptions {
   fetchLog: FetchLog;
 }
 
-const idParams = {
+const channels = { tags: ['channels'], security: apiSecurity } as const;
+
+/** `{ outcome, channel }`: what a restore did. */
+const restoreAnswer = {
   type: 'object',
-  properties: { id: { type: 'string', pattern: ID_PATTERN } },
-  required: ['id'],
+  properties: {
+    outcome: { type: 'string', enum: ['created', 'updated', 'unchanged'] },
+    channel: channelSchema,
+  },
+  required: ['outcome', 'channel'],
+} as const;
+
+/** `{ outcome, channel, feedUrl }`: what PUT did. */
+const saveAnswer = {
+  ...restoreAnswer,
+  properties: {
+    ...restoreAnswer.properties,
+    feedUrl: { type: 'string', description: 'the secret feed URL' },
+  },
+  required: [...restoreAnswer.required, 'feedUrl'],
+} as const;
+
+const atSchema = {
+  type: 'string',
+  format: 'date-time',
+  description: 'the instant the rules run at (rule windows); now by default',
 } as const;
 
 /** The absolute feed URL as this request reached the server. */
@@ -55,26 +94,84 @@ function publicChannel(request: FastifyRequest, c: StoredChannel) {
 export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app, opts) => {
   const { store, publisher, states } = opts;
 
-  app.get('/channels', async (request) => {
-    const channels = await listChannels(store);
-    const latest = await latestPublications(store);
-    return {
-      channels: channels.map((c) => {
-        const last = latest.get(c.id);
-        return { ...publicChannel(request, c), lastPublication: last ? { ...last, diff: undefined } : null };
-      }),
-    };
-  });
+  app.get(
+    '/channels',
+    {
+      schema: {
+        ...channels,
+        summary: 'Channels',
+        description:
+          'Every channel, by id: its definition in force, feed URL and last publication (without its sku ' +
+          'lists).',
+        response: {
+          200: {
+            description: 'the channels',
+            type: 'object',
+            properties: { channels: { type: 'array', items: channelWithPublicationSchema } },
+            required: ['channels'],
+          },
+          ...apiErrors(),
+        },
+      },
+    },
+    async (request) => {
+      const channels = await listChannels(store);
+      const latest = await latestPublications(store);
+      return {
+        channels: channels.map((c) => {
+          const last = latest.get(c.id);
+          return {
+            ...publicChannel(request, c),
+            lastPublication: last ? { ...last, diff: undefined } : null,
+          };
+        }),
+      };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/channels/:id', { schema: { params: idParams } }, async (request) => {
-    const channel = await requireChannel(store, request.params.id);
-    const last = await latestPublication(store, channel.id);
-    return { ...publicChannel(request, channel), lastPublication: last ?? null };
-  });
+  app.get<{ Params: { id: string } }>(
+    '/channels/:id',
+    {
+      schema: {
+        ...channels,
+        summary: 'One channel',
+        description: 'The definition in force, its version, feed URL and last publication.',
+        params: idParams,
+        response: {
+          200: { ...channelWithPublicationSchema, description: 'the channel' },
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_NOT_FOUND'),
+        },
+      },
+    },
+    async (request) => {
+      const channel = await requireChannel(store, request.params.id);
+      const last = await latestPublication(store, channel.id);
+      return { ...publicChannel(request, channel), lastPublication: last ?? null };
+    },
+  );
 
   app.put<{ Params: { id: string } }>(
     '/channels/:id',
-    { schema: { params: idParams } },
+    {
+      schema: {
+        ...channels,
+        summary: 'Create or change a channel',
+        description:
+          'Validates the definition (422 `CHANNEL_INVALID` names the JSON path of every problem, and a ' +
+          'catalog or rule set that does not exist) and saves it as a new version; answers the feed URL. ' +
+          'The same definition again changes nothing.',
+        params: idParams,
+        response: {
+          200: { ...saveAnswer, description: 'updated, or unchanged' },
+          201: { ...saveAnswer, description: 'created' },
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_INVALID'),
+        },
+      },
+      config: documentedBody({
+        ...documentRef('ChannelDefinition'),
+        description: 'the channel definition; its id must be the one in the URL',
+      }),
+    },
     async (request, reply) => {
       const result = await store.transaction((tx) =>
         putChannel(tx, request.body, 'api', { expectedId: request.params.id }),
@@ -91,7 +188,23 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
 
   app.get<{ Params: { id: string } }>(
     '/channels/:id/versions',
-    { schema: { params: idParams } },
+    {
+      schema: {
+        ...channels,
+        summary: 'Versions of a channel',
+        description: 'Every accepted version of the definition, newest first.',
+        params: idParams,
+        response: {
+          200: {
+            description: 'the versions, newest first',
+            type: 'object',
+            properties: { versions: { type: 'array', items: channelVersionSchema } },
+            required: ['versions'],
+          },
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_NOT_FOUND'),
+        },
+      },
+    },
     async (request) => {
       await requireChannel(store, request.params.id);
       return { versions: await listChannelVersions(store, request.params.id) };
@@ -102,12 +215,14 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     '/channels/:id/restore',
     {
       schema: {
+        ...channels,
+        summary: 'Bring an old version of a channel back',
+        description: 'Saves an older definition as a new version; the feed URL stays the same.',
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['version'],
-          properties: { version: { type: 'integer', minimum: 1 } },
+        body: restoreBody,
+        response: {
+          200: { ...restoreAnswer, description: 'the new version' },
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_NOT_FOUND', 'CHANNEL_INVALID'),
         },
       },
     },
@@ -120,7 +235,26 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
 
   app.post<{ Params: { id: string } }>(
     '/channels/:id/token',
-    { schema: { params: idParams } },
+    {
+      schema: {
+        ...channels,
+        summary: 'Rotate the feed token',
+        description: 'A new secret feed URL; the old one answers 404 from now on.',
+        params: idParams,
+        response: {
+          200: {
+            description: 'the new feed URL',
+            type: 'object',
+            properties: {
+              feedUrl: { type: 'string' },
+              tokenRotatedAt: { type: 'string', format: 'date-time' },
+            },
+            required: ['feedUrl', 'tokenRotatedAt'],
+          },
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_NOT_FOUND'),
+        },
+      },
+    },
     async (request) => {
       const channel = await store.transaction((tx) => rotateToken(tx, request.params.id, 'api'));
       states.invalidate(channel.id);
@@ -130,7 +264,26 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
 
   app.post<{ Params: { id: string } }>(
     '/channels/:id/publish',
-    { schema: { params: idParams } },
+    {
+      schema: {
+        ...channels,
+        summary: 'Publish now',
+        description:
+          "Builds the channel's feed now and answers when the new publication is served. Requests made " +
+          'together join the same build.',
+        params: idParams,
+        response: {
+          201: { ...publicationSchema, description: 'the new publication' },
+          ...apiErrors(
+            'BAD_REQUEST',
+            'CHANNEL_NOT_FOUND',
+            'CHANNEL_DISABLED',
+            'PUBLISH_BUSY',
+            'PUBLISH_FAILED',
+          ),
+        },
+      },
+    },
     async (request, reply) => {
       const publication = await publisher.publish(request.params.id, 'api');
       return reply.status(201).send(publication);
@@ -141,11 +294,25 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     '/channels/:id/publications',
     {
       schema: {
+        ...channels,
+        summary: 'Publications of a channel',
+        description: 'Every built version of the feed, newest first, with its counts, diff and exclusions.',
         params: idParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { before: { type: 'integer', minimum: 1 }, limit: limitSchema },
+          properties: {
+            before: {
+              type: 'integer',
+              minimum: 1,
+              description: 'versions older than this (the `next` cursor)',
+            },
+            limit: limitSchema,
+          },
+        },
+        response: {
+          200: { ...publicationPageSchema, description: 'a page of publications, newest first' },
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_NOT_FOUND'),
         },
       },
     },
@@ -159,15 +326,26 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     '/channels/:id/fetches',
     {
       schema: {
+        ...channels,
+        summary: 'The fetch log of a channel',
+        description: 'Every request for the feed URL, newest first: status, bytes, version, user agent.',
         params: idParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            before: { type: 'integer', minimum: 1 },
-            since: { type: 'string', format: 'date-time' },
+            before: {
+              type: 'integer',
+              minimum: 1,
+              description: 'fetches older than this id (the `next` cursor)',
+            },
+            since: { type: 'string', format: 'date-time', description: 'fetches at or after this time' },
             limit: limitSchema,
           },
+        },
+        response: {
+          200: { ...fetchPageSchema, description: 'a page of fetches, newest first' },
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_NOT_FOUND'),
         },
       },
     },
@@ -188,15 +366,20 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     '/channels/:id/explain/:sku',
     {
       schema: {
-        params: {
-          type: 'object',
-          properties: { id: { type: 'string', pattern: ID_PATTERN }, sku: { type: 'string', minLength: 1 } },
-          required: ['id', 'sku'],
-        },
+        ...channels,
+        summary: 'Explain a product in a channel',
+        description:
+          "The trace of one product through the channel's rule sets in order, rule by rule, and the row " +
+          "the channel's feed holds for it (null when it is left out).",
+        params: idSkuParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { at: { type: 'string', format: 'date-time' } },
+          properties: { at: atSchema },
+        },
+        response: {
+          200: { ...channelExplanationSchema, description: 'the trace and the feed row' },
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_NOT_FOUND', 'PRODUCT_NOT_FOUND', 'RULE_SET_NOT_FOUND'),
         },
       },
     },
@@ -212,15 +395,25 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     '/channels/:id/preview',
     {
       schema: {
+        ...channels,
+        summary: 'Preview the rules of a channel',
+        description:
+          "Runs the channel's rules over its catalog, with a draft rule set (not saved) in place of the " +
+          'stored one of the same id (or after them): per-rule counts, samples and their feed rows. ' +
+          'Changes nothing.',
         params: idParams,
         body: {
           type: ['object', 'null'],
           additionalProperties: false,
           properties: {
-            ruleSet: { type: 'object' },
-            at: { type: 'string', format: 'date-time' },
-            samples: { type: 'integer', minimum: 0, maximum: 50 },
+            ruleSet: { type: 'object', description: 'a draft rule set (see RuleSet), not saved' },
+            at: atSchema,
+            samples: { type: 'integer', minimum: 0, maximum: 50, description: 'samples per rule (3)' },
           },
+        },
+        response: {
+          200: { ...channelPreviewSchema, description: 'the preview' },
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_NOT_FOUND', 'RULE_SET_NOT_FOUND', 'RULE_INVALID'),
         },
       },
     },
@@ -237,7 +430,23 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
 
   app.post<{ Params: { id: string } }>(
     '/channels/:id/orders',
-    { schema: { params: idParams } },
+    {
+      schema: {
+        tags: ['orders'],
+        security: apiSecurity,
+        summary: 'Report an order',
+        description:
+          'A paid (or unpaid) order takes its units from the stock ledger, a cancelled or refunded one gives ' +
+          'them back, once. The same report again moves nothing (200).',
+        params: idParams,
+        response: {
+          200: { ...orderResultSchema, description: 'a report seen before: nothing moved' },
+          201: { ...orderResultSchema, description: 'a new report, applied' },
+          ...apiErrors('BAD_REQUEST', 'ORDER_INVALID', 'CHANNEL_NOT_FOUND'),
+        },
+      },
+      config: documentedBody({ ...documentRef('OrderReport'), description: 'the order' }),
+    },
     async (request, reply) => {
       const result = await reportOrder(store, request.params.id, request.body, 'api');
       // A report seen before changes nothing: 200; a new one 201.

@@ -5,6 +5,7 @@ import { AppError } from '../../errors.js';
 import { publicationFiles } from '../../publish/feed-files.js';
 import type { FeedStateCache } from '../../publish/feed-state-cache.js';
 import type { FetchLog } from '../../publish/fetch-log.js';
+import { errorResponses } from '../schemas.js';
 
 /** What serving feeds needs. */
 export interface FeedRouteOptions {
@@ -54,6 +55,54 @@ function acceptsGzip(header: string | undefined): boolean {
   });
 }
 
+const feedFile = { schema: { type: 'string', format: 'binary' } } as const;
+const validators = {
+  ETag: { type: 'string', description: 'the sha256 of the file sent (`-gzip` for the gzip twin)' },
+  'Last-Modified': { type: 'string', description: 'when the publication was built' },
+  'X-Feed-Version': { type: 'integer', description: 'the publication version' },
+} as const;
+
+/** The feed route's schema: no key, the token is the secret; the answer is the file, streamed. */
+const FEED_ROUTE = {
+  schema: {
+    tags: ['feeds'],
+    summary: 'The outgoing feed',
+    description:
+      'The publication in force, streamed, at the secret URL of `PUT /api/channels/{id}` (`{file}` is ' +
+      '`{token}.{ext}`). Needs no key. Sends `ETag`, `Last-Modified` and, to clients that take gzip, ' +
+      'the stored gzip twin; answers 304 to `If-None-Match` and `If-Modified-Since`. A wrong token, an ' +
+      'unknown or disabled channel or a wrong extension all answer 404. HEAD answers the headers only.',
+    // Plain strings: a malformed name must answer 404 like any other unknown feed, not 400.
+    params: {
+      type: 'object',
+      properties: {
+        channel: { type: 'string', description: 'the channel id' },
+        file: { type: 'string', description: '`{token}.{ext}`, ext being the channel format' },
+      },
+      required: ['channel', 'file'],
+    },
+    // Content descriptions, not JSON schemas: the file is a stream, never serialised.
+    response: {
+      200: {
+        description: 'the feed file',
+        headers: validators,
+        content: {
+          'text/csv': feedFile,
+          'text/tab-separated-values': feedFile,
+          'application/xml': feedFile,
+          'application/json': feedFile,
+        },
+      },
+      304: {
+        description: 'not modified since the validators the client sent',
+        headers: validators,
+        type: 'null',
+      },
+      ...errorResponses(['NOT_FOUND', 'STORE_UNAVAILABLE']),
+    },
+  },
+} as const;
+
 /**
  * `GET|HEAD /feeds/{channel}/{token}.{ext}` (SPEC §3 "Publication", §5): the publication in
  * force, streamed from disk, with `ETag` (its sha256), `Last-Modified`, 304 answers to
@@ -82,78 +131,87 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts
     });
   });
 
-  app.get<{ Params: { channel: string; file: string } }>('/feeds/:channel/:file', async (request, reply) => {
-    const { channel, file } = request.params;
-    const name = FILE_NAME.exec(file);
-    if (!CHANNEL_ID.test(channel) || !name) throw notFound();
-    const state = await opts.states.get(channel);
-    if (!state) throw notFound();
-    const log = (status: number, bytes: number, version: number | null, encoding: string | null) =>
-      logFetch(opts.fetchLog, request, { channel, status, bytes, version, encoding });
-    const pub = state.publication;
-    if (!tokenMatches(name[1] as string, state.token) || !state.enabled || !pub || state.format !== name[2]) {
-      log(404, 0, null, null);
-      throw notFound();
-    }
+  app.get<{ Params: { channel: string; file: string } }>(
+    '/feeds/:channel/:file',
+    FEED_ROUTE,
+    async (request, reply) => {
+      const { channel, file } = request.params;
+      const name = FILE_NAME.exec(file);
+      if (!CHANNEL_ID.test(channel) || !name) throw notFound();
+      const state = await opts.states.get(channel);
+      if (!state) throw notFound();
+      const log = (status: number, bytes: number, version: number | null, encoding: string | null) =>
+        logFetch(opts.fetchLog, request, { channel, status, bytes, version, encoding });
+      const pub = state.publication;
+      if (
+        !tokenMatches(name[1] as string, state.token) ||
+        !state.enabled ||
+        !pub ||
+        state.format !== name[2]
+      ) {
+        log(404, 0, null, null);
+        throw notFound();
+      }
 
-    const gzip = acceptsGzip(request.headers['accept-encoding']);
-    const etag = `"${pub.sha256}"`;
-    const gzipEtag = `"${pub.sha256}-gzip"`;
-    const lastModified = new Date(pub.builtAt);
-    reply
-      .header('ETag', gzip ? gzipEtag : etag)
-      .header('Last-Modified', lastModified.toUTCString())
-      .header('Cache-Control', 'no-cache')
-      .header('Vary', 'Accept-Encoding')
-      .header('X-Feed-Version', String(pub.version));
+      const gzip = acceptsGzip(request.headers['accept-encoding']);
+      const etag = `"${pub.sha256}"`;
+      const gzipEtag = `"${pub.sha256}-gzip"`;
+      const lastModified = new Date(pub.builtAt);
+      reply
+        .header('ETag', gzip ? gzipEtag : etag)
+        .header('Last-Modified', lastModified.toUTCString())
+        .header('Cache-Control', 'no-cache')
+        .header('Vary', 'Accept-Encoding')
+        .header('X-Feed-Version', String(pub.version));
 
-    const inm = request.headers['if-none-match'];
-    const ims = request.headers['if-modified-since'];
-    const notModified =
-      inm !== undefined
-        ? noneMatch(inm, [etag, gzipEtag])
-        : ims !== undefined && !Number.isNaN(Date.parse(ims))
-          ? Math.floor(lastModified.getTime() / 1000) <= Math.floor(Date.parse(ims) / 1000)
-          : false;
-    if (notModified) {
-      log(304, 0, pub.version, null);
-      return reply.code(304).send();
-    }
+      const inm = request.headers['if-none-match'];
+      const ims = request.headers['if-modified-since'];
+      const notModified =
+        inm !== undefined
+          ? noneMatch(inm, [etag, gzipEtag])
+          : ims !== undefined && !Number.isNaN(Date.parse(ims))
+            ? Math.floor(lastModified.getTime() / 1000) <= Math.floor(Date.parse(ims) / 1000)
+            : false;
+      if (notModified) {
+        log(304, 0, pub.version, null);
+        return reply.code(304).send();
+      }
 
-    const files = publicationFiles(opts.dataDir, channel, pub.version, state.format);
-    const path = gzip ? files.gzip : files.feed;
-    const length = gzip ? pub.gzipBytes : pub.bytes;
-    reply.header('Content-Type', pub.contentType).header('Content-Length', length);
-    if (gzip) reply.header('Content-Encoding', 'gzip');
-    if (request.method === 'HEAD') {
-      log(200, 0, pub.version, gzip ? 'gzip' : null);
-      return reply.send();
-    }
-    // Opened before answering: the open file stays readable whole even if a newer
-    // publication prunes it while it is being sent.
-    let handle: fsp.FileHandle;
-    try {
-      handle = await fsp.open(path, 'r');
-    } catch (err) {
-      request.log.error({ err, channel, version: pub.version }, 'published feed file is missing');
-      log(503, 0, pub.version, null);
-      throw new AppError('STORE_UNAVAILABLE', 'the feed file is not available on this server');
-    }
-    const stream = handle.createReadStream();
-    // Read to its end: handed whole to the connection (a client gone half-way destroys it first).
-    let ended = false;
-    stream.once('end', () => {
-      ended = true;
-    });
-    pendingFetches.set(request, {
-      channel,
-      version: pub.version,
-      bytes: length,
-      encoding: gzip ? 'gzip' : null,
-      whole: () => ended,
-    });
-    return reply.send(stream);
-  });
+      const files = publicationFiles(opts.dataDir, channel, pub.version, state.format);
+      const path = gzip ? files.gzip : files.feed;
+      const length = gzip ? pub.gzipBytes : pub.bytes;
+      reply.header('Content-Type', pub.contentType).header('Content-Length', length);
+      if (gzip) reply.header('Content-Encoding', 'gzip');
+      if (request.method === 'HEAD') {
+        log(200, 0, pub.version, gzip ? 'gzip' : null);
+        return reply.send();
+      }
+      // Opened before answering: the open file stays readable whole even if a newer
+      // publication prunes it while it is being sent.
+      let handle: fsp.FileHandle;
+      try {
+        handle = await fsp.open(path, 'r');
+      } catch (err) {
+        request.log.error({ err, channel, version: pub.version }, 'published feed file is missing');
+        log(503, 0, pub.version, null);
+        throw new AppError('STORE_UNAVAILABLE', 'the feed file is not available on this server');
+      }
+      const stream = handle.createReadStream();
+      // Read to its end: handed whole to the connection (a client gone half-way destroys it first).
+      let ended = false;
+      stream.once('end', () => {
+        ended = true;
+      });
+      pendingFetches.set(request, {
+        channel,
+        version: pub.version,
+        bytes: length,
+        encoding: gzip ? 'gzip' : null,
+        whole: () => ended,
+      });
+      return reply.send(stream);
+    },
+  );
 };
 
 function logFetch(

@@ -8,19 +8,25 @@ export const healthRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { 
     '/health',
     {
       schema: {
+        tags: ['health'],
+        summary: 'Liveness and store reachability',
+        description: 'Needs no key. Answers 503 when the store cannot be reached.',
         response: {
           200: {
+            description: 'the process is up and the store answers',
             type: 'object',
             properties: { status: { const: 'ok' }, store: { type: 'string' } },
             required: ['status', 'store'],
           },
           503: {
+            description: 'the store cannot be reached',
             type: 'object',
             properties: {
               status: { const: 'unavailable' },
               store: { type: 'string' },
               message: { type: 'string' },
             },
+            required: ['status', 'store', 'message'],
           },
         },
       },

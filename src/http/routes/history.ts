@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { readHistory } from '../../store/history.js';
 import type { Store } from '../../store/types.js';
+import { apiErrors, apiSecurity, historyPageSchema } from '../schemas.js';
 import { limitSchema } from './paging.js';
 
 interface HistoryQuery {
@@ -19,18 +20,36 @@ export const historyRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
     '/history',
     {
       schema: {
+        tags: ['history'],
+        security: apiSecurity,
+        summary: 'The history',
+        description:
+          'The append-only log of imports, product changes, rule set and channel versions, publications, ' +
+          'orders and stock movements, newest first. Filters combine; `before` pages back.',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
-            catalog: { type: 'string' },
-            channel: { type: 'string' },
-            sku: { type: 'string' },
-            type: { type: 'string', pattern: '^[a-z]+(\\.[a-z_]+)?$' },
-            since: { type: 'string', format: 'date-time' },
-            before: { type: 'integer', minimum: 1 },
+            catalog: { type: 'string', description: 'events of this catalog' },
+            channel: { type: 'string', description: 'events of this channel' },
+            sku: { type: 'string', description: 'events of this product' },
+            type: {
+              type: 'string',
+              pattern: '^[a-z]+(\\.[a-z_]+)?$',
+              description: 'an exact type (`import.held`) or a family (`import`)',
+            },
+            since: { type: 'string', format: 'date-time', description: 'events at or after this time' },
+            before: {
+              type: 'integer',
+              minimum: 1,
+              description: 'events older than this id (the `next` cursor)',
+            },
             limit: limitSchema,
           },
+        },
+        response: {
+          200: { ...historyPageSchema, description: 'a page of events, newest first' },
+          ...apiErrors('BAD_REQUEST'),
         },
       },
     },

@@ -1,11 +1,20 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
-import { catalogDefinitionSchema } from '../../catalog/definition.js';
 import { applyHeldRun, runImport } from '../../catalog/import-run.js';
 import { AppError } from '../../errors.js';
 import { getCatalog } from '../../store/catalogs.js';
 import { getRun, listRowErrors, listRuns, publicRun } from '../../store/imports.js';
 import type { Store } from '../../store/types.js';
+import {
+  apiErrors,
+  apiSecurity,
+  documentedBody,
+  errorResponses,
+  idParams,
+  importRunSchema,
+  rowNoteSchema,
+  runAnswerSchema,
+} from '../schemas.js';
 import { limitSchema } from './paging.js';
 
 /** Counts bytes as they pass and fails the stream past the limit. */
@@ -32,6 +41,44 @@ const runParams = {
   required: ['run'],
 } as const;
 
+const imports = { tags: ['imports'], security: apiSecurity } as const;
+
+// A failed run answers 422 with the run; a source that cannot be read answers 422 with an error.
+const uploadErrors = apiErrors(
+  'BAD_REQUEST',
+  'DEFINITION_INVALID',
+  'IMPORT_NO_SOURCE',
+  'CATALOG_NOT_FOUND',
+  'IMPORT_BUSY',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_FORMAT',
+  'IMPORT_SOURCE_UNREADABLE',
+  'SOURCE_FORBIDDEN_ADDRESS',
+  'SOURCE_UNREACHABLE',
+  'SOURCE_HTTP_ERROR',
+  'SOURCE_TOO_LARGE',
+  'SOURCE_TRUNCATED',
+  'SOURCE_TIMEOUT',
+);
+const unprocessable = errorResponses(['IMPORT_SOURCE_UNREADABLE', 'SOURCE_FORBIDDEN_ADDRESS'])[422];
+
+/** The feed formats an upload may be, as the OpenAPI document shows them. */
+const uploadBody = {
+  description:
+    "Optional: the feed file, streamed (413 past the upload limit). With no body, the catalog's source " +
+    '(its file or linked URL) is imported. The format is detected, or set by the catalog definition.',
+  content: Object.fromEntries(
+    [
+      'text/csv',
+      'text/tab-separated-values',
+      'application/xml',
+      'application/json',
+      'application/x-ndjson',
+      'application/octet-stream',
+    ].map((type) => [type, { schema: { type: 'string', format: 'binary' } }]),
+  ),
+};
+
 /** Import runs: start one (upload or linked source), read them, apply a held one. */
 export const importRoutes: FastifyPluginAsync<{
   store: Store;
@@ -50,21 +97,41 @@ export const importRoutes: FastifyPluginAsync<{
       '/catalogs/:id/imports',
       {
         schema: {
-          params: {
-            type: 'object',
-            properties: { id: { type: 'string', pattern: catalogDefinitionSchema.properties.id.pattern } },
-            required: ['id'],
-          },
+          ...imports,
+          summary: 'Start an import',
+          description:
+            "Imports the request body (any content type, streamed), or with no body the catalog's source. " +
+            'Answers when the run is over: 201 applied, 202 held by the safety gate (apply it with ' +
+            '`POST /api/imports/{run}/apply`, or import again with `force=true`), 422 failed.',
+          params: idParams,
           querystring: {
             type: 'object',
             additionalProperties: false,
             properties: {
-              mode: { enum: ['full', 'partial'], default: 'full' },
-              force: { type: 'boolean', default: false },
-              name: { type: 'string', maxLength: 255 },
+              mode: {
+                enum: ['full', 'partial'],
+                default: 'full',
+                description: 'partial: only the rows sent change; nothing is removed',
+              },
+              force: {
+                type: 'boolean',
+                default: false,
+                description: 'apply even what the safety gate holds',
+              },
+              name: { type: 'string', maxLength: 255, description: 'the file name, for the run and history' },
+            },
+          },
+          response: {
+            201: { ...runAnswerSchema, description: 'the run, applied' },
+            202: { ...runAnswerSchema, description: 'the run, held by the safety gate' },
+            ...uploadErrors,
+            422: {
+              description: `the run failed (its \`failure\` says why), or:\n\n${unprocessable?.description}`,
+              anyOf: [runAnswerSchema, unprocessable],
             },
           },
         },
+        config: documentedBody(uploadBody, { optional: true }),
       },
       async (request, reply) => {
         const { id } = request.params;
@@ -117,10 +184,36 @@ export const importRoutes: FastifyPluginAsync<{
     '/catalogs/:id/imports',
     {
       schema: {
+        ...imports,
+        summary: 'Import runs of a catalog',
+        description: 'Import runs, newest first; `before` pages back.',
+        params: idParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { before: { type: 'integer', minimum: 1 }, limit: limitSchema },
+          properties: {
+            before: {
+              type: 'integer',
+              minimum: 1,
+              description: 'runs older than this id (the `next` cursor)',
+            },
+            limit: limitSchema,
+          },
+        },
+        response: {
+          200: {
+            description: 'a page of runs, newest first',
+            type: 'object',
+            properties: {
+              runs: { type: 'array', items: importRunSchema },
+              next: {
+                type: ['integer', 'null'],
+                description: 'pass as `before` for the next page; null at the end',
+              },
+            },
+            required: ['runs', 'next'],
+          },
+          ...apiErrors('BAD_REQUEST', 'CATALOG_NOT_FOUND'),
         },
       },
     },
@@ -136,6 +229,10 @@ export const importRoutes: FastifyPluginAsync<{
     '/imports/:run',
     {
       schema: {
+        ...imports,
+        summary: 'One import run with its row errors',
+        description:
+          'The run, its row errors and its row warnings, by line (`errorsLimit` and `errorsOffset` page both).',
         params: runParams,
         querystring: {
           type: 'object',
@@ -144,6 +241,23 @@ export const importRoutes: FastifyPluginAsync<{
             errorsLimit: { type: 'integer', minimum: 0, maximum: 10_000, default: 1000 },
             errorsOffset: { type: 'integer', minimum: 0, default: 0 },
           },
+        },
+        response: {
+          200: {
+            description: 'the run',
+            type: 'object',
+            properties: {
+              run: importRunSchema,
+              rowErrors: { type: 'array', items: rowNoteSchema, description: 'rows left out, by line' },
+              rowWarnings: {
+                type: 'array',
+                items: rowNoteSchema,
+                description: 'rows imported with a warning',
+              },
+            },
+            required: ['run', 'rowErrors', 'rowWarnings'],
+          },
+          ...apiErrors('BAD_REQUEST', 'IMPORT_NOT_FOUND'),
         },
       },
     },
@@ -165,7 +279,20 @@ export const importRoutes: FastifyPluginAsync<{
 
   app.post<{ Params: { run: number } }>(
     '/imports/:run/apply',
-    { schema: { params: runParams } },
+    {
+      schema: {
+        ...imports,
+        summary: 'Apply a held import run',
+        description:
+          'Applies what the safety gate held, as it was staged. Refused (409) when the run is not held, or ' +
+          'when another run was applied since.',
+        params: runParams,
+        response: {
+          200: { ...runAnswerSchema, description: 'the run, applied' },
+          ...apiErrors('BAD_REQUEST', 'IMPORT_NOT_FOUND', 'IMPORT_NOT_HELD', 'IMPORT_STALE', 'IMPORT_BUSY'),
+        },
+      },
+    },
     async (request) => {
       const run = await applyHeldRun(store, request.params.run, 'api');
       return { run: publicRun(run) };
