@@ -8,6 +8,7 @@ import type { Store } from '../store/types.js';
 import { keyMatches } from './api-key.js';
 import { DASHBOARD_DIST } from './dashboard-build.js';
 import { installErrorHandling } from './errors.js';
+import { registerOpenApi } from './openapi.js';
 import { catalogRoutes } from './routes/catalogs.js';
 import { channelRoutes } from './routes/channels.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -66,6 +67,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
+  // Before any route (the OpenAPI document at /docs lists the routes added after it), and
+  // after the hooks above, which /docs gets too.
+  await registerOpenApi(app);
   await app.register(healthRoutes, { store: opts.store });
   const states = new FeedStateCache(opts.store);
   const fetchLog =
