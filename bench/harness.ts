@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { progressBar } from '../src/cli/output.js';
 import { PACKAGE_ROOT } from '../src/config/config.js';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/types.js';
@@ -95,7 +96,10 @@ export class Progress {
   private describe(): string {
     const now = performance.now();
     const elapsed = (now - this.started) / 1000;
-    const pct = this.total > 0 ? ` (${Math.floor((this.rows / this.total) * 100)} %)` : '';
+    const ratio = this.total > 0 ? Math.min(1, this.rows / this.total) : 0;
+    const pct = this.total > 0 ? ` (${Math.floor(ratio * 100)} %)` : '';
+    // On a terminal, a bar ahead of the figures.
+    const bar = this.tty && this.total > 0 ? `${progressBar(ratio, 20)} ` : '';
     const rate =
       this.phase === 'reading' || this.phase === 'writing' || this.phase === 'building'
         ? `, ${fmtInt(this.rows / elapsed)} rows/s`
@@ -106,7 +110,7 @@ export class Progress {
       : this.tty
         ? ` ${this.phase} ${fmtSec(now - this.phaseStarted)}`
         : ` ${this.phase}`;
-    return `${this.label}:${inPhase} · ${fmtInt(this.rows)} rows${pct}${rate} · ${elapsed.toFixed(1)} s`;
+    return `${bar}${this.label}:${inPhase} · ${fmtInt(this.rows)} rows${pct}${rate} · ${elapsed.toFixed(1)} s`;
   }
 }
 

@@ -11,6 +11,7 @@
 // biome-ignore-all lint/suspicious/noThenProperty: a rule's actions are its "then" (SPEC §2), not a thenable.
 import fs from 'node:fs';
 import path from 'node:path';
+import { progressBar } from '../src/cli/output.js';
 import { compileRuleSets } from '../src/rules/engine.js';
 import { factsOf } from '../src/rules/facts.js';
 import { createReferenceEvaluator, referenceEngine, toEngineCondition } from '../src/rules/reference.js';
@@ -138,8 +139,12 @@ function round(x: number, d: number): number {
 const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 function progress(label: string, done: number, total: number): void {
-  if (process.stderr.isTTY)
-    process.stderr.write(`\r  ${label}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}`);
+  if (process.stderr.isTTY) {
+    const ratio = total > 0 ? Math.min(1, done / total) : 0;
+    process.stderr.write(
+      `\r\x1b[K  ${progressBar(ratio, 20)} ${String(Math.floor(ratio * 100)).padStart(3)} % ${label}: ${done.toLocaleString('en-US')} / ${total.toLocaleString('en-US')}`,
+    );
+  }
 }
 
 function endProgress(): void {

@@ -57,6 +57,8 @@ export const MAX_STORED_ROW_ERRORS = 10_000;
 export interface ImportProgress {
   phase: 'reading' | 'diffing' | 'applying';
   rows: number;
+  /** Bytes read from the source so far, when its stream counts them (a file, stdin). */
+  bytes?: number;
 }
 
 /** What to import and how. */
@@ -199,7 +201,8 @@ async function executeRun(
             chunk = '';
           }
         } else errors.add(result.issue);
-        if (counts.rows % 10_000 === 0) req.onProgress?.({ phase: 'reading', rows: counts.rows });
+        if (counts.rows % 10_000 === 0)
+          req.onProgress?.({ phase: 'reading', rows: counts.rows, bytes: bytesRead(source.stream) });
       }
       if (feed.issues.length > 0) errors.drain(feed.issues);
       if (chunk.length > 0) yield chunk;
@@ -585,6 +588,12 @@ async function finishUnread(
     data: { reason: message, counts },
   });
   return failed;
+}
+
+/** What a file or socket stream has read so far (fs.ReadStream and net.Socket count it). */
+function bytesRead(stream: OpenedSource['stream']): number | undefined {
+  const n = (stream as { bytesRead?: unknown }).bytesRead;
+  return typeof n === 'number' ? n : undefined;
 }
 
 function pick(d: DiffCounts) {

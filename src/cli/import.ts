@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { applyHeldRun, runImport } from '../catalog/import-run.js';
+import { getCatalog } from '../store/catalogs.js';
 import { type ImportRunRecord, listRowErrors } from '../store/imports.js';
+import type { Store } from '../store/types.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openContext } from './context.js';
 import { formatTable, Progress } from './output.js';
@@ -37,6 +39,7 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
     } else {
       const progress = new Progress(`import ${catalogId}`);
       const file = values.file;
+      const total = await sourceSize(ctx.store, catalogId as string, file);
       run = await runImport(ctx.store, {
         catalogId: catalogId as string,
         input:
@@ -49,7 +52,15 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
         force: values.force,
         actor: 'cli',
         allowPrivateSources: ctx.config.allowPrivateSources,
-        onProgress: (p) => progress.update(p.phase, p.rows),
+        onProgress: (p) =>
+          progress.update(
+            p.phase,
+            p.rows,
+            total === undefined
+              ? undefined
+              : // Past reading, every byte was read.
+                { done: p.bytes ?? (p.phase === 'reading' ? 0 : total), total, unit: 'bytes' },
+          ),
       });
       progress.done();
     }
@@ -69,6 +80,29 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
     return 0;
   } finally {
     await ctx.store.close();
+  }
+}
+
+/**
+ * The size of what the import reads, when it is a file (`--file`, stdin redirected from a
+ * file, or the catalog's own file source): the progress bar's total.
+ */
+async function sourceSize(
+  store: Store,
+  catalogId: string,
+  file: string | undefined,
+): Promise<number | undefined> {
+  try {
+    if (file === '-') {
+      const stat = fs.fstatSync(0);
+      return stat.isFile() ? stat.size : undefined;
+    }
+    const source = file === undefined ? (await getCatalog(store, catalogId))?.definition.source : undefined;
+    const path = file ?? (source && 'file' in source ? source.file : undefined);
+    return path === undefined ? undefined : fs.statSync(path).size;
+  } catch {
+    // No bar then; the import itself reports a missing source.
+    return undefined;
   }
 }
 

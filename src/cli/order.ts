@@ -37,7 +37,7 @@ export async function orderCommand(args: string[], json: boolean): Promise<numbe
     if (r.movements.length > 0) {
       ctx.out(
         formatTable([
-          ['sku', 'delta', 'cause', 'effective stock'],
+          ['SKU', 'DELTA', 'CAUSE', 'EFFECTIVE STOCK'],
           ...r.movements.map((m) => [m.sku, String(m.delta), m.cause, String(m.effectiveStock)]),
         ]),
       );

@@ -13,43 +13,119 @@ export function formatTable(rows: string[][]): string {
     .join('\n');
 }
 
+/** How far a long piece of work has come, when its end is known. */
+export interface ProgressShare {
+  done: number;
+  total: number;
+  /** `bytes` shows sizes (a file being read); `count` shows "N of M" in the display's unit. */
+  unit: 'bytes' | 'count';
+}
+
 /**
- * A one-line progress display on a terminal (stderr), silent elsewhere so pipes and
- * logs stay clean.
+ * A one-line progress display on a terminal (stderr): a bar and a percentage when the total
+ * is known, the count and its rate always. Silent when the stream is not a terminal, so pipes
+ * and logs stay clean.
  */
 export class Progress {
   private readonly enabled: boolean;
   private last = 0;
   private readonly started = Date.now();
+  private state: { phase: string; count: number; share?: ProgressShare } | undefined;
+  private ticker: NodeJS.Timeout | undefined;
 
+  /** `unit` names what is counted: rows of a feed, products of a catalog, runs of a benchmark. */
   constructor(
     private readonly label: string,
-    stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly unit = 'rows',
   ) {
     this.enabled = stream.isTTY === true;
-    this.stream = stream;
   }
 
-  private readonly stream: NodeJS.WriteStream;
+  /** Whether anything is shown (stderr is a terminal): work done only for the display can be skipped. */
+  get shown(): boolean {
+    return this.enabled;
+  }
 
-  /** Shows `label phase: N rows (R rows/s)`, at most ten times a second. */
-  update(phase: string, rows: number): void {
+  /** Shows the phase, `count` and how far along it is, at most ten times a second. */
+  update(phase: string, count: number, share?: ProgressShare): void {
     if (!this.enabled) return;
+    this.state = { phase, count, share };
+    // Phases that report nothing for a while (an import's diff) keep the spinner turning.
+    if (!this.ticker) {
+      this.ticker = setInterval(() => this.draw(), 250);
+      this.ticker.unref();
+    }
     const now = Date.now();
     if (now - this.last < 100) return;
     this.last = now;
-    const secs = (now - this.started) / 1000;
-    const rate = secs > 0 ? Math.round(rows / secs) : 0;
-    const spinner = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[Math.floor(now / 100) % 10];
-    this.stream.write(
-      `\r\x1b[2K${spinner} ${this.label} ${phase}: ${rows.toLocaleString('en')} rows (${rate.toLocaleString('en')} rows/s)`,
-    );
+    this.draw();
   }
 
   /** Clears the line. */
   done(): void {
+    clearInterval(this.ticker);
+    this.ticker = undefined;
     if (this.enabled) this.stream.write('\r\x1b[2K');
   }
+
+  private draw(): void {
+    if (!this.state) return;
+    const line = describeProgress(this.label, this.unit, this.state, Date.now() - this.started);
+    // Wider than the terminal, the line would wrap and `\r` could no longer redraw it.
+    const width = this.stream.columns ?? 0;
+    this.stream.write(`\r\x1b[2K${width > 1 ? [...line].slice(0, width - 1).join('') : line}`);
+  }
+}
+
+/**
+ * The text of a progress line: `⠋ import shop reading ███████░░░░░░  35 % · 12.4 MB of 35.0 MB ·
+ * 120,000 rows (40,000 rows/s)`.
+ */
+export function describeProgress(
+  label: string,
+  unit: string,
+  state: { phase: string; count: number; share?: ProgressShare },
+  elapsedMs: number,
+): string {
+  const spinner = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[Math.floor(elapsedMs / 100) % 10];
+  const parts = [`${spinner} ${label} ${state.phase}`];
+  const share = state.share;
+  if (share && share.total > 0) {
+    const ratio = Math.min(1, Math.max(0, share.done / share.total));
+    parts[0] += ` ${progressBar(ratio, 20)} ${String(Math.floor(ratio * 100)).padStart(3)} %`;
+    if (share.unit === 'bytes') parts.push(`${formatBytes(share.done)} of ${formatBytes(share.total)}`);
+  }
+  const secs = elapsedMs / 1000;
+  const rate = secs > 0 ? Math.round(state.count / secs) : 0;
+  const count =
+    share && share.total > 0 && share.unit === 'count'
+      ? `${fmt(state.count)} of ${fmt(share.total)} ${unit}`
+      : `${fmt(state.count)} ${unit}`;
+  parts.push(`${count} (${fmt(rate)} ${unit}/s)`);
+  return parts.join(' · ');
+}
+
+/** A bar of `width` cells, `ratio` (0 to 1) of them full. */
+export function progressBar(ratio: number, width: number): string {
+  const full = Math.round(Math.min(1, Math.max(0, ratio)) * width);
+  return `${'█'.repeat(full)}${'░'.repeat(width - full)}`;
+}
+
+/** A size for people: 512 B, 12.4 KB, 3.1 MB, 1.2 GB (powers of 1024). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return i === 0 ? `${value} B` : `${value.toFixed(1)} ${units[i]}`;
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en');
 }
 
 /**

@@ -1,5 +1,6 @@
 import { buildChannelFeed } from '../publish/build.js';
 import { listChannels } from '../store/channels.js';
+import { countProducts } from '../store/products.js';
 import type { Publication } from '../store/publications.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openContext } from './context.js';
@@ -27,7 +28,8 @@ export async function publishCommand(args: string[], json: boolean): Promise<num
         skipped.push(channel.id);
         continue;
       }
-      const progress = new Progress(`publish ${channel.id}`);
+      const progress = new Progress(`publish ${channel.id}`, process.stderr, 'products');
+      const total = progress.shown ? await countProducts(ctx.store, channel.catalog) : 0;
       published.push(
         await buildChannelFeed(
           { store: ctx.store, dataDir: ctx.config.dataDir },
@@ -35,7 +37,7 @@ export async function publishCommand(args: string[], json: boolean): Promise<num
             channelId: channel.id,
             reason: 'on demand',
             actor: 'cli',
-            onProgress: (n) => progress.update('building', n),
+            onProgress: (n) => progress.update('building', n, { done: n, total, unit: 'count' }),
           },
         ),
       );
@@ -49,7 +51,7 @@ export async function publishCommand(args: string[], json: boolean): Promise<num
     if (published.length > 0) {
       ctx.out(
         formatTable([
-          ['channel', 'version', 'items', 'excluded', 'added', 'removed', 'changed', 'bytes', 'gzip', 'ms'],
+          ['CHANNEL', 'VERSION', 'ITEMS', 'EXCLUDED', 'ADDED', 'REMOVED', 'CHANGED', 'BYTES', 'GZIP', 'MS'],
           ...published.map((p) => [
             p.channel,
             String(p.version),
