@@ -58,6 +58,10 @@ export const ERROR_CODES = {
     doc: 'The download ended before its declared length, or its compressed stream was cut.',
   },
   PAYLOAD_TOO_LARGE: { status: 413, doc: 'The upload is larger than the body limit.' },
+  RATE_LIMITED: {
+    status: 429,
+    doc: 'Too many /api requests from this client in the last minute (FEEDWRIGHT_RATE_LIMIT); Retry-After says when to try again.',
+  },
   UNSUPPORTED_FORMAT: { status: 415, doc: 'The feed format is not supported yet.' },
   STORE_UNAVAILABLE: { status: 503, doc: 'The store cannot be reached.' },
   INTERNAL: { status: 500, doc: 'An unexpected error; the log has the details.' },

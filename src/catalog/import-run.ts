@@ -1,4 +1,5 @@
 import { AppError } from '../errors.js';
+import { reportOperation } from '../metrics.js';
 import { DEFAULT_MAX_RECORD_SIZE, FeedParseError } from '../parse/csv.js';
 import { readFeed } from '../parse/detect.js';
 import type { KeyedRecord } from '../parse/records.js';
@@ -86,7 +87,7 @@ export async function runImport(store: Store, req: ImportRequest): Promise<Impor
   const catalog = await getCatalog(store, req.catalogId);
   if (!catalog) throw new AppError('CATALOG_NOT_FOUND', `no catalog "${req.catalogId}"`);
   const def = catalog.definition;
-  return store.session(
+  const run = await store.session(
     (session) =>
       withImportLock(session, def.id, async () => {
         const label = describeSource(def, req.input);
@@ -126,6 +127,18 @@ export async function runImport(store: Store, req: ImportRequest): Promise<Impor
       }),
     { longRunning: true },
   );
+  reportImport(store, run);
+  return run;
+}
+
+/** Tells /metrics how a run ended. */
+function reportImport(store: Store, run: ImportRunRecord): void {
+  reportOperation(store, {
+    type: 'import',
+    catalog: run.catalog,
+    status: run.status,
+    validRows: run.counts.valid,
+  });
 }
 
 /** A linked feed that answered 304: recorded, nothing parsed, the catalog unchanged. */
@@ -357,7 +370,7 @@ export async function applyHeldRun(store: Store, runId: number, actor: string): 
   const run = await getRun(store, runId);
   if (!run) throw new AppError('IMPORT_NOT_FOUND', `no import run ${runId}`);
   if (run.status !== 'held') throw new AppError('IMPORT_NOT_HELD', `run ${runId} is ${run.status}, not held`);
-  return store.session(
+  const applied = await store.session(
     (session) =>
       withImportLock(session, run.catalog, async () => {
         const table = run.stagingTable;
@@ -387,6 +400,8 @@ export async function applyHeldRun(store: Store, runId: number, actor: string): 
       }),
     { longRunning: true },
   );
+  reportImport(store, applied);
+  return applied;
 }
 
 /**

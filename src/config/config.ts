@@ -22,12 +22,36 @@ export interface Config {
   host: string;
   /** Bearer key for /api; undefined until generated or read from DATA_DIR. */
   apiKey: string | undefined;
-  logLevel: string;
+  /** pino level of the JSON logs (LOG_LEVEL): fatal, error, warn, info, debug, trace or silent. */
+  logLevel: LogLevel;
   /** Largest accepted upload body, in bytes. */
   maxUploadBytes: number;
   /** Lets linked feeds reach private and loopback addresses, for on-premise use. */
   allowPrivateSources: boolean;
+  /** /api requests a client may make per minute (FEEDWRIGHT_RATE_LIMIT); 0 turns the limit off. */
+  rateLimitPerMinute: number;
+  /** Time a client has to send a request's headers; slower ones are dropped (slowloris). */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request, body included (large uploads). */
+  requestTimeoutMs: number;
+  /**
+   * On SIGTERM, how long requests under way (uploads being imported) may run on; then their
+   * connections are cut, and an import reading a cut upload is held, the catalog untouched.
+   */
+  shutdownGraceMs: number;
 }
+
+/** The levels LOG_LEVEL accepts (pino's). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Defaults of the operational settings, for the README and the tests. */
+export const OPERATION_DEFAULTS = {
+  rateLimitPerMinute: 600,
+  headersTimeoutMs: 30_000,
+  requestTimeoutMs: 60 * 60_000,
+  shutdownGraceMs: 25_000,
+} as const;
 
 /** Reads the configuration from an environment (process.env by default). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -41,14 +65,48 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `FEEDWRIGHT_MAX_UPLOAD_BYTES must be a positive number, got "${env.FEEDWRIGHT_MAX_UPLOAD_BYTES}"`,
     );
   }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+  const headersTimeoutMs = wholeNumber(
+    env,
+    'FEEDWRIGHT_HEADERS_TIMEOUT_MS',
+    OPERATION_DEFAULTS.headersTimeoutMs,
+    1,
+  );
+  const requestTimeoutMs = wholeNumber(
+    env,
+    'FEEDWRIGHT_REQUEST_TIMEOUT_MS',
+    OPERATION_DEFAULTS.requestTimeoutMs,
+    1,
+  );
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new Error('FEEDWRIGHT_REQUEST_TIMEOUT_MS must not be shorter than FEEDWRIGHT_HEADERS_TIMEOUT_MS');
+  }
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.DATA_DIR || './data'),
     port,
     host: env.HOST || '0.0.0.0',
     apiKey: env.FEEDWRIGHT_API_KEY || undefined,
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel as LogLevel,
     maxUploadBytes: maxUpload,
     allowPrivateSources: env.FEEDWRIGHT_ALLOW_PRIVATE_SOURCES === 'true',
+    rateLimitPerMinute: wholeNumber(env, 'FEEDWRIGHT_RATE_LIMIT', OPERATION_DEFAULTS.rateLimitPerMinute, 0),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    shutdownGraceMs: wholeNumber(env, 'FEEDWRIGHT_SHUTDOWN_GRACE_MS', OPERATION_DEFAULTS.shutdownGraceMs, 0),
   };
+}
+
+/** An integer setting of at least `min`, or its default when unset. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new Error(`${name} must be a whole number of at least ${min}, got "${raw}"`);
+  }
+  return n;
 }

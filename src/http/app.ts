@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { OPERATION_DEFAULTS } from '../config/config.js';
 import { AppError } from '../errors.js';
 import { FeedStateCache } from '../publish/feed-state-cache.js';
 import { FetchLog } from '../publish/fetch-log.js';
@@ -8,7 +9,10 @@ import type { Store } from '../store/types.js';
 import { keyMatches } from './api-key.js';
 import { DASHBOARD_DIST } from './dashboard-build.js';
 import { installErrorHandling } from './errors.js';
+import { InFlight } from './in-flight.js';
+import { AppMetrics, installMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
+import { limitRequests } from './rate-limit.js';
 import { catalogRoutes } from './routes/catalogs.js';
 import { channelRoutes } from './routes/channels.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -43,26 +47,47 @@ export interface AppOptions {
   /** The fetch log's writer (made here when not given; `serve` flushes it on shutdown). */
   fetchLog?: FetchLog;
   logger?: FastifyServerOptions['logger'];
+  /** /api requests a client may make per minute (429 past it); unset or 0: no limit. */
+  rateLimitPerMinute?: number;
+  /**
+   * How long a client may take to send a request's headers, and the whole request (uploads
+   * included); slower ones are disconnected. 30 s and one hour by default.
+   */
+  timeouts?: { headersMs: number; requestMs: number };
 }
 
 /**
- * Builds the fastify app: /health, the authenticated /api routes, and error mapping.
+ * Builds the fastify app: /health, /metrics, the authenticated (and, when asked, rate
+ * limited) /api routes, and error mapping.
  * Listening is the caller's business (`serve`), so tests use `app.inject()`.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const timeouts = opts.timeouts ?? {
+    headersMs: OPERATION_DEFAULTS.headersTimeoutMs,
+    requestMs: OPERATION_DEFAULTS.requestTimeoutMs,
+  };
   const app = Fastify({
     logger: opts.logger ?? false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
     },
-    // A request must arrive whole within an hour (large uploads); headers within
-    // http's headersTimeout (set by `serve`), so slow clients cannot hold sockets forever.
-    requestTimeout: 60 * 60_000,
+    // Slow clients cannot hold sockets forever (slowloris): the headers must arrive within
+    // headersMs, the whole request (a large upload) within requestMs.
+    requestTimeout: timeouts.requestMs,
+    http: {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      // Node looks for late clients this often (30 s by default, which would double the wait).
+      connectionsCheckingInterval: Math.min(5_000, Math.max(100, Math.floor(timeouts.headersMs / 4))),
+    },
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   });
   installErrorHandling(app);
+  // Before any route: a shutdown waits for the handlers under way (see `serve`).
+  const inFlight = new InFlight();
+  inFlight.install(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -89,6 +114,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
       onFailed: (channel, err) => app.log.error({ err, channel }, 'feed build failed'),
     });
+  const metrics = new AppMetrics();
+  const hasKey = (request: FastifyRequest) => {
+    const m = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
+    return m?.[1] !== undefined && keyMatches(m[1].trim(), opts.apiKey);
+  };
+  const requireApiKey = async (request: FastifyRequest) => {
+    if (!hasKey(request))
+      throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <FEEDWRIGHT_API_KEY>');
+  };
+  await installMetrics(app, metrics, { store: opts.store, states, authenticate: requireApiKey });
   // Any change through the API (an import, a rule set, a channel or catalog definition) may
   // make feeds stale: ask the publisher to check (debounced; the store decides what is stale).
   app.addHook('onResponse', async (request, reply) => {
@@ -101,13 +136,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(
     async (api) => {
-      api.addHook('onRequest', async (request) => {
-        const header = request.headers.authorization ?? '';
-        const m = /^Bearer\s+(.+)$/i.exec(header);
-        if (!m?.[1] || !keyMatches(m[1].trim(), opts.apiKey)) {
-          throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <FEEDWRIGHT_API_KEY>');
-        }
-      });
+      // The limit first: requests with a wrong key count too.
+      await limitRequests(api, { perMinute: opts.rateLimitPerMinute ?? 0, hasKey });
+      api.addHook('onRequest', requireApiKey);
       await api.register(catalogRoutes, { store: opts.store, onCatalogChanged: opts.onCatalogChanged });
       await api.register(importRoutes, {
         store: opts.store,
@@ -124,6 +155,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     { prefix: '/api' },
   );
   app.decorate('feeds', { publisher, states, fetchLog });
+  app.decorate('operations', { metrics, inFlight });
   return app;
 }
 
@@ -131,7 +163,15 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The app's feed machinery (publisher, serving state, fetch log), for `serve` and tests. */
     feeds: AppFeeds;
+    /** The app's metrics and its count of handlers under way, for `serve` and tests. */
+    operations: AppOperations;
   }
+}
+
+/** The app's metrics and its count of handlers under way. */
+export interface AppOperations {
+  metrics: AppMetrics;
+  inFlight: InFlight;
 }
 
 /** The app's feed machinery, for `serve` and tests. */

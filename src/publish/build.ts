@@ -7,6 +7,7 @@ import { compileMapping } from '../channels/mapping.js';
 import { channelFormat } from '../channels/presets.js';
 import type { FeedValue } from '../channels/types.js';
 import { AppError } from '../errors.js';
+import { reportOperation } from '../metrics.js';
 import { compileRuleSets } from '../rules/engine.js';
 import { loadRuleSets } from '../rules/service.js';
 import { getChannel } from '../store/channels.js';
@@ -79,7 +80,7 @@ const MAX_ATTEMPTS = 3;
  */
 export async function buildChannelFeed(ctx: BuildContext, req: BuildRequest): Promise<Publication> {
   const now = ctx.now ?? (() => new Date());
-  return ctx.store.session(async (session) => {
+  const build = ctx.store.session(async (session) => {
     await lockChannelBuild(session, req.channelId);
     try {
       for (let attempt = 1; ; attempt++) {
@@ -104,6 +105,19 @@ export async function buildChannelFeed(ctx: BuildContext, req: BuildRequest): Pr
       await unlockChannelBuild(session, req.channelId);
     }
   });
+  return reportBuild(ctx.store, req.channelId, build);
+}
+
+/** Tells /metrics how a build ended. */
+async function reportBuild(store: Store, channel: string, build: Promise<Publication>): Promise<Publication> {
+  try {
+    const publication = await build;
+    reportOperation(store, { type: 'build', channel, ok: true, seconds: publication.buildMs / 1000 });
+    return publication;
+  } catch (err) {
+    reportOperation(store, { type: 'build', channel, ok: false });
+    throw err;
+  }
 }
 
 async function buildOnce(

@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import { schemaErrorPath } from '../catalog/definition.js';
 import { AppError } from '../errors.js';
+import { reportOperation } from '../metrics.js';
 import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
 import { bumpStockRevision } from '../store/publications.js';
@@ -125,7 +126,7 @@ export async function reportOrder(
   const catalogId = channel.catalog;
   const skipUnpaid = channel.definition.options?.skipUnpaidOrders === true;
 
-  return store.transaction(async (tx) => {
+  const reported = await store.transaction(async (tx) => {
     await shareLockCatalog(tx, catalogId);
     const { order } = await lockOrder(tx, {
       channelId,
@@ -245,6 +246,10 @@ export async function reportOrder(
     });
     return result;
   });
+  for (const o of reported.oversold) {
+    reportOperation(store, { type: 'oversell', catalog: catalogId, channel: channelId, units: o.units });
+  }
+  return reported;
 }
 
 /** Locks the lines' products and says for each line whether it is linked and managed. */
