@@ -3,6 +3,7 @@ import type { Route } from '../router.js';
 import { CatalogPage, CatalogsPage } from './catalogs.js';
 import { HistoryPage } from './history.js';
 import { ImportRunPage } from './import-run.js';
+import { ProductPage, ProductsPage } from './product.js';
 
 /** A top-level section: its nav label, the first path segment, and what it renders. */
 export interface Section {
@@ -18,6 +19,16 @@ export const sections: Section[] = [
     label: 'Catalogs',
     render: ({ parts }) => (parts[1] ? <CatalogPage id={parts[1]} /> : <CatalogsPage />),
   },
+  {
+    id: 'products',
+    label: 'Products',
+    render: ({ parts, query }) =>
+      parts[1] && parts[2] ? (
+        <ProductPage catalog={parts[1]} sku={parts.slice(2).join('/')} query={query} />
+      ) : (
+        <ProductsPage query={parts[1] && !query.has('catalog') ? withCatalog(query, parts[1]) : query} />
+      ),
+  },
   { id: 'history', label: 'History', render: ({ query }) => <HistoryPage query={query} /> },
 ];
 
@@ -25,3 +36,10 @@ export const sections: Section[] = [
 export const innerPages: Section[] = [
   { id: 'imports', label: 'Import run', render: ({ parts }) => <ImportRunPage run={Number(parts[1])} /> },
 ];
+
+/** `#/products/<catalog>` searches that catalog. */
+function withCatalog(query: URLSearchParams, catalog: string): URLSearchParams {
+  const q = new URLSearchParams(query);
+  q.set('catalog', catalog);
+  return q;
+}
