@@ -3,6 +3,7 @@ import type { Route } from '../router.js';
 import { CatalogPage, CatalogsPage } from './catalogs.js';
 import { HistoryPage } from './history.js';
 import { ImportRunPage } from './import-run.js';
+import { RulePage, RulesPage } from './rules.js';
 import { ProductPage, ProductsPage } from './product.js';
 
 /** A top-level section: its nav label, the first path segment, and what it renders. */
@@ -18,6 +19,11 @@ export const sections: Section[] = [
     id: 'catalogs',
     label: 'Catalogs',
     render: ({ parts }) => (parts[1] ? <CatalogPage id={parts[1]} /> : <CatalogsPage />),
+  },
+  {
+    id: 'rules',
+    label: 'Rules',
+    render: ({ parts }) => (parts[1] ? <RulePage id={parts[1]} /> : <RulesPage />),
   },
   {
     id: 'products',
