@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ID_PATTERN } from '../../catalog/definition.js';
 import { AppError } from '../../errors.js';
 import { getCatalog } from '../../store/catalogs.js';
 import { stockTimeline } from '../../store/stock-timeline.js';
 import type { Store } from '../../store/types.js';
-import { errorSchema } from '../errors.js';
+import { apiErrors, apiSecurity, idSkuParams } from '../schemas.js';
 
 const nullableInteger = { type: ['integer', 'null'] } as const;
 const nullableString = { type: ['string', 'null'] } as const;
@@ -40,8 +39,6 @@ const stockPoint = {
   required: [...stockState.required, 'at', 'cause', 'moved', 'run', 'reflected', 'channel', 'order'],
 } as const;
 
-const error = (description: string) => ({ ...errorSchema, description });
-
 /** GET /api/catalogs/{id}/products/{sku}/stock-timeline: a product's stock over time. */
 export const stockTimelineRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { store }) => {
   app.get<{ Params: { id: string; sku: string }; Querystring: { since?: string; limit: number } }>(
@@ -49,7 +46,7 @@ export const stockTimelineRoutes: FastifyPluginAsync<{ store: Store }> = async (
     {
       schema: {
         tags: ['stock'],
-        security: [{ bearerAuth: [] }],
+        security: apiSecurity,
         summary: "A product's stock over time",
         description:
           'One point per instant the stock changed (an import changed the quantity or reflected ledger ' +
@@ -57,11 +54,7 @@ export const stockTimelineRoutes: FastifyPluginAsync<{ store: Store }> = async (
           'the imported quantity, the pending ledger sum and the effective stock right after it. The ' +
           'newest `limit` changes since `since`; `before` is the stock before the first point, `now` ' +
           'the stock now.',
-        params: {
-          type: 'object',
-          properties: { id: { type: 'string', pattern: ID_PATTERN }, sku: { type: 'string', minLength: 1 } },
-          required: ['id', 'sku'],
-        },
+        params: idSkuParams,
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -88,9 +81,7 @@ export const stockTimelineRoutes: FastifyPluginAsync<{ store: Store }> = async (
             },
             required: ['points', 'before', 'now', 'truncated'],
           },
-          400: error('`BAD_REQUEST`: a parameter is invalid.'),
-          401: error('`UNAUTHORIZED`: the API key is missing or wrong.'),
-          404: error('`CATALOG_NOT_FOUND`, `PRODUCT_NOT_FOUND`: no such catalog, or no such product ever.'),
+          ...apiErrors('BAD_REQUEST', 'CATALOG_NOT_FOUND', 'PRODUCT_NOT_FOUND'),
         },
       },
     },
