@@ -192,6 +192,7 @@ function SearchResults(props: { catalogs: CatalogView[]; q: string; after: strin
             title: 'SKU',
             cell: (h) => <a href={href('products', h.catalog, h.product.sku)}>{h.product.sku}</a>,
             text: (h) => h.product.sku,
+            class: 'nowrap',
           },
           ...(one ? [] : [{ title: 'Catalog', cell: (h: Hit) => h.catalog }]),
           { title: 'Title', cell: (h) => showValue(h.product.fields.title), class: 'wrap' },
