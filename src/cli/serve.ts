@@ -26,6 +26,8 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
     allowPrivateSources: config.allowPrivateSources,
     dataDir: config.dataDir,
     logger: { level: config.logLevel },
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    timeouts: { headersMs: config.headersTimeoutMs, requestMs: config.requestTimeoutMs },
     onCatalogChanged: () => {
       void syncSchedules?.().catch((err: unknown) => app.log.error({ err }, 'schedule sync failed'));
     },
@@ -66,27 +68,45 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
   app.feeds.publisher.start();
 
   const address = await app.listen({ port: config.port, host: config.host });
-  // Headers must arrive within 30 s: slowloris clients are dropped.
-  app.server.headersTimeout = 30_000;
   process.stdout.write(`feedwright listening on ${address} (store: ${store.kind})\n`);
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      void (async () => {
-        await scheduler.stop();
-        await app.close();
-        await work.drain();
-        await app.feeds.publisher.stop();
-        await store.close();
-        resolve();
-      })();
+  // The listeners go with the first signal: a second one stops the process at once (Node's
+  // default), and the store's transactions keep the catalog whole even then.
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (received: NodeJS.Signals) => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve(received);
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
+  const { inFlight } = app.operations;
+  log.info({ signal, requests: inFlight.size }, 'shutting down: no new requests, finishing those under way');
+  // No new connections; new requests on open ones answer 503. Requests under way (an upload
+  // being imported) may finish within the grace period; then their connections are cut, and
+  // an import whose upload was cut is held, its catalog untouched.
+  const closed = app.close();
+  // A keep-alive connection that falls idle after its last answer is closed then, not when
+  // the client lets go of it.
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 250);
+  const grace = setTimeout(() => {
+    log.warn(
+      { requests: inFlight.size, graceMs: config.shutdownGraceMs },
+      'shutdown grace period over: cutting the connections still open',
+    );
+    app.server.closeAllConnections();
+  }, config.shutdownGraceMs);
+  // No new firings; the scheduled imports running finish.
+  await scheduler.stop();
+  await closed;
+  clearInterval(sweep);
+  clearTimeout(grace);
+  // Handlers outlive cut connections: an import records its outcome before the store closes.
+  await inFlight.idle();
+  await work.drain();
+  await app.feeds.publisher.stop();
+  await store.close();
+  log.info('stopped');
   return 0;
 }
