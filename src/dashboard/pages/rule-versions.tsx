@@ -212,8 +212,8 @@ function VersionChanges(props: { id: string; version: number; versions: RuleSetV
                 <ul>
                   {props2.map(([k, v]) => (
                     <li key={k}>
-                      <code>{k}</code>: <span class="removed">{showValue(v.before)}</span> →{' '}
-                      <span class="added">{showValue(v.after)}</span>
+                      <code>{k}</code>: <span class="removed">{diffValue(v.before)}</span> →{' '}
+                      <span class="added">{diffValue(v.after)}</span>
                     </li>
                   ))}
                 </ul>
@@ -254,13 +254,13 @@ function VersionChanges(props: { id: string; version: number; versions: RuleSetV
                             {l.before === undefined ? (
                               <span class="muted">(none)</span>
                             ) : (
-                              <span class="removed">{showValue(l.before)}</span>
+                              <span class="removed">{diffValue(l.before)}</span>
                             )}{' '}
                             →{' '}
                             {l.after === undefined ? (
                               <span class="muted">(removed)</span>
                             ) : (
-                              <span class="added">{showValue(l.after)}</span>
+                              <span class="added">{diffValue(l.after)}</span>
                             )}
                           </li>
                         ))}
@@ -281,4 +281,9 @@ function VersionChanges(props: { id: string; version: number; versions: RuleSetV
       </Loaded>
     </section>
   );
+}
+
+/** A value in a diff: an empty text shows as "" rather than nothing. */
+function diffValue(v: unknown): string {
+  return v === '' ? '""' : showValue(v);
 }

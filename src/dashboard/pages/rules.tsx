@@ -189,7 +189,16 @@ function NewRuleSet() {
 /** One rule set: its JSON editor with live validation, a preview, its versions and help. */
 export function RulePage(props: { id: string }) {
   const saved = useApi<StoredRuleSet>(`/rules/${seg(props.id)}`);
-  return <Loaded state={saved}>{(rs) => <RuleWorkbench saved={rs} reloadSaved={saved.reload} />}</Loaded>;
+  return (
+    <>
+      <Loaded state={saved}>{(rs) => <RuleWorkbench saved={rs} reloadSaved={saved.reload} />}</Loaded>
+      {saved.error?.code === 'RULE_SET_NOT_FOUND' ? (
+        <p>
+          <a href={href('rules')}>All rule sets</a>, where a new one can be created.
+        </p>
+      ) : null}
+    </>
+  );
 }
 
 const draftKey = (id: string) => `feedwright.ruleDraft.${id}`;
