@@ -291,6 +291,52 @@ describe('operating the service', () => {
       expect(q.closedAfterMs).toBeLessThan(3000);
     });
 
+    it('cuts an upload slower than the request timeout; its import is held, the catalog untouched', async () => {
+      const app = await makeApp({ timeouts: { headersMs: 1000, requestMs: 2000 } });
+      const api = (method: 'GET' | 'PUT', url: string, payload?: object) =>
+        app.inject({ method, url: `/api${url}`, headers: auth, ...(payload ? { payload } : {}) });
+      expect((await api('PUT', '/catalogs/slow', { kind: 'catalog', id: 'slow' })).statusCode).toBe(201);
+      const before = await app.inject({
+        method: 'POST',
+        url: '/api/catalogs/slow/imports',
+        headers: { ...auth, 'content-type': 'text/csv' },
+        payload: 'sku,title,price,quantity\nS-1,one,1,1\nS-2,two,2,2\n',
+      });
+      expect(before.statusCode).toBe(201);
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as net.AddressInfo;
+
+      // A row every 200 ms of a body announced far longer: it never ends on its own.
+      const started = Date.now();
+      const closedAfter = await new Promise<number>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => {
+          socket.write(
+            `POST /api/catalogs/slow/imports HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n` +
+              'Content-Type: text/csv\r\nContent-Length: 1000000\r\n\r\nsku,title,price,quantity\n',
+          );
+        });
+        let i = 0;
+        const timer = setInterval(() => socket.write(`N-${i++},new,1,1\n`), 200);
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          clearInterval(timer);
+          resolve(Date.now() - started);
+        });
+      });
+      expect(closedAfter).toBeGreaterThanOrEqual(1900);
+      expect(closedAfter).toBeLessThan(5000);
+
+      // The handler outlives the connection; once it is done, the run is held.
+      await app.operations.inFlight.idle();
+      const runs = (await api('GET', '/catalogs/slow/imports?limit=1')).json().runs;
+      expect(runs[0]).toMatchObject({
+        status: 'held',
+        heldReasons: [expect.objectContaining({ code: 'fetch_failed' })],
+      });
+      const products = (await api('GET', '/catalogs/slow/products')).json();
+      expect(products.products.map((p: { sku: string }) => p.sku)).toEqual(['S-1', 'S-2']);
+    });
+
     it('reads the timeouts from the environment', () => {
       const c = loadConfig({ FEEDWRIGHT_HEADERS_TIMEOUT_MS: '2000', FEEDWRIGHT_REQUEST_TIMEOUT_MS: '9000' });
       expect(c).toMatchObject({ headersTimeoutMs: 2000, requestTimeoutMs: 9000 });
