@@ -57,7 +57,9 @@ ${Object.values(COMMANDS)
   .map((c) => `  ${c.usage}`)
   .join('\n')}
 
-Environment: DATABASE_URL, DATA_DIR (./data), PORT (8080), FEEDWRIGHT_API_KEY, LOG_LEVEL.
+Environment: DATABASE_URL, DATA_DIR (./data), PORT (8080), FEEDWRIGHT_API_KEY, LOG_LEVEL;
+for serve also FEEDWRIGHT_RATE_LIMIT, FEEDWRIGHT_HEADERS_TIMEOUT_MS, FEEDWRIGHT_REQUEST_TIMEOUT_MS
+and FEEDWRIGHT_SHUTDOWN_GRACE_MS (README, "Operating it").
 Exit status: 0 ok, 1 failure (one line on stderr), 2 import held by the safety gate.
 `;
 
