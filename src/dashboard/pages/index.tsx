@@ -1,10 +1,11 @@
 import type { ComponentChildren } from 'preact';
 import type { Route } from '../router.js';
 import { CatalogPage, CatalogsPage } from './catalogs.js';
+import { ChannelPage, ChannelsPage } from './channels.js';
 import { HistoryPage } from './history.js';
 import { ImportRunPage } from './import-run.js';
-import { RulePage, RulesPage } from './rules.js';
 import { ProductPage, ProductsPage } from './product.js';
+import { RulePage, RulesPage } from './rules.js';
 
 /** A top-level section: its nav label, the first path segment, and what it renders. */
 export interface Section {
@@ -19,6 +20,11 @@ export const sections: Section[] = [
     id: 'catalogs',
     label: 'Catalogs',
     render: ({ parts }) => (parts[1] ? <CatalogPage id={parts[1]} /> : <CatalogsPage />),
+  },
+  {
+    id: 'channels',
+    label: 'Channels',
+    render: ({ parts }) => (parts[1] ? <ChannelPage id={parts[1]} /> : <ChannelsPage />),
   },
   {
     id: 'rules',
