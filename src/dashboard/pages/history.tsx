@@ -195,6 +195,9 @@ function Where(props: { event: HistoryEvent }) {
   if (e.sku && e.catalog) parts.push(<a href={href('products', e.catalog, e.sku)}>{e.sku}</a>);
   else if (e.sku) parts.push(<span>{e.sku}</span>);
   if (e.run !== null) parts.push(<a href={href('imports', e.run)}>#{e.run}</a>);
+  if (e.type.startsWith('rules.') && typeof e.data.ruleSet === 'string') {
+    parts.push(<a href={href('rules', e.data.ruleSet)}>{e.data.ruleSet}</a>);
+  }
   return (
     <span class="where">
       {parts.map((p, i) => (
@@ -241,6 +244,20 @@ export function summaryText(e: HistoryEvent): string {
     case 'publication.published': {
       const n = (k: string) => fmtNumber(typeof d[k] === 'number' ? (d[k] as number) : 0);
       return `version ${showValue(d.version)}: ${n('items')} items (+${n('added')} −${n('removed')} ~${n('changed')}), ${showValue(d.reason)}`;
+    }
+    case 'rules.created':
+    case 'rules.updated': {
+      const diff = isRecord(d.diff) ? d.diff : {};
+      const count = (k: string) => (Array.isArray(diff[k]) ? (diff[k] as unknown[]).length : 0);
+      const changes = [
+        count('added') ? `${count('added')} rules added` : '',
+        count('changed') ? `${count('changed')} changed` : '',
+        count('removed') ? `${count('removed')} removed` : '',
+        diff.reordered ? 'reordered' : '',
+      ].filter(Boolean);
+      return `rule set ${showValue(d.ruleSet)} version ${showValue(d.version)}${
+        d.restoredFrom ? ` (restored from version ${showValue(d.restoredFrom)})` : ''
+      }${changes.length ? `: ${changes.join(', ')}` : ''}`;
     }
     case 'publication.failed':
       return showValue(d.error ?? d.message ?? d.reason);
