@@ -239,6 +239,21 @@ describe('HTTP API', () => {
       'product.removed',
       'product.created',
     ]);
+    // One run's changes: the run that applied the feed cut to two products removed 23.
+    const runs = (
+      await app.inject({ method: 'GET', url: '/api/catalogs/woo/imports?limit=100', headers: auth })
+    ).json();
+    const runId = runs.runs.find(
+      (r: { forced: boolean; counts: { removed: number } }) => r.forced && r.counts.removed === 23,
+    ).id;
+    const ofRun = await app.inject({
+      method: 'GET',
+      url: `/api/history?run=${runId}&limit=500`,
+      headers: auth,
+    });
+    const types = ofRun.json().events.map((e: { type: string; run: number }) => `${e.type}#${e.run}`);
+    expect(types.filter((t: string) => t === `product.removed#${runId}`)).toHaveLength(23);
+    expect(new Set(types.map((t: string) => t.split('#')[1]))).toEqual(new Set([String(runId)]));
     const future = await app.inject({
       method: 'GET',
       url: '/api/history?since=2999-01-01T00:00:00Z',

@@ -3,7 +3,7 @@ import { parseCommandArgs, UsageError } from './args.js';
 import { openContext } from './context.js';
 import { formatTable, showValue } from './output.js';
 
-/** `feedwright history [--catalog ID] [--channel ID] [--sku SKU] [--type T] [--since ISO] [--limit N]`. */
+/** `feedwright history [--catalog ID] [--channel ID] [--sku SKU] [--run N] [--type T] [--since ISO] [--limit N]`. */
 export async function historyCommand(args: string[], json: boolean): Promise<number> {
   const { values } = parseCommandArgs(
     args,
@@ -11,6 +11,7 @@ export async function historyCommand(args: string[], json: boolean): Promise<num
       catalog: { type: 'string' },
       channel: { type: 'string' },
       sku: { type: 'string' },
+      run: { type: 'string' },
       type: { type: 'string' },
       since: { type: 'string' },
       before: { type: 'string' },
@@ -26,12 +27,16 @@ export async function historyCommand(args: string[], json: boolean): Promise<num
     throw new UsageError('--limit must be 1 to 10000');
   const before = values.before ? Number(values.before) : undefined;
   if (before !== undefined && !Number.isInteger(before)) throw new UsageError('--before must be an event id');
+  const run = values.run ? Number(values.run) : undefined;
+  if (run !== undefined && !(Number.isInteger(run) && run > 0))
+    throw new UsageError('--run must be an import run id');
   const ctx = await openContext(json);
   try {
     const page = await readHistory(ctx.store, {
       catalog: values.catalog,
       channel: values.channel,
       sku: values.sku,
+      run,
       type: values.type,
       since,
       before,

@@ -46,7 +46,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   history: {
     run: historyCommand,
     usage:
-      'history [--catalog ID] [--channel ID] [--sku SKU] [--type T] [--since ISO] [--limit N] [--before ID]',
+      'history [--catalog ID] [--channel ID] [--sku SKU] [--run N] [--type T] [--since ISO] [--limit N] [--before ID]',
   },
   migrate: { run: migrateCommand, usage: 'migrate                      bring the store schema up to date' },
 };

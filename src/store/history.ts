@@ -55,6 +55,8 @@ export interface HistoryFilter {
   catalog?: string;
   channel?: string;
   sku?: string;
+  /** The events of one import run. */
+  run?: number;
   /** An exact type (`import.held`) or a family (`import`). */
   type?: string;
   since?: Date;
@@ -96,6 +98,7 @@ export function selectHistory(f: HistoryFilter): SqlQuery {
   if (f.catalog !== undefined) add('catalog_id = ?', f.catalog);
   if (f.channel !== undefined) add('channel_id = ?', f.channel);
   if (f.sku !== undefined) add('sku = ?', f.sku);
+  if (f.run !== undefined) add('run_id = ?', f.run);
   if (f.type !== undefined) {
     if (f.type.includes('.')) add('type = ?', f.type);
     else add("type LIKE ? || '.%'", f.type);

@@ -8,6 +8,7 @@ interface HistoryQuery {
   catalog?: string;
   channel?: string;
   sku?: string;
+  run?: number;
   type?: string;
   since?: string;
   before?: number;
@@ -33,6 +34,7 @@ export const historyRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
             catalog: { type: 'string', description: 'events of this catalog' },
             channel: { type: 'string', description: 'events of this channel' },
             sku: { type: 'string', description: 'events of this product' },
+            run: { type: 'integer', minimum: 1, description: 'events of this import run' },
             type: {
               type: 'string',
               pattern: '^[a-z]+(\\.[a-z_]+)?$',
@@ -59,6 +61,7 @@ export const historyRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
         catalog: q.catalog,
         channel: q.channel,
         sku: q.sku,
+        run: q.run,
         type: q.type,
         since: q.since ? new Date(q.since) : undefined,
         before: q.before,
