@@ -88,7 +88,7 @@ describe('fetch statistics over HTTP', () => {
     );
     expect(Object.keys(byChannel)).toEqual(['archive', 'market', 'quiet']);
     expect(byChannel.quiet).toEqual({ channel: 'quiet', lastFetch: null, lastDelivery: null });
-    const market = byChannel.market as {
+    const market = byChannel.market as unknown as {
       lastFetch: { status: number; version: number | null };
       lastDelivery: {
         status: number;
@@ -120,10 +120,10 @@ describe('fetch statistics over HTTP', () => {
     // curl only checked with HEAD: it holds no version.
     const curl = stats.fetchers.find((f: { userAgent: string }) => f.userAgent === CURL);
     expect(curl).toMatchObject({ fetches: 1, deliveredVersion: null, deliveredAt: null });
-    const kinds = Object.fromEntries(
-      (stats.buckets as Array<{ kind: string; fetches: number }>).map((b) => [b.kind, 0]),
-    );
-    for (const b of stats.buckets as Array<{ kind: string; fetches: number }>) kinds[b.kind] += b.fetches;
+    const kinds: Record<string, number> = {};
+    for (const b of stats.buckets as Array<{ kind: string; fetches: number }>) {
+      kinds[b.kind] = (kinds[b.kind] ?? 0) + b.fetches;
+    }
     expect(kinds).toEqual({ '200': 2, '304': 1, '404': 1, head: 1 });
   });
 

@@ -231,14 +231,14 @@ describe('dashboard in a browser', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await go('catalogs/example');
     // Nothing wider than the screen: the page does not scroll sideways.
-    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    const width = await page.evaluate<number>('document.documentElement.scrollWidth');
     expect(width).toBeLessThanOrEqual(390);
     await page.click('button.menu-toggle');
     await page.waitForSelector('nav.open >> text=History');
     await shot('11-phone-catalog');
     await go('products/example/woo-hoodie-blue-logo');
     await page.locator('[data-testid=explain-example-google]').waitFor();
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await shot('12-phone-product');
   });
 });
