@@ -173,6 +173,27 @@ describe('rule sets over HTTP', () => {
     );
   });
 
+  it('a version that changes only the description lists no rule as changed', async () => {
+    const put = (description: string) =>
+      app.inject({
+        method: 'PUT',
+        url: '/api/rules/words-only',
+        headers: auth,
+        payload: { ...lowStock(5), id: 'words-only', description },
+      });
+    expect((await put('Buffer stock')).json().outcome).toBe('created');
+    const v2 = (await put('Buffer stock, in other words')).json();
+    expect(v2.outcome).toBe('updated');
+    expect(v2.diff).toMatchObject({
+      added: [],
+      removed: [],
+      changed: [],
+      reordered: false,
+      properties: { description: { before: 'Buffer stock', after: 'Buffer stock, in other words' } },
+    });
+    expect(Object.keys(v2.diff.properties)).toEqual(['description']);
+  });
+
   it('keeps every version with its diff, and a restored version brings its behaviour back', async () => {
     const v2 = await app.inject({
       method: 'PUT',

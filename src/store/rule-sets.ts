@@ -1,3 +1,4 @@
+import { canonicalJson } from './canonical-json.js';
 import { recordHistory } from './history.js';
 import type { Queryable } from './types.js';
 
@@ -103,7 +104,7 @@ export function diffRuleSets(before: RuleSetJson | undefined, after: RuleSetJson
   const diff: RuleSetDiff = { added: [], removed: [], changed: [], reordered: false, properties: {} };
   for (const [id, rule] of a) {
     if (!b.has(id)) diff.added.push(id);
-    else if (JSON.stringify(b.get(id)) !== JSON.stringify(rule))
+    else if (canonicalJson(b.get(id)) !== canonicalJson(rule))
       diff.changed.push({ rule: id, before: b.get(id), after: rule });
   }
   for (const id of b.keys()) if (!a.has(id)) diff.removed.push(id);
@@ -115,7 +116,8 @@ export function diffRuleSets(before: RuleSetJson | undefined, after: RuleSetJson
   for (const k of keys) {
     const x = before?.[k];
     const y = after[k];
-    if (JSON.stringify(x) !== JSON.stringify(y)) diff.properties[k] = { before: x ?? null, after: y ?? null };
+    if (canonicalJson(x ?? null) !== canonicalJson(y ?? null))
+      diff.properties[k] = { before: x ?? null, after: y ?? null };
   }
   return diff;
 }

@@ -1,3 +1,7 @@
+import { canonicalJson } from '../../store/canonical-json.js';
+
+export { canonicalJson };
+
 import { propertyPath } from '../../rules/problems.js';
 
 // The rule editor's JSON: where each JSON path sits in the text (so a problem at
@@ -249,14 +253,6 @@ export function readableOrder(v: unknown): unknown {
 /** A rule set as the editor shows it: readable key order, two-space indent. */
 export function toEditorText(v: unknown): string {
   return `${JSON.stringify(readableOrder(v), null, 2)}\n`;
-}
-
-/** JSON with sorted keys, to compare values whatever their key order (as jsonb does). */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  const keys = Object.keys(v as object).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
 /** One leaf difference between two values: its path (relative) and both sides. */
