@@ -80,6 +80,7 @@ type Document = {
   info: { title: string; version: string };
   components: { securitySchemes: Record<string, { type: string; scheme: string }> };
   paths: Record<string, Record<string, Operation>>;
+  tags?: Array<{ name: string; description?: string }>;
 };
 
 /** A fastify route URL as the OpenAPI document writes it: `/a/:id` → `/a/{id}`, `/a/*` → `/a/{*}`. */
@@ -166,9 +167,14 @@ describe('OpenAPI document and schemas', () => {
 
     it('describes every operation: a summary and tags, and what it answers', () => {
       const faults: string[] = [];
+      const declaredTags = new Set((doc.tags ?? []).map((t) => t.name));
       for (const [p, ops] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(ops)) {
           const where = `${method.toUpperCase()} ${p}`;
+          for (const tag of op.tags ?? []) {
+            if (!declaredTags.has(tag))
+              faults.push(`${where}: tag "${tag}" is not among the document's tags`);
+          }
           // Static files (a wildcard of @fastify/static) take no schema; they are listed all the same.
           if (p.endsWith('{*}')) continue;
           if (!op.summary) faults.push(`${where}: no summary`);
@@ -182,6 +188,8 @@ describe('OpenAPI document and schemas', () => {
           if (!refusals.some(([, r]) => r.content?.['application/json']?.schema))
             faults.push(`${where}: no 4xx response schema`);
           if (!('401' in op.responses)) faults.push(`${where}: no 401 response`);
+          // /api is rate limited: a client must expect 429 (with Retry-After) anywhere under it.
+          if (!('429' in op.responses)) faults.push(`${where}: no 429 response`);
         }
       }
       expect(faults).toEqual([]);

@@ -4,7 +4,7 @@ import { ID_PATTERN } from '../catalog/definition.js';
 import { type OperationEvent, watchOperations } from '../metrics.js';
 import type { FeedStateCache } from '../publish/feed-state-cache.js';
 import type { Store } from '../store/types.js';
-import { apiErrors, apiSecurity } from './schemas.js';
+import { apiSecurity, keyOnlyErrors } from './schemas.js';
 
 /** The route whose answers time an order report (SPEC §5). */
 const ORDERS_ROUTE = '/api/channels/:id/orders';
@@ -159,7 +159,7 @@ export async function installMetrics(
               description: 'the metrics (text format 0.0.4)',
               content: { 'text/plain': { schema: { type: 'string' } } },
             },
-            ...apiErrors(),
+            ...keyOnlyErrors(),
           },
         },
       },

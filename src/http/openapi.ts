@@ -18,6 +18,8 @@ const TAGS = [
   { name: 'history', description: 'The append-only history of everything that changed.' },
   { name: 'feeds', description: 'The outgoing feeds, at their secret URLs (no key).' },
   { name: 'health', description: 'Liveness and store reachability (no key).' },
+  { name: 'operations', description: 'Prometheus metrics for the operator (API key, never rate limited).' },
+  { name: 'dashboard', description: 'The web dashboard and its assets (no key; the page signs in with it).' },
 ];
 
 /** name, version and description of package.json. */

@@ -80,6 +80,11 @@ export function errorResponses(codes: readonly ErrorCode[]): Record<number, Erro
 
 /** The error responses of an `/api` route: the given codes, a wrong key and an unexpected error. */
 export function apiErrors(...codes: ErrorCode[]): Record<number, ErrorResponseSchema> {
+  return errorResponses(['UNAUTHORIZED', ...codes, 'RATE_LIMITED', 'INTERNAL']);
+}
+
+/** The error answers of /metrics: like /api's, but never rate limited. */
+export function keyOnlyErrors(...codes: ErrorCode[]): Record<number, ErrorResponseSchema> {
   return errorResponses(['UNAUTHORIZED', ...codes, 'INTERNAL']);
 }
 

@@ -5,7 +5,7 @@ import { AppError } from '../../errors.js';
 import type { FetchLog } from '../../publish/fetch-log.js';
 import { fetchStats, latestFetches, MAX_FETCHERS } from '../../store/publications.js';
 import type { Store } from '../../store/types.js';
-import { errorSchema } from '../errors.js';
+import { apiErrors } from '../schemas.js';
 
 /** What the fetch statistics routes need. */
 export interface FetchStatsRouteOptions {
@@ -56,12 +56,6 @@ const latestFetchSchema = {
   required: ['channel', 'lastFetch', 'lastDelivery'],
 } as const;
 
-const errors = (...codes: Array<400 | 404>) => ({
-  ...Object.fromEntries(codes.map((c) => [c, errorSchema])),
-  401: errorSchema,
-  500: errorSchema,
-});
-
 function validTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
@@ -95,7 +89,7 @@ export const fetchStatsRoutes: FastifyPluginAsync<FetchStatsRouteOptions> = asyn
             properties: { channels: { type: 'array', items: latestFetchSchema } },
             required: ['channels'],
           },
-          ...errors(),
+          ...apiErrors(),
         },
       },
     },
@@ -201,7 +195,7 @@ export const fetchStatsRoutes: FastifyPluginAsync<FetchStatsRouteOptions> = asyn
               'lastDelivery',
             ],
           },
-          ...errors(400, 404),
+          ...apiErrors('BAD_REQUEST', 'CHANNEL_NOT_FOUND'),
         },
       },
     },

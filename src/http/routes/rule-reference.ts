@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import { ruleVocabulary } from '../../rules/vocabulary.js';
 import { diffRuleSets, listRuleSetVersions } from '../../store/rule-sets.js';
 import type { Store } from '../../store/types.js';
-import { errorSchema } from '../errors.js';
+import { apiErrors } from '../schemas.js';
 
 const security = [{ bearerAuth: [] }];
 const text = { type: 'string' } as const;
@@ -128,7 +128,7 @@ export const ruleReferenceRoutes: FastifyPluginAsync<{ store: Store }> = async (
         description:
           'The operators and decorators conditions can use, the actions rules can take (with the schema’s ' +
           'descriptions and an example each), the facts known by name and the size limits.',
-        response: { 200: vocabularySchema, 401: errorSchema },
+        response: { 200: vocabularySchema, ...apiErrors() },
       },
     },
     async () => ruleVocabulary(),
@@ -159,7 +159,7 @@ export const ruleReferenceRoutes: FastifyPluginAsync<{ store: Store }> = async (
             against: { type: 'integer', minimum: 1, description: 'compare with this version instead' },
           },
         },
-        response: { 200: diffAnswerSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema },
+        response: { 200: diffAnswerSchema, ...apiErrors('BAD_REQUEST', 'RULE_SET_NOT_FOUND') },
       },
     },
     async (request) => {
