@@ -139,7 +139,10 @@ describe('dashboard in a browser', () => {
   });
 
   it('edits a rule: a live validation error at its JSON path, then the preview, then a new version', async () => {
-    await go('rules/buffer-stock');
+    await go('rules');
+    await page.waitForSelector('text=buffer-stock');
+    await shot('05a-rules');
+    await page.click('a:has-text("buffer-stock")');
     const editor = page.locator('textarea.editor');
     await editor.waitFor();
     const original = await editor.inputValue();
@@ -170,6 +173,9 @@ describe('dashboard in a browser', () => {
   });
 
   it('publishes a channel, and its feed URL answers what the page says', async () => {
+    await go('channels');
+    await page.waitForSelector('[data-testid=channels] >> text=example-google');
+    await shot('08a-channels');
     await go('channels/example-google');
     await page.click('[data-testid=publish]');
     const published = page.locator('[data-testid=publish-result]');
