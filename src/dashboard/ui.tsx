@@ -441,8 +441,14 @@ export function TimeChart(props: {
       width: Math.max(el.clientWidth, 200),
       height: props.height ?? 220,
       scales: {
-        // One point alone would stretch over years: show the hours around it.
-        x: { time: true, range: (_u, min, max) => (min === max ? [min - 3600, max + 3600] : [min, max]) },
+        // One point alone: uPlot would stretch the axis over years; show the hours around it.
+        x: {
+          time: true,
+          range: (_u, min, max) => {
+            const only = props.x.length === 1 ? props.x[0] : undefined;
+            return only === undefined ? [min, max] : [only - 3600, only + 3600];
+          },
+        },
       },
       axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', label: props.yLabel, size: 56 }],
       series: [

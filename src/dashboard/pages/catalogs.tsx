@@ -144,7 +144,8 @@ export function CatalogPage(props: { id: string }) {
           <Card title="Import history">
             <Loaded state={runs}>{(r) => <RunsTable runs={r.runs} />}</Loaded>
           </Card>
-          <ProductsCard catalog={c.id} />
+          {/* A new import changes the products: read them again. */}
+          <ProductsCard key={c.lastImport?.id ?? 0} catalog={c.id} />
         </Page>
       )}
     </Loaded>

@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
+import { AppError } from '../../errors.js';
+import { errorSchema } from '../errors.js';
 
 // The page talks only to its own origin; product images come from the merchant's shop.
 const CONTENT_SECURITY_POLICY = [
@@ -54,13 +56,32 @@ export const dashboardRoutes: FastifyPluginAsync<{ dir: string }> = async (app, 
       return reply.type('text/html; charset=utf-8').send(await readFile(indexFile));
     },
   );
+  const assets = path.join(dir, 'assets');
+  if (!existsSync(assets)) {
+    // Not built: the page says so; its assets are simply not there (no warning at each start).
+    app.get(
+      '/assets/*',
+      {
+        schema: {
+          tags: ['dashboard'],
+          summary: "The dashboard's assets",
+          description: 'Not built yet: every asset answers 404 (run npm run build).',
+          response: {
+            404: { description: 'not built', content: { 'application/json': { schema: errorSchema } } },
+          },
+        },
+      },
+      async () => {
+        throw new AppError('NOT_FOUND', 'the dashboard is not built (npm run build)');
+      },
+    );
+    return;
+  }
   await app.register(fastifyStatic, {
-    root: path.join(dir, 'assets'),
+    root: assets,
     prefix: '/assets/',
     decorateReply: false,
     wildcard: true,
-    // A missing folder (not built yet) must not stop the service from starting.
-    allowedPath: () => existsSync(path.join(dir, 'assets')),
     immutable: true,
     maxAge: '365d',
     schemaHide: false,
