@@ -113,7 +113,9 @@ describe('dashboard in a browser', () => {
     expect(await result.textContent()).toMatch(
       /applied: 27 rows · 25 created · 0 updated · 0 removed · 2 errors/,
     );
-    await expect.poll(() => page.textContent('[data-testid=products]')).toContain('25 products in the catalog');
+    await expect
+      .poll(() => page.textContent('[data-testid=products]'))
+      .toContain('25 products in the catalog');
     await shot('03-catalog-after-upload');
 
     await page.click('[data-testid=import-result] >> text=See the run');
