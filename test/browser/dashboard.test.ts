@@ -217,6 +217,8 @@ describe('dashboard in a browser', () => {
     await go('products');
     await page.fill('[data-testid=product-search] input[type=search]', 'woo-hoodie-blue');
     await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid=products-found] >> text=woo-hoodie-blue-logo');
+    await shot('09a-products-search');
     await page.click('[data-testid=products-found] >> text=woo-hoodie-blue-logo');
     const explain = page.locator('[data-testid=explain-example-google]');
     await explain.waitFor();
