@@ -211,6 +211,15 @@ describe('dashboard in a browser', () => {
       .poll(() => page.textContent('[data-testid=delivery-headline]'))
       .toMatch(/fetched version \d+/);
     await shot('08-channel');
+
+    // Disabling asks first, then the URL answers 404; enabling serves the feed again.
+    page.once('dialog', (d) => void d.accept());
+    await page.click('[data-testid=toggle-enabled]');
+    await expect.poll(() => page.textContent('[data-testid=toggle-enabled]')).toBe('Enable');
+    expect((await fetch(new URL(new URL(url).pathname, base))).status).toBe(404);
+    await page.click('[data-testid=toggle-enabled]');
+    await expect.poll(() => page.textContent('[data-testid=toggle-enabled]')).toBe('Disable');
+    expect((await fetch(new URL(new URL(url).pathname, base))).status).toBe(200);
   });
 
   it('opens a product and shows why it looks as it does on each channel', async () => {

@@ -238,7 +238,12 @@ export function ChannelPage(props: { id: string }) {
               {ch.version} · <Badge value={ch.enabled ? 'enabled' : 'disabled'} />
             </>
           }
-          actions={publish.button}
+          actions={
+            <>
+              <EnabledToggle channel={ch} onChanged={reloadAll} />
+              {publish.button}
+            </>
+          }
         >
           {publish.outcome}
           <Card title="Which version the marketplace has" testid="delivery" class="ch-delivery">
@@ -314,6 +319,41 @@ export function ChannelPage(props: { id: string }) {
         </Page>
       )}
     </Loaded>
+  );
+}
+
+/**
+ * Enables or disables the channel: a new version of its definition with `enabled` flipped.
+ * A disabled channel's URL answers 404 (its last feed is kept); enabling publishes again.
+ */
+function EnabledToggle(props: { channel: ChannelView; onChanged: () => void }) {
+  const { channel } = props;
+  const toggle = useAction(async () => {
+    const enabled = !channel.enabled;
+    if (
+      !enabled &&
+      !confirm(
+        `Disable ${channel.id}? Its feed URL answers 404 at once, so the marketplace stops getting the feed. ` +
+          'The last feed is kept, and enabling the channel serves it again.',
+      )
+    ) {
+      return;
+    }
+    await api(`/channels/${seg(channel.id)}`, { method: 'PUT', json: { ...channel.definition, enabled } });
+    props.onChanged();
+  });
+  return (
+    <>
+      <button
+        type="button"
+        data-testid="toggle-enabled"
+        disabled={toggle.busy}
+        onClick={() => void toggle.run()}
+      >
+        {channel.enabled ? 'Disable' : 'Enable'}
+      </button>
+      {toggle.error ? <ErrorBox error={toggle.error} /> : null}
+    </>
   );
 }
 
