@@ -32,6 +32,7 @@ import { type NewPiece, PieceWriter, SEGMENT_PRODUCTS, type WrittenFeed } from '
 import { type ItemDiff, ItemDiffer } from './item-diff.js';
 import { renderSegment, sumExclusions } from './render-segment.js';
 import { createSerializer } from './serialize/index.js';
+import { planStockRebuild, rebuildStock } from './stock-rebuild.js';
 
 /** How a build was asked for, and by whom (both go into the publication and history). */
 export interface BuildRequest {
@@ -44,6 +45,12 @@ export interface BuildRequest {
   onProgress?: (products: number) => void;
   /** Told, once the feed is written, where the build's time went (the benchmark's breakdown). */
   onTimings?: (timings: BuildTimings) => void;
+  /**
+   * When only the stock moved since the last publication, write again only the segments
+   * that hold the moved skus (see stock-rebuild.ts); otherwise, or in any doubt, a whole
+   * build. Automatic builds ask for it; a build on demand is always whole.
+   */
+  incremental?: boolean;
 }
 
 /**
@@ -164,6 +171,32 @@ async function buildOnce(
     dataDir,
     at,
   };
+
+  if (req.incremental && previous) {
+    const plan = await planStockRebuild(job, previous);
+    if (plan) {
+      const writer = new PieceWriter(tmp, { publication: version, format });
+      // Any doubt (an old file gone or short, a read failing): a whole build instead.
+      const result = await rebuildStock(job, plan, writer).catch(() => 'full' as const);
+      if (result === 'full' || result === 'catalog-changed') {
+        await writer.close();
+        await removeFiles(tmp);
+        if (result === 'catalog-changed') return 'catalog-changed';
+      } else {
+        return await switchIn(job, {
+          dir,
+          tmp,
+          final,
+          written: result.written,
+          diff: result.diff,
+          reason: `stock moved (${plan.moved.length} sku${plan.moved.length === 1 ? '' : 's'})`,
+          req,
+          started,
+          now,
+        });
+      }
+    }
+  }
 
   const previousItems = previous
     ? publicationFiles(dataDir, channel.id, previous.version, previous.format).items

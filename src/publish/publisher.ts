@@ -32,6 +32,7 @@ interface Waiter {
   reject: (err: unknown) => void;
   reason: string;
   actor: string;
+  incremental: boolean;
 }
 
 /** Wait before retrying an automatic build that failed: 30 s, doubling, at most 15 minutes. */
@@ -118,7 +119,8 @@ export class Publisher {
         const failed = this.failures.get(id);
         if (!options.retryFailed && failed && failed.retryAt > this.now().getTime()) continue;
         if (this.pending.has(id)) continue;
-        builds.push(this.request(id, why, 'system').catch(() => {}));
+        // A staleness check may rebuild only what the stock moved (see stock-rebuild.ts).
+        builds.push(this.request(id, why, 'system', true).catch(() => {}));
       }
       await Promise.all(builds);
     })().catch((err: unknown) => this.opts.onFailed?.('*', err));
@@ -168,8 +170,13 @@ export class Publisher {
     }
   }
 
-  private request(channelId: string, reason: string, actor: string): Promise<Publication> {
-    if (!this.running.has(channelId)) return this.start1(channelId, reason, actor);
+  private request(
+    channelId: string,
+    reason: string,
+    actor: string,
+    incremental = false,
+  ): Promise<Publication> {
+    if (!this.running.has(channelId)) return this.start1(channelId, reason, actor, incremental);
     const queued = this.pending.get(channelId);
     if (queued) return queued.promise;
     let resolve!: (p: Publication) => void;
@@ -178,17 +185,22 @@ export class Publisher {
       resolve = res;
       reject = rej;
     });
-    this.pending.set(channelId, { promise, resolve, reject, reason, actor });
+    this.pending.set(channelId, { promise, resolve, reject, reason, actor, incremental });
     return promise;
   }
 
-  private start1(channelId: string, reason: string, actor: string): Promise<Publication> {
+  private start1(
+    channelId: string,
+    reason: string,
+    actor: string,
+    incremental: boolean,
+  ): Promise<Publication> {
     const build = this.withSlot(async () => {
       await this.assertPublishable(channelId);
       return buildChannelFeed(
         { store: this.opts.store, dataDir: this.opts.dataDir, now: this.now },
         // Rules are evaluated at the time the build starts, not when it was asked for.
-        { channelId, reason, actor },
+        { channelId, reason, actor, incremental },
       );
     });
     this.running.set(channelId, build);
@@ -213,7 +225,7 @@ export class Publisher {
         const next = this.pending.get(channelId);
         if (!next) return;
         this.pending.delete(channelId);
-        this.start1(channelId, next.reason, next.actor).then(next.resolve, next.reject);
+        this.start1(channelId, next.reason, next.actor, next.incremental).then(next.resolve, next.reject);
       });
     return build;
   }
