@@ -17,7 +17,7 @@ import { openTestStore, type TestStore } from './helpers/store.js';
 
 const KEY = 'stock-rebuild-test-key';
 const auth = { authorization: `Bearer ${KEY}` };
-// Three segments of 2,000 products (SEGMENT_PRODUCTS) and a short one.
+// Thirteen segments of 500 products (SEGMENT_PRODUCTS).
 const PRODUCTS = 6500;
 const sku = (i: number) => `P-${String(i).padStart(5, '0')}`;
 
@@ -55,20 +55,20 @@ const CHANNELS = [
 ];
 const IDS = CHANNELS.map((c) => c.id);
 
-// Stock pushes within the first two or the last two of the four segments: past half of
-// them, a whole build is cheaper and is what runs.
+// Stock pushes within a stretch of 2,500 skus (at most six of the thirteen segments): past
+// half of them, a whole build is cheaper and is what runs.
 const pushes = fc
   .record({
-    low: fc.boolean(),
-    lines: fc.array(fc.record({ n: fc.nat({ max: 3999 }), quantity: fc.integer({ min: 0, max: 5 }) }), {
+    start: fc.nat({ max: PRODUCTS - 2500 }),
+    lines: fc.array(fc.record({ n: fc.nat({ max: 2499 }), quantity: fc.integer({ min: 0, max: 5 }) }), {
       minLength: 1,
       maxLength: 12,
     }),
   })
-  .map(({ low, lines }) => {
+  .map(({ start, lines }) => {
     // A push names each sku once.
     const bySku = new Map<string, number>();
-    for (const l of lines) bySku.set(sku(low ? l.n + 1 : 4001 + (l.n % (PRODUCTS - 4000))), l.quantity);
+    for (const l of lines) bySku.set(sku(start + l.n + 1), l.quantity);
     return [...bySku].map(([s, quantity]) => ({ sku: s, quantity }));
   });
 
@@ -278,6 +278,26 @@ describe('stock-only rebuilds', () => {
     await push([{ sku: sku(2043), quantity: 8 }]);
     await app.feeds.publisher.check();
     for (const id of IDS) expect((await expectSameAsFullBuild(id)).reason).toBe('stock moved (1 sku)');
+  });
+
+  it('publishes a movement made during a check by the check asked for after it, and skips what is up to date', async () => {
+    const publisher = app.feeds.publisher;
+    const running = publisher.check();
+    await push([{ sku: sku(2050), quantity: 11 }]);
+    // Asked for while the first check may still run: it runs again once that one is done.
+    await publisher.check();
+    await running;
+    const revision = (await latest('c-csv')).stockRevision;
+    const rows = await t.store.query<{ r: number | string }>({
+      text: `SELECT revision AS r FROM catalog_stock WHERE catalog_id = 'shop'`,
+    });
+    expect(revision).toBe(Number(rows[0]?.r));
+    expect(fs.readFileSync(filesOf(await latest('c-csv')).feed, 'utf8')).toContain(
+      `${sku(2050)},Product 2050,11\r\n`,
+    );
+    const versions = await Promise.all(IDS.map(async (id) => (await latest(id)).version));
+    await publisher.check();
+    expect(await Promise.all(IDS.map(async (id) => (await latest(id)).version))).toEqual(versions);
   });
 
   it('comes out as a whole build would write it, whatever the stock movements (property)', async () => {

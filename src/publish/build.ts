@@ -11,6 +11,7 @@ import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
 import { type ProductRecord, streamProductBatches } from '../store/products.js';
 import {
+  type BuildInputs,
   catalogRevision,
   currentBuildInputs,
   insertPublication,
@@ -32,7 +33,7 @@ import { type NewPiece, PieceWriter, SEGMENT_PRODUCTS, type WrittenFeed } from '
 import { type ItemDiff, ItemDiffer } from './item-diff.js';
 import { renderSegment, sumExclusions } from './render-segment.js';
 import { createSerializer } from './serialize/index.js';
-import { planStockRebuild, rebuildStock } from './stock-rebuild.js';
+import { planStockRebuild, rebuildStock, sameVersions } from './stock-rebuild.js';
 
 /** How a build was asked for, and by whom (both go into the publication and history). */
 export interface BuildRequest {
@@ -78,6 +79,9 @@ export interface BuildContext {
   dataDir: string;
   now?: () => Date;
 }
+
+/** Products read from the store at a time: whole segments. */
+const STORE_BATCH = SEGMENT_PRODUCTS * 4;
 
 /** How often a build starts again when an import changed the catalog while it was read. */
 const MAX_ATTEMPTS = 3;
@@ -154,6 +158,8 @@ async function buildOnce(
 
   const version = await nextPublicationVersion(db, channel.id);
   const previous = await latestPublication(db, channel.id);
+  // An automatic rebuild queued behind a build that already covered its change: nothing to do.
+  if (req.incremental && previous && isUpToDate(previous, inputs, format, at)) return previous;
   const dir = channelFeedsDir(dataDir, channel.id);
   await fsp.mkdir(dir, { recursive: true });
   const final = publicationFiles(dataDir, channel.id, version, format);
@@ -215,27 +221,31 @@ async function buildOnce(
     };
     await writer.add(edgePiece('head', serializer.head()));
     let written = false;
-    for await (const batch of streamProductBatches(db, channel.catalog, SEGMENT_PRODUCTS)) {
+    for await (const batch of streamProductBatches(db, channel.catalog, STORE_BATCH)) {
       lap('read');
       read += batch.length;
       req.onProgress?.(read);
-      const segment = renderSegment(batch, evaluator, mapper, at);
-      lap('render');
-      const text = serializer.rows(segment.rows, !written);
-      if (segment.rows.length > 0) written = true;
-      lap('serialize');
-      await writer.add({
-        kind: 'segment',
-        last: (batch.at(-1) as ProductRecord).sku,
-        products: batch.length,
-        items: segment.rows.length,
-        exclusions: segment.exclusions,
-        text,
-        itemLines: segment.itemLines,
-      });
-      lap('write');
-      await differ.add(segment.skus, segment.hashes);
-      lap('items');
+      // Every batch but the last is whole segments (STORE_BATCH is a multiple of them).
+      for (let from = 0; from < batch.length; from += SEGMENT_PRODUCTS) {
+        const products = batch.slice(from, from + SEGMENT_PRODUCTS);
+        const segment = renderSegment(products, evaluator, mapper, at);
+        lap('render');
+        const text = serializer.rows(segment.rows, !written);
+        if (segment.rows.length > 0) written = true;
+        lap('serialize');
+        await writer.add({
+          kind: 'segment',
+          last: (products.at(-1) as ProductRecord).sku,
+          products: products.length,
+          items: segment.rows.length,
+          exclusions: segment.exclusions,
+          text,
+          itemLines: segment.itemLines,
+        });
+        lap('write');
+        await differ.add(segment.skus, segment.hashes);
+        lap('items');
+      }
     }
     await writer.add(edgePiece('tail', serializer.tail()));
     const files = await writer.finish();
@@ -264,6 +274,18 @@ async function buildOnce(
     await removeFiles(tmp);
     throw err;
   }
+}
+
+/** Whether a publication was built from these inputs and no rule window opened or closed since. */
+function isUpToDate(p: Publication, inputs: BuildInputs, format: string, at: Date): boolean {
+  return (
+    p.format === format &&
+    p.catalogRevision === inputs.catalogRevision &&
+    p.stockRevision === inputs.stockRevision &&
+    p.channelVersion === inputs.channelVersion &&
+    sameVersions(p.ruleVersions, inputs.ruleVersions) &&
+    (p.nextBoundary === null || Date.parse(p.nextBoundary) > at.getTime())
+  );
 }
 
 /** The head or tail of a feed as a piece. */

@@ -5,9 +5,11 @@ import zlib from 'node:zlib';
 import type { ExclusionCount } from '../store/publications.js';
 
 /**
- * A built feed is written as pieces: the serializer's head, one segment per batch of
+ * A built feed is written as pieces: the serializer's head, one segment per
  * `SEGMENT_PRODUCTS` products in sku order (the items of those that the rules kept), and the
- * tail. Its index (`{version}.{ext}.index`) says where each piece lies in the feed, in its
+ * tail. (500: a stock-only rebuild reads and renders a segment per moved sku, about 10 ms at
+ * 500 products on PGlite; smaller segments cost the whole build more deflate calls and a
+ * larger index.) Its index (`{version}.{ext}.index`) says where each piece lies in the feed, in its
  * gzip twin and in its item list, with its checksums, so that a stock-only rebuild can write
  * again only the segments whose products moved and copy every other piece's bytes.
  *
@@ -16,7 +18,7 @@ import type { ExclusionCount } from '../store/publications.js';
  * depend on what precedes it), then an empty final block and the trailer, whose CRC-32 is
  * combined from the pieces' CRCs. Every gzip reader decodes it as one ordinary stream.
  */
-export const SEGMENT_PRODUCTS = 2000;
+export const SEGMENT_PRODUCTS = 500;
 
 /** The index's layout version: an index of another version is not used. */
 export const INDEX_VERSION = 1;

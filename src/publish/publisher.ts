@@ -57,7 +57,9 @@ export class Publisher {
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
   private pollTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
-  private checking: Promise<void> | undefined;
+  private scanning: Promise<Array<Promise<unknown>>> | undefined;
+  private rescan: Promise<Array<Promise<unknown>>> | undefined;
+  private rescanRetriesFailed = false;
   private active = false;
   private busySlots = 0;
   private readonly slotWaiters: Array<() => void> = [];
@@ -86,7 +88,8 @@ export class Publisher {
     this.active = false;
     clearTimeout(this.pollTimer);
     clearTimeout(this.debounceTimer);
-    await this.checking;
+    await this.rescan;
+    await this.scanning;
     await this.idle();
   }
 
@@ -108,27 +111,48 @@ export class Publisher {
    * Channels waiting out a failure are skipped unless `retryFailed`.
    */
   async check(options: { retryFailed?: boolean } = {}): Promise<void> {
-    if (this.checking) {
-      await this.checking;
-      if (!options.retryFailed) return;
+    await Promise.all(await this.scan(options.retryFailed === true));
+  }
+
+  /**
+   * Asks the store which channels are stale and starts (or queues) their builds. One scan
+   * runs at a time; a scan asked for while one runs (an order during the builds an earlier
+   * order started) runs once after it, shared by every caller meanwhile: the change that
+   * asked for it is never left to the next poll.
+   */
+  private scan(retryFailed: boolean): Promise<Array<Promise<unknown>>> {
+    if (!this.scanning) {
+      this.scanning = this.scanOnce(retryFailed).finally(() => {
+        this.scanning = undefined;
+      });
+      return this.scanning;
     }
-    const run = (async () => {
+    this.rescanRetriesFailed ||= retryFailed;
+    this.rescan ??= this.scanning.then(() => {
+      this.rescan = undefined;
+      const retry = this.rescanRetriesFailed;
+      this.rescanRetriesFailed = false;
+      return this.scan(retry);
+    });
+    return this.rescan;
+  }
+
+  private async scanOnce(retryFailed: boolean): Promise<Array<Promise<unknown>>> {
+    try {
       const stale = await staleChannels(this.opts.store, this.now());
       const builds: Promise<unknown>[] = [];
       for (const { id, why } of stale) {
         const failed = this.failures.get(id);
-        if (!options.retryFailed && failed && failed.retryAt > this.now().getTime()) continue;
-        if (this.pending.has(id)) continue;
-        // A staleness check may rebuild only what the stock moved (see stock-rebuild.ts).
+        if (!retryFailed && failed && failed.retryAt > this.now().getTime()) continue;
+        // A stale channel being built gets one rebuild queued after it (which finds it up
+        // to date if that build covered the change); an automatic build may write again only
+        // what the stock moved (see stock-rebuild.ts).
         builds.push(this.request(id, why, 'system', true).catch(() => {}));
       }
-      await Promise.all(builds);
-    })().catch((err: unknown) => this.opts.onFailed?.('*', err));
-    this.checking = run;
-    try {
-      await run;
-    } finally {
-      if (this.checking === run) this.checking = undefined;
+      return builds;
+    } catch (err) {
+      this.opts.onFailed?.('*', err);
+      return [];
     }
   }
 
