@@ -202,6 +202,13 @@ async function main(): Promise<void> {
     const publications = await store.query<{ channel_id: string; n: number }>({
       text: 'SELECT channel_id, count(*)::int AS n FROM publications GROUP BY channel_id ORDER BY channel_id',
     });
+    // How the publications after the first were built: stock-only (incremental) or whole.
+    const builds = await store.query<{ kind: string; n: number; p50: number | string; max: number }>({
+      text: `SELECT CASE WHEN reason LIKE 'stock moved (%' THEN 'incremental' ELSE 'whole' END AS kind,
+                    count(*)::int AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY build_ms) AS p50,
+                    max(build_ms)::int AS max
+             FROM publications WHERE version > 1 GROUP BY 1 ORDER BY 1`,
+    });
     const report = {
       benchmark: 'order-latency',
       startedAt: startedAt.toISOString(),
@@ -217,6 +224,9 @@ async function main(): Promise<void> {
       ordersMs,
       latencyMs: { p50, p99, max: sorted.at(-1) ?? null, min: sorted[0] ?? null },
       publications: Object.fromEntries(publications.map((p) => [p.channel_id, p.n])),
+      buildMs: Object.fromEntries(
+        builds.map((b) => [b.kind, { builds: b.n, p50: Number(b.p50), max: b.max }]),
+      ),
       target: { p99Ms: targetMs, met: p99 < targetMs && failures === 0 },
     };
     const out = writeResults(`orders-${bench.backend}-${opts.products}`, startedAt, report);
@@ -250,6 +260,11 @@ async function main(): Promise<void> {
     process.stdout.write(
       `import ${Math.round(importMs)} ms, first three builds ${Math.round(firstBuildsMs)} ms\n`,
     );
+    for (const b of builds) {
+      process.stdout.write(
+        `${b.kind} builds after the first: ${b.n}, build time p50 ${Math.round(Number(b.p50))} ms, max ${b.max} ms\n`,
+      );
+    }
     process.stdout.write(`results: ${out}\n`);
     if (failures > 0) process.exitCode = 1;
   } finally {

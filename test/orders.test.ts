@@ -251,7 +251,7 @@ describe('orders and the stock ledger', () => {
     // Three or fewer units: the market's buffer-stock rule publishes 0.
     expect(await feedRow('market', 'S-2')).toBe('0');
     const market = (await api('GET', '/channels/market')).json().lastPublication;
-    expect(market.reason).toBe('stock moved');
+    expect(market.reason).toBe('stock moved (1 sku)');
     expect(market.diff.changed).toContain('S-2');
     // The rule trace sees the effective stock too.
     const explain = (await api('GET', '/channels/market/explain/S-2')).json();

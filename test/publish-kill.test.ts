@@ -101,6 +101,7 @@ describe('a process killed while it builds a feed', () => {
       expect(names.filter((n) => !n.startsWith('.tmp-')).sort()).toEqual([
         '1.csv',
         '1.csv.gz',
+        '1.csv.index',
         '1.csv.items',
       ]);
 

@@ -1,32 +1,39 @@
-import { createHash, hash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { createGzip, type ZlibOptions } from 'node:zlib';
 import { compileMapping } from '../channels/mapping.js';
 import { channelFormat } from '../channels/presets.js';
-import type { FeedValue } from '../channels/types.js';
 import { AppError } from '../errors.js';
 import { reportOperation } from '../metrics.js';
 import { compileRuleSets } from '../rules/engine.js';
 import { loadRuleSets } from '../rules/service.js';
 import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
-import { streamProductBatches } from '../store/products.js';
+import { type ProductRecord, streamProductBatches } from '../store/products.js';
 import {
+  type BuildInputs,
   catalogRevision,
   currentBuildInputs,
-  type ExclusionCount,
   insertPublication,
   latestPublication,
   nextPublicationVersion,
   type Publication,
 } from '../store/publications.js';
 import type { Queryable, Session, Store } from '../store/types.js';
-import { channelFeedsDir, pruneFeeds, publicationFiles, syncDir, temporaryFiles } from './feed-files.js';
-import { escapeSku, ItemDiffer } from './item-diff.js';
+import type { BuildJob } from './build-job.js';
+import {
+  channelFeedsDir,
+  type PublicationFiles,
+  pruneFeeds,
+  publicationFiles,
+  syncDir,
+  temporaryFiles,
+} from './feed-files.js';
+import { type NewPiece, PieceWriter, SEGMENT_PRODUCTS, type WrittenFeed } from './feed-pieces.js';
+import { type ItemDiff, ItemDiffer } from './item-diff.js';
+import { renderSegment, sumExclusions } from './render-segment.js';
 import { createSerializer } from './serialize/index.js';
-import { endStream, writeChunk } from './streams.js';
+import { planStockRebuild, rebuildStock, sameVersions } from './stock-rebuild.js';
 
 /** How a build was asked for, and by whom (both go into the publication and history). */
 export interface BuildRequest {
@@ -39,6 +46,12 @@ export interface BuildRequest {
   onProgress?: (products: number) => void;
   /** Told, once the feed is written, where the build's time went (the benchmark's breakdown). */
   onTimings?: (timings: BuildTimings) => void;
+  /**
+   * When only the stock moved since the last publication, write again only the segments
+   * that hold the moved skus (see stock-rebuild.ts); otherwise, or in any doubt, a whole
+   * build. Automatic builds ask for it; a build on demand is always whole.
+   */
+  incremental?: boolean;
 }
 
 /**
@@ -66,6 +79,9 @@ export interface BuildContext {
   dataDir: string;
   now?: () => Date;
 }
+
+/** Products read from the store at a time: whole segments. */
+const STORE_BATCH = SEGMENT_PRODUCTS * 4;
 
 /** How often a build starts again when an import changed the catalog while it was read. */
 const MAX_ATTEMPTS = 3;
@@ -142,42 +158,60 @@ async function buildOnce(
 
   const version = await nextPublicationVersion(db, channel.id);
   const previous = await latestPublication(db, channel.id);
+  // An automatic rebuild queued behind a build that already covered its change: nothing to do.
+  if (req.incremental && previous && isUpToDate(previous, inputs, format, at)) return previous;
   const dir = channelFeedsDir(dataDir, channel.id);
   await fsp.mkdir(dir, { recursive: true });
   const final = publicationFiles(dataDir, channel.id, version, format);
   const tmp = temporaryFiles(final, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  const job: BuildJob = {
+    db,
+    channel: { id: channel.id, catalog: channel.catalog },
+    inputs,
+    evaluator,
+    mapper,
+    serializer,
+    format,
+    version,
+    previous,
+    dataDir,
+    at,
+  };
+
+  if (req.incremental && previous) {
+    const plan = await planStockRebuild(job, previous);
+    if (plan) {
+      const writer = new PieceWriter(tmp, { publication: version, format });
+      // Any doubt (an old file gone or short, a read failing): a whole build instead.
+      const result = await rebuildStock(job, plan, writer).catch(() => 'full' as const);
+      if (result === 'full' || result === 'catalog-changed') {
+        await writer.close();
+        await removeFiles(tmp);
+        if (result === 'catalog-changed') return 'catalog-changed';
+      } else {
+        return await switchIn(job, {
+          dir,
+          tmp,
+          final,
+          written: result.written,
+          diff: result.diff,
+          reason: `stock moved (${plan.moved.length} sku${plan.moved.length === 1 ? '' : 's'})`,
+          req,
+          started,
+          now,
+        });
+      }
+    }
+  }
+
   const previousItems = previous
     ? publicationFiles(dataDir, channel.id, previous.version, previous.format).items
     : undefined;
   const differ = new ItemDiffer(previousItems && fs.existsSync(previousItems) ? previousItems : undefined);
-
-  const feedOut = fs.createWriteStream(tmp.feed, { flush: true });
-  const itemsOut = fs.createWriteStream(tmp.items, { flush: true });
-  // zlib compresses on the thread pool: a deep write buffer lets it work while the next batch
-  // is read and rendered, instead of the build waiting for each batch to be compressed.
-  const gzip = createGzip({
-    level: 6,
-    chunkSize: 1024 * 1024,
-    writableHighWaterMark: 32 * 1024 * 1024,
-  } as ZlibOptions);
-  const gzipDone = pipeline(gzip, fs.createWriteStream(tmp.gzip, { flush: true }));
-  // Until it is awaited below, a gzip failure must not be an unhandled rejection.
-  gzipDone.catch(() => {});
-  const sha = createHash('sha256');
-  let bytes = 0;
-  const write = async (text: string) => {
-    if (text === '') return;
-    sha.update(text);
-    bytes += Buffer.byteLength(text);
-    await Promise.all([writeChunk(feedOut, text), writeChunk(gzip, text)]);
-  };
-
-  let items = 0;
-  let excluded = 0;
+  const writer = new PieceWriter(tmp, { publication: version, format });
   let read = 0;
-  const exclusions = new Map<string, ExclusionCount>();
-  let switched = false;
   try {
+    await writer.open();
     const timings: BuildTimings = { read: 0, render: 0, serialize: 0, write: 0, items: 0, finish: 0 };
     let mark = performance.now();
     const lap = (phase: keyof BuildTimings) => {
@@ -185,53 +219,36 @@ async function buildOnce(
       timings[phase] += t - mark;
       mark = t;
     };
-    await write(serializer.head());
-    for await (const batch of streamProductBatches(db, channel.catalog)) {
+    await writer.add(edgePiece('head', serializer.head()));
+    let written = false;
+    for await (const batch of streamProductBatches(db, channel.catalog, STORE_BATCH)) {
       lap('read');
       read += batch.length;
       req.onProgress?.(read);
-      const rows: FeedValue[][] = [];
-      const skus: string[] = [];
-      const hashes: string[] = [];
-      let itemLines = '';
-      for (const product of batch) {
-        const result = evaluator.apply(product, at);
-        if (!result.included) {
-          excluded++;
-          const by = result.excludedBy;
-          const key = `${by?.ruleSet ?? ''}\u0000${by?.rule ?? ''}\u0000${by?.reason ?? ''}`;
-          const seen = exclusions.get(key);
-          if (seen) seen.count++;
-          else
-            exclusions.set(key, {
-              ruleSet: by?.ruleSet ?? null,
-              rule: by?.rule ?? null,
-              reason: by?.reason ?? 'excluded',
-              count: 1,
-            });
-          continue;
-        }
-        const values = mapper.map(result.product);
-        const itemHash = hash('sha1', JSON.stringify(values), 'base64').slice(0, 16);
-        rows.push(values);
-        skus.push(product.sku);
-        hashes.push(itemHash);
-        itemLines += `${escapeSku(product.sku)}\t${itemHash}\n`;
-      }
-      items += rows.length;
-      lap('render');
-      if (rows.length > 0) {
-        const text = serializer.items(rows);
+      // Every batch but the last is whole segments (STORE_BATCH is a multiple of them).
+      for (let from = 0; from < batch.length; from += SEGMENT_PRODUCTS) {
+        const products = batch.slice(from, from + SEGMENT_PRODUCTS);
+        const segment = renderSegment(products, evaluator, mapper, at);
+        lap('render');
+        const text = serializer.rows(segment.rows, !written);
+        if (segment.rows.length > 0) written = true;
         lap('serialize');
-        await write(text);
+        await writer.add({
+          kind: 'segment',
+          last: (products.at(-1) as ProductRecord).sku,
+          products: products.length,
+          items: segment.rows.length,
+          exclusions: segment.exclusions,
+          text,
+          itemLines: segment.itemLines,
+        });
         lap('write');
-        await writeChunk(itemsOut, itemLines);
-        await differ.add(skus, hashes);
+        await differ.add(segment.skus, segment.hashes);
         lap('items');
       }
     }
-    await write(serializer.tail());
-    await Promise.all([endStream(feedOut), endStream(itemsOut), endStream(gzip).then(() => gzipDone)]);
+    await writer.add(edgePiece('tail', serializer.tail()));
+    const files = await writer.finish();
     lap('finish');
     req.onTimings?.(timings);
 
@@ -241,50 +258,96 @@ async function buildOnce(
       return 'catalog-changed';
     }
     const diff = await differ.finish();
-    const gzipBytes = (await fsp.stat(tmp.gzip)).size;
-    await fsp.rename(tmp.gzip, final.gzip);
-    await fsp.rename(tmp.items, final.items);
-    await fsp.rename(tmp.feed, final.feed);
-    await syncDir(dir);
-    switched = true;
-    const finished = now();
-    const publication = await db.transaction((tx) =>
-      insertPublication(tx, {
-        channel: channel.id,
-        catalog: channel.catalog,
-        version,
-        builtAt: finished,
-        format,
-        contentType: serializer.contentType,
-        items,
-        excluded,
-        exclusions: [...exclusions.values()].sort((a, b) => b.count - a.count),
-        bytes,
-        gzipBytes,
-        sha256: sha.digest('hex'),
-        added: diff.added,
-        removed: diff.removed,
-        changed: diff.changed,
-        diff: diff.lists,
-        buildMs: Math.max(0, finished.getTime() - started.getTime()),
-        ...inputs,
-        nextBoundary: evaluator.nextBoundary(at)?.toISOString() ?? null,
-        reason: req.reason,
-        actor: req.actor,
-      }),
-    );
-    await pruneFeeds(dir, version).catch(() => {});
-    return publication;
+    return await switchIn(job, {
+      dir,
+      tmp,
+      final,
+      written: files,
+      diff,
+      reason: req.reason,
+      req,
+      started,
+      now,
+    });
   } catch (err) {
-    feedOut.destroy();
-    itemsOut.destroy();
-    gzip.destroy();
-    await gzipDone.catch(() => {});
-    // Before the switch, the temporary files are garbage; after it, the new files are
-    // unreferenced until a later build of the same version renames over them.
-    if (!switched) await removeFiles(tmp);
+    await writer.close();
+    await removeFiles(tmp);
     throw err;
   }
+}
+
+/** Whether a publication was built from these inputs and no rule window opened or closed since. */
+function isUpToDate(p: Publication, inputs: BuildInputs, format: string, at: Date): boolean {
+  return (
+    p.format === format &&
+    p.catalogRevision === inputs.catalogRevision &&
+    p.stockRevision === inputs.stockRevision &&
+    p.channelVersion === inputs.channelVersion &&
+    sameVersions(p.ruleVersions, inputs.ruleVersions) &&
+    (p.nextBoundary === null || Date.parse(p.nextBoundary) > at.getTime())
+  );
+}
+
+/** The head or tail of a feed as a piece. */
+function edgePiece(kind: 'head' | 'tail', text: string): NewPiece {
+  return { kind, last: null, products: 0, items: 0, exclusions: [], text, itemLines: '' };
+}
+
+/**
+ * Renames a build's files into place (the feed last), flushes the folder, then records the
+ * publication: from then on it is served. Before the renames a failure leaves the old feed;
+ * after them the new files are unreferenced until a later build of the same version renames
+ * over them.
+ */
+async function switchIn(
+  job: BuildJob,
+  a: {
+    dir: string;
+    tmp: PublicationFiles;
+    final: PublicationFiles;
+    written: WrittenFeed;
+    diff: ItemDiff;
+    reason: string;
+    req: BuildRequest;
+    started: Date;
+    now: () => Date;
+  },
+): Promise<Publication> {
+  await fsp.rename(a.tmp.gzip, a.final.gzip);
+  await fsp.rename(a.tmp.items, a.final.items);
+  await fsp.rename(a.tmp.index, a.final.index);
+  await fsp.rename(a.tmp.feed, a.final.feed);
+  await syncDir(a.dir);
+  const finished = a.now();
+  const segments = a.written.index.pieces;
+  const exclusions = sumExclusions(segments.map((p) => p.exclusions));
+  const publication = await job.db.transaction((tx) =>
+    insertPublication(tx, {
+      channel: job.channel.id,
+      catalog: job.channel.catalog,
+      version: job.version,
+      builtAt: finished,
+      format: job.format,
+      contentType: job.serializer.contentType,
+      items: segments.reduce((n, p) => n + p.items, 0),
+      excluded: exclusions.reduce((n, e) => n + e.count, 0),
+      exclusions,
+      bytes: a.written.bytes,
+      gzipBytes: a.written.gzipBytes,
+      sha256: a.written.sha256,
+      added: a.diff.added,
+      removed: a.diff.removed,
+      changed: a.diff.changed,
+      diff: a.diff.lists,
+      buildMs: Math.max(0, finished.getTime() - a.started.getTime()),
+      ...job.inputs,
+      nextBoundary: job.evaluator.nextBoundary(job.at)?.toISOString() ?? null,
+      reason: a.reason,
+      actor: a.req.actor,
+    }),
+  );
+  await pruneFeeds(a.dir, job.version).catch(() => {});
+  return publication;
 }
 
 async function recordFailure(db: Queryable, req: BuildRequest, err: unknown): Promise<void> {
@@ -302,8 +365,10 @@ async function recordFailure(db: Queryable, req: BuildRequest, err: unknown): Pr
   }).catch(() => {});
 }
 
-async function removeFiles(files: { feed: string; gzip: string; items: string }): Promise<void> {
-  await Promise.all([files.feed, files.gzip, files.items].map((f) => fsp.rm(f, { force: true })));
+async function removeFiles(files: PublicationFiles): Promise<void> {
+  await Promise.all(
+    [files.feed, files.gzip, files.items, files.index].map((f) => fsp.rm(f, { force: true })),
+  );
 }
 
 // The schema is part of the key so that test schemas on one server do not contend.

@@ -20,11 +20,15 @@ export function channelFeedsDir(dataDir: string, channelId: string): string {
   return dir;
 }
 
-/** The files of one publication: the feed, its gzip twin, and its item list (sku, hash). */
+/**
+ * The files of one publication: the feed, its gzip twin, its item list (sku, hash), and the
+ * index of its pieces (see feed-pieces.ts).
+ */
 export interface PublicationFiles {
   feed: string;
   gzip: string;
   items: string;
+  index: string;
 }
 
 /** Where a publication's files live once switched in: `{dir}/{version}.{ext}` and siblings. */
@@ -35,13 +39,13 @@ export function publicationFiles(
   ext: string,
 ): PublicationFiles {
   const base = path.join(channelFeedsDir(dataDir, channelId), `${version}.${ext}`);
-  return { feed: base, gzip: `${base}.gz`, items: `${base}.items` };
+  return { feed: base, gzip: `${base}.gz`, items: `${base}.items`, index: `${base}.index` };
 }
 
 /** Temporary names beside the final ones: a reader never sees a file until it is whole. */
 export function temporaryFiles(final: PublicationFiles, tag: string): PublicationFiles {
   const tmp = (file: string) => path.join(path.dirname(file), `.tmp-${tag}-${path.basename(file)}`);
-  return { feed: tmp(final.feed), gzip: tmp(final.gzip), items: tmp(final.items) };
+  return { feed: tmp(final.feed), gzip: tmp(final.gzip), items: tmp(final.items), index: tmp(final.index) };
 }
 
 /** Flushes a folder's entries (the renames) to disk. */

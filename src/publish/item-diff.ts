@@ -145,3 +145,59 @@ async function* readChunks(file: string): AsyncGenerator<string> {
   }
   if (rest !== '') yield rest;
 }
+
+/** The `sku<TAB>hash` lines of (a piece of) an item list, parsed. */
+export function parseItemLines(text: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const tab = line.lastIndexOf('\t');
+    out.push([unescapeSku(line.slice(0, tab)), line.slice(tab + 1)]);
+  }
+  return out;
+}
+
+/**
+ * Collects a diff piece by piece: each call compares the old and new items of one stretch
+ * of skus (both in sku order); stretches come in sku order, so the lists are too.
+ */
+export class ItemDiffCollector {
+  readonly diff: ItemDiff = {
+    added: 0,
+    removed: 0,
+    changed: 0,
+    lists: { added: [], removed: [], changed: [] },
+  };
+
+  /** Diffs one stretch: `old` (sku, hash) pairs against the new skus and hashes. */
+  compare(
+    old: ReadonlyArray<readonly [string, string]>,
+    skus: readonly string[],
+    hashes: readonly string[],
+  ): void {
+    let i = 0;
+    let j = 0;
+    while (i < old.length || j < skus.length) {
+      const o = old[i];
+      const sku = skus[j];
+      const order = o === undefined ? 1 : sku === undefined ? -1 : compareSkus(o[0], sku);
+      if (order < 0) {
+        this.note('removed', (o as readonly [string, string])[0]);
+        i++;
+      } else if (order > 0) {
+        this.note('added', sku as string);
+        j++;
+      } else {
+        if ((o as readonly [string, string])[1] !== hashes[j]) this.note('changed', sku as string);
+        i++;
+        j++;
+      }
+    }
+  }
+
+  private note(kind: 'added' | 'removed' | 'changed', sku: string): void {
+    this.diff[kind]++;
+    const list = this.diff.lists[kind];
+    if (list.length < DIFF_LIST_CAP) list.push(sku);
+  }
+}

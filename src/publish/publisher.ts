@@ -32,6 +32,7 @@ interface Waiter {
   reject: (err: unknown) => void;
   reason: string;
   actor: string;
+  incremental: boolean;
 }
 
 /** Wait before retrying an automatic build that failed: 30 s, doubling, at most 15 minutes. */
@@ -56,7 +57,9 @@ export class Publisher {
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
   private pollTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
-  private checking: Promise<void> | undefined;
+  private scanning: Promise<Array<Promise<unknown>>> | undefined;
+  private rescan: Promise<Array<Promise<unknown>>> | undefined;
+  private rescanRetriesFailed = false;
   private active = false;
   private busySlots = 0;
   private readonly slotWaiters: Array<() => void> = [];
@@ -85,7 +88,8 @@ export class Publisher {
     this.active = false;
     clearTimeout(this.pollTimer);
     clearTimeout(this.debounceTimer);
-    await this.checking;
+    await this.rescan;
+    await this.scanning;
     await this.idle();
   }
 
@@ -107,26 +111,48 @@ export class Publisher {
    * Channels waiting out a failure are skipped unless `retryFailed`.
    */
   async check(options: { retryFailed?: boolean } = {}): Promise<void> {
-    if (this.checking) {
-      await this.checking;
-      if (!options.retryFailed) return;
+    await Promise.all(await this.scan(options.retryFailed === true));
+  }
+
+  /**
+   * Asks the store which channels are stale and starts (or queues) their builds. One scan
+   * runs at a time; a scan asked for while one runs (an order during the builds an earlier
+   * order started) runs once after it, shared by every caller meanwhile: the change that
+   * asked for it is never left to the next poll.
+   */
+  private scan(retryFailed: boolean): Promise<Array<Promise<unknown>>> {
+    if (!this.scanning) {
+      this.scanning = this.scanOnce(retryFailed).finally(() => {
+        this.scanning = undefined;
+      });
+      return this.scanning;
     }
-    const run = (async () => {
+    this.rescanRetriesFailed ||= retryFailed;
+    this.rescan ??= this.scanning.then(() => {
+      this.rescan = undefined;
+      const retry = this.rescanRetriesFailed;
+      this.rescanRetriesFailed = false;
+      return this.scan(retry);
+    });
+    return this.rescan;
+  }
+
+  private async scanOnce(retryFailed: boolean): Promise<Array<Promise<unknown>>> {
+    try {
       const stale = await staleChannels(this.opts.store, this.now());
       const builds: Promise<unknown>[] = [];
       for (const { id, why } of stale) {
         const failed = this.failures.get(id);
-        if (!options.retryFailed && failed && failed.retryAt > this.now().getTime()) continue;
-        if (this.pending.has(id)) continue;
-        builds.push(this.request(id, why, 'system').catch(() => {}));
+        if (!retryFailed && failed && failed.retryAt > this.now().getTime()) continue;
+        // A stale channel being built gets one rebuild queued after it (which finds it up
+        // to date if that build covered the change); an automatic build may write again only
+        // what the stock moved (see stock-rebuild.ts).
+        builds.push(this.request(id, why, 'system', true).catch(() => {}));
       }
-      await Promise.all(builds);
-    })().catch((err: unknown) => this.opts.onFailed?.('*', err));
-    this.checking = run;
-    try {
-      await run;
-    } finally {
-      if (this.checking === run) this.checking = undefined;
+      return builds;
+    } catch (err) {
+      this.opts.onFailed?.('*', err);
+      return [];
     }
   }
 
@@ -168,8 +194,13 @@ export class Publisher {
     }
   }
 
-  private request(channelId: string, reason: string, actor: string): Promise<Publication> {
-    if (!this.running.has(channelId)) return this.start1(channelId, reason, actor);
+  private request(
+    channelId: string,
+    reason: string,
+    actor: string,
+    incremental = false,
+  ): Promise<Publication> {
+    if (!this.running.has(channelId)) return this.start1(channelId, reason, actor, incremental);
     const queued = this.pending.get(channelId);
     if (queued) return queued.promise;
     let resolve!: (p: Publication) => void;
@@ -178,17 +209,22 @@ export class Publisher {
       resolve = res;
       reject = rej;
     });
-    this.pending.set(channelId, { promise, resolve, reject, reason, actor });
+    this.pending.set(channelId, { promise, resolve, reject, reason, actor, incremental });
     return promise;
   }
 
-  private start1(channelId: string, reason: string, actor: string): Promise<Publication> {
+  private start1(
+    channelId: string,
+    reason: string,
+    actor: string,
+    incremental: boolean,
+  ): Promise<Publication> {
     const build = this.withSlot(async () => {
       await this.assertPublishable(channelId);
       return buildChannelFeed(
         { store: this.opts.store, dataDir: this.opts.dataDir, now: this.now },
         // Rules are evaluated at the time the build starts, not when it was asked for.
-        { channelId, reason, actor },
+        { channelId, reason, actor, incremental },
       );
     });
     this.running.set(channelId, build);
@@ -213,7 +249,7 @@ export class Publisher {
         const next = this.pending.get(channelId);
         if (!next) return;
         this.pending.delete(channelId);
-        this.start1(channelId, next.reason, next.actor).then(next.resolve, next.reject);
+        this.start1(channelId, next.reason, next.actor, next.incremental).then(next.resolve, next.reject);
       });
     return build;
   }

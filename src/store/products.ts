@@ -154,6 +154,23 @@ export async function* streamProductBatches(
   }
 }
 
+/**
+ * The products of a catalog after sku `after` (all from the first when null) up to `last`
+ * included, in sku order, as rules see them: one segment of a built feed, read again.
+ */
+export async function productsInSkuRange(
+  db: Queryable,
+  catalogId: string,
+  after: string | null,
+  last: string,
+): Promise<ProductRecord[]> {
+  return db.query<ProductRecord>({
+    text: `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}
+           WHERE p.catalog_id = $1 AND ($2::text IS NULL OR p.sku > $2) AND p.sku <= $3 ORDER BY p.sku`,
+    values: [catalogId, after, last],
+  });
+}
+
 /** Streams a catalog's products one by one, in sku order (see streamProductBatches). */
 export async function* streamProducts(
   db: Queryable,

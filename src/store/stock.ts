@@ -280,3 +280,22 @@ export async function reconcileLedger(
   });
   return Number(rows[0]?.n ?? 0);
 }
+
+/**
+ * The skus whose stock moved after stock revision `after` up to `upTo` (ledger entries
+ * stamped with those revisions), in no order; at most `limit` of them.
+ */
+export async function skusMovedSince(
+  db: Queryable,
+  catalogId: string,
+  after: number,
+  upTo: number,
+  limit: number,
+): Promise<string[]> {
+  const rows = await db.query<{ sku: string }>({
+    text: `SELECT DISTINCT sku FROM stock_ledger
+           WHERE catalog_id = $1 AND stock_revision > $2 AND stock_revision <= $3 LIMIT $4`,
+    values: [catalogId, after, upTo, limit],
+  });
+  return rows.map((r) => r.sku);
+}

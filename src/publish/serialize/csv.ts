@@ -57,6 +57,7 @@ export function createCsvSerializer(columns: readonly string[], layout: CsvLayou
     contentType: layout.contentType,
     head: () => header,
     items: (rows) => (rows.length === 0 ? '' : stringify(rows as FeedValue[][], options)),
+    rows: (rows) => (rows.length === 0 ? '' : stringify(rows as FeedValue[][], options)),
     tail: () => '',
   };
 }

@@ -17,6 +17,12 @@ export interface FeedSerializer {
   head(): string;
   /** One batch of rows, each with one value per column, in column order. */
   items(rows: readonly (readonly FeedValue[])[]): string;
+  /**
+   * The same text as `items` without the serializer's state: `first` says whether these are
+   * the feed's first rows (JSON writes no comma before them). A segment of a feed can so be
+   * written again alone and come out as a whole build writes it.
+   */
+  rows(rows: readonly (readonly FeedValue[])[], first: boolean): string;
   tail(): string;
 }
 

@@ -10,21 +10,28 @@ export function createJsonSerializer(columns: readonly string[]): FeedSerializer
   // Keys are written as text, not through an object: a column named `__proto__` stays a key.
   const keys = columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c)}:`);
   const n = keys.length;
-  let first = true;
+  let started = false;
+  const rowsJson = (rows: readonly (readonly FeedValue[])[], first: boolean): string => {
+    let out = '';
+    let before = first ? '\n' : ',\n';
+    for (const row of rows) {
+      out += before;
+      before = ',\n';
+      if (n === 0) out += '{';
+      for (let i = 0; i < n; i++) out += (keys[i] as string) + valueJson(row[i]);
+      out += '}';
+    }
+    return out;
+  };
   return {
     contentType: 'application/json; charset=utf-8',
     head: () => '[',
     items(rows) {
-      let out = '';
-      for (const row of rows) {
-        out += first ? '\n' : ',\n';
-        first = false;
-        if (n === 0) out += '{';
-        for (let i = 0; i < n; i++) out += (keys[i] as string) + valueJson(row[i]);
-        out += '}';
-      }
+      const out = rowsJson(rows, !started);
+      if (rows.length > 0) started = true;
       return out;
     },
+    rows: rowsJson,
     tail: () => '\n]\n',
   };
 }

@@ -54,18 +54,20 @@ export function createXmlSerializer(columns: readonly string[], layout: XmlLayou
     : `${prolog}<products${ns}>\n`;
   const tail = rss ? '</channel>\n</rss>\n' : '</products>\n';
   const n = tags.length;
+  const itemsXml = (rows: readonly (readonly FeedValue[])[]): string => {
+    let out = '';
+    for (const row of rows) {
+      out += item.open;
+      for (let i = 0; i < n; i++) out += element(tags[i] as Tag, row[i] ?? null, names);
+      out += `${item.close}\n`;
+    }
+    return out;
+  };
   return {
     contentType: layout.contentType,
     head: () => head,
-    items(rows) {
-      let out = '';
-      for (const row of rows) {
-        out += item.open;
-        for (let i = 0; i < n; i++) out += element(tags[i] as Tag, row[i] ?? null, names);
-        out += `${item.close}\n`;
-      }
-      return out;
-    },
+    items: (rows) => itemsXml(rows),
+    rows: (rows) => itemsXml(rows),
     tail: () => tail,
   };
 }
