@@ -155,10 +155,6 @@ export function CatalogPage(props: { id: string }) {
 /** The last import, and for a held one why it was held and a button to apply it anyway. */
 function LastImport(props: { run: ImportRun; onApplied: () => void }) {
   const { run } = props;
-  const apply = useAction(async () => {
-    await api(`/imports/${run.id}/apply`, { method: 'POST' });
-    props.onApplied();
-  });
   return (
     <Card
       testid="last-import"
@@ -168,20 +164,43 @@ function LastImport(props: { run: ImportRun; onApplied: () => void }) {
         </>
       }
     >
-      <Facts
-        items={[
-          ['Started', <Time at={run.startedAt} />],
-          ['Duration', fmtDuration(run.durationMs)],
-          ['Rows', fmtNumber(run.counts.rows)],
-          ['Valid', fmtNumber(run.counts.valid)],
-          ['Created', fmtNumber(run.counts.created)],
-          ['Updated', fmtNumber(run.counts.updated)],
-          ['Unchanged', fmtNumber(run.counts.unchanged)],
-          ['Removed', fmtNumber(run.counts.removed)],
-          ['Row errors', fmtNumber(run.counts.errors)],
-          ['By', run.actor],
-        ]}
-      />
+      <RunFacts run={run} />
+      <RunOutcome run={run} onApplied={props.onApplied} />
+    </Card>
+  );
+}
+
+/** A run's counts, time, duration and author; `big` shows the counts large (the run's page). */
+export function RunFacts(props: { run: ImportRun; big?: boolean }) {
+  const { run } = props;
+  const n = (v: number) => (props.big ? <span class="big">{fmtNumber(v)}</span> : fmtNumber(v));
+  return (
+    <Facts
+      items={[
+        ['Rows', n(run.counts.rows)],
+        ['Valid', n(run.counts.valid)],
+        ['Created', n(run.counts.created)],
+        ['Updated', n(run.counts.updated)],
+        ['Unchanged', n(run.counts.unchanged)],
+        ['Removed', n(run.counts.removed)],
+        ['Row errors', n(run.counts.errors)],
+        ['Started', <Time at={run.startedAt} />],
+        ['Duration', fmtDuration(run.durationMs)],
+        ['By', run.actor],
+      ]}
+    />
+  );
+}
+
+/** Why a held run was held, with *Apply anyway* while it can be; a failed run's reason. */
+export function RunOutcome(props: { run: ImportRun; onApplied: () => void }) {
+  const { run } = props;
+  const apply = useAction(async () => {
+    await api(`/imports/${run.id}/apply`, { method: 'POST' });
+    props.onApplied();
+  });
+  return (
+    <>
       {run.status === 'held' ? (
         <div class="notice" data-testid="held-reasons">
           <strong>Held, the catalog was not changed:</strong>
@@ -201,7 +220,7 @@ function LastImport(props: { run: ImportRun; onApplied: () => void }) {
         </div>
       ) : null}
       {run.failure ? <ErrorBox error={run.failure} /> : null}
-    </Card>
+    </>
   );
 }
 

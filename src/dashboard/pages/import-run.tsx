@@ -1,22 +1,9 @@
 import type { HistoryEvent } from '../../store/history.js';
 import type { ImportRun, RowNote } from '../../store/imports.js';
-import { api, qs } from '../api.js';
+import { qs } from '../api.js';
 import { href, setQuery, useRoute } from '../router.js';
-import {
-  Badge,
-  Card,
-  ErrorBox,
-  Facts,
-  fmtDuration,
-  fmtNumber,
-  Loaded,
-  Page,
-  Table,
-  Tabs,
-  Time,
-  useAction,
-  useApi,
-} from '../ui.js';
+import { Badge, Card, ErrorBox, fmtNumber, Loaded, Page, Table, Tabs, useApi } from '../ui.js';
+import { RunFacts, RunOutcome } from './catalogs.js';
 import { EventsTable } from './history.js';
 
 interface RunView {
@@ -76,44 +63,10 @@ export function ImportRunPage(props: { run: number }) {
 }
 
 function Counts(props: { run: ImportRun; onApplied: () => void }) {
-  const { run } = props;
-  const apply = useAction(async () => {
-    await api(`/imports/${run.id}/apply`, { method: 'POST' });
-    props.onApplied();
-  });
   return (
     <Card testid="run-counts">
-      <Facts
-        items={[
-          ['Rows', <span class="big">{fmtNumber(run.counts.rows)}</span>],
-          ['Valid', <span class="big">{fmtNumber(run.counts.valid)}</span>],
-          ['Created', <span class="big">{fmtNumber(run.counts.created)}</span>],
-          ['Updated', <span class="big">{fmtNumber(run.counts.updated)}</span>],
-          ['Unchanged', <span class="big">{fmtNumber(run.counts.unchanged)}</span>],
-          ['Removed', <span class="big">{fmtNumber(run.counts.removed)}</span>],
-          ['Row errors', <span class="big">{fmtNumber(run.counts.errors)}</span>],
-          ['Started', <Time at={run.startedAt} />],
-          ['Duration', fmtDuration(run.durationMs)],
-          ['By', run.actor],
-        ]}
-      />
-      {run.status === 'held' ? (
-        <div class="notice" data-testid="held-reasons">
-          <strong>Held, the catalog was not changed:</strong>
-          <ul>
-            {run.heldReasons.map((r) => (
-              <li key={r.code}>{r.message}</li>
-            ))}
-          </ul>
-          {run.applicable ? (
-            <button type="button" class="danger" disabled={apply.busy} onClick={() => apply.run()}>
-              {apply.busy ? 'Applying…' : 'Apply anyway'}
-            </button>
-          ) : null}
-          {apply.error ? <ErrorBox error={apply.error} /> : null}
-        </div>
-      ) : null}
-      {run.failure ? <ErrorBox error={run.failure} /> : null}
+      <RunFacts run={props.run} big />
+      <RunOutcome run={props.run} onApplied={props.onApplied} />
     </Card>
   );
 }
