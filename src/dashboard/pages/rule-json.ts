@@ -2,6 +2,14 @@ import { canonicalJson } from '../../store/canonical-json.js';
 
 export { canonicalJson };
 
+import {
+  getLocation,
+  type Node as JsonNode,
+  type ParseError,
+  ParseErrorCode,
+  parseTree,
+  printParseErrorCode,
+} from 'jsonc-parser';
 import { propertyPath } from '../../rules/problems.js';
 
 // The rule editor's JSON: where each JSON path sits in the text (so a problem at
@@ -42,148 +50,102 @@ export function lineColumn(text: string, offset: number): { line: number; column
   return { line, column: end - lineStart + 1 };
 }
 
-class SyntaxFault extends Error {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
-  }
-}
-
 // Nesting past this is not recorded (the server refuses far less: 64 levels).
 const MAX_DEPTH = 200;
 
-/** Reads JSON text as the server will, recording the span of every JSON path. */
+/**
+ * Reads JSON text as the server will (jsonc-parser, strict: no comments, no trailing
+ * comma), recording the span of every JSON path; the first syntax error in plain words.
+ */
 export function parseJson(text: string): ParsedJson {
+  const errors: ParseError[] = [];
   const spans = new Map<string, Span>();
-  let i = 0;
-  const fail = (message: string, at = i): never => {
-    throw new SyntaxFault(message, at);
-  };
-  const ws = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t'))
-      i++;
-  };
-  const describe = (at: number) => {
-    const c = text[at];
-    if (c === undefined) return 'the end of the text';
-    if (c === '\n' || c === '\r') return 'the end of the line';
-    return `‘${c}’`;
-  };
-  const string = (): string => {
-    const start = i;
-    i++;
-    while (i < text.length) {
-      const c = text.charCodeAt(i);
-      if (c === 34) {
-        i++;
-        return JSON.parse(text.slice(start, i)) as string;
-      }
-      if (c === 92) {
-        const e = text[i + 1];
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail('a \\u escape needs 4 hex digits', i);
-          i += 6;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
-        else fail(`unknown escape \\${e ?? ''}`, i);
-      } else if (c < 32) {
-        fail(
-          c === 10 ? 'a string cannot run over a line break (write \\n)' : 'a control character in a string',
-          i,
-        );
-      } else i++;
-    }
-    return fail('a string is not closed (missing ")', start);
-  };
-  const value = (path: string, depth: number): void => {
-    ws();
-    const start = i;
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') i++;
-      else {
-        for (;;) {
-          ws();
-          if (text[i] !== '"') {
-            fail(
-              text[i] === '}'
-                ? 'a comma before } (JSON allows no trailing comma)'
-                : `expected a property name in double quotes, found ${describe(i)}`,
-            );
-          }
-          const key = string();
-          ws();
-          if (text[i] !== ':') fail(`expected : after the property name "${key}", found ${describe(i)}`);
-          i++;
-          value(propertyPath(path, key), depth + 1);
-          ws();
-          if (text[i] === ',') {
-            i++;
-            continue;
-          }
-          if (text[i] === '}') {
-            i++;
-            break;
-          }
-          fail(`expected , or } after a property value, found ${describe(i)}`);
-        }
-      }
-    } else if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') i++;
-      else {
-        for (let n = 0; ; n++) {
-          ws();
-          if (text[i] === ']') fail('a comma before ] (JSON allows no trailing comma)');
-          value(`${path}[${n}]`, depth + 1);
-          ws();
-          if (text[i] === ',') {
-            i++;
-            continue;
-          }
-          if (text[i] === ']') {
-            i++;
-            break;
-          }
-          fail(`expected , or ] after a list item, found ${describe(i)}`);
-        }
-      }
-    } else if (c === '"') string();
-    else if (c !== undefined && /[-0-9]/.test(c)) {
-      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-      if (!m) fail(`not a number: ${describe(i)}`);
-      i += (m as RegExpExecArray)[0].length;
-    } else if (text.startsWith('true', i)) i += 4;
-    else if (text.startsWith('false', i)) i += 5;
-    else if (text.startsWith('null', i)) i += 4;
-    else if (c === "'") fail('strings take double quotes (")');
-    else fail(`expected a value, found ${describe(i)}`);
-    if (depth <= MAX_DEPTH) spans.set(path, { start, end: i });
-  };
   try {
-    value('$', 0);
-    ws();
-    if (i < text.length) fail(`unexpected ${describe(i)} after the end of the JSON value`);
-  } catch (err) {
-    if (err instanceof SyntaxFault) {
-      return {
-        ok: false,
-        error: { message: err.message, offset: err.offset, ...lineColumn(text, err.offset) },
-      };
+    const root = parseTree(text, errors, {
+      disallowComments: true,
+      allowTrailingComma: false,
+      allowEmptyContent: false,
+    });
+    const first = errors[0];
+    if (first) {
+      const message = syntaxMessage(text, first);
+      return { ok: false, error: { message, offset: first.offset, ...lineColumn(text, first.offset) } };
     }
-    // Hostile nesting that exhausts the stack: fall through to JSON.parse.
+    if (root) collectSpans(root, '$', 0, spans);
+  } catch (err) {
+    // Hostile nesting that exhausts the stack: JSON.parse decides, without spans.
     if (!(err instanceof RangeError)) throw err;
   }
   try {
     return { ok: true, value: JSON.parse(text) as unknown, spans };
   } catch (err) {
-    // Only if this reader and the browser's disagree: the browser has the last word.
+    // Only if the reader and the browser disagree: the browser has the last word.
     return { ok: false, error: { message: (err as Error).message, offset: 0, line: 1, column: 1 } };
   }
+}
+
+function collectSpans(node: JsonNode, path: string, depth: number, spans: Map<string, Span>): void {
+  if (depth > MAX_DEPTH) return;
+  spans.set(path, { start: node.offset, end: node.offset + node.length });
+  if (node.type === 'object') {
+    for (const property of node.children ?? []) {
+      const [key, value] = property.children ?? [];
+      if (key && value) collectSpans(value, propertyPath(path, String(key.value)), depth + 1, spans);
+    }
+  } else if (node.type === 'array') {
+    (node.children ?? []).forEach((item, n) => {
+      collectSpans(item, `${path}[${n}]`, depth + 1, spans);
+    });
+  }
+}
+
+/** A parse error as an analyst reads it (jsonc-parser gives a code and an offset). */
+function syntaxMessage(text: string, e: ParseError): string {
+  const at = e.offset;
+  const found = describe(text, at);
+  const before = text.slice(0, at).trimEnd().at(-1);
+  switch (e.error) {
+    case ParseErrorCode.InvalidSymbol:
+      return text[at] === "'" ? 'strings take double quotes (")' : `expected a value, found ${found}`;
+    case ParseErrorCode.PropertyNameExpected:
+    case ParseErrorCode.ValueExpected:
+      if (before === ',' && (text[at] === '}' || text[at] === ']'))
+        return `a comma before ${text[at]} (JSON allows no trailing comma)`;
+      return e.error === ParseErrorCode.PropertyNameExpected
+        ? `expected a property name in double quotes, found ${found}`
+        : `expected a value, found ${found}`;
+    case ParseErrorCode.CommaExpected:
+    case ParseErrorCode.CloseBraceExpected:
+    case ParseErrorCode.CloseBracketExpected:
+      return typeof getLocation(text, at).path.at(-1) === 'number'
+        ? `expected , or ] after a list item, found ${found}`
+        : `expected , or } after a property value, found ${found}`;
+    case ParseErrorCode.ColonExpected:
+      return `expected : after the property name, found ${found}`;
+    case ParseErrorCode.UnexpectedEndOfString:
+      return /[\r\n]/.test(text[at + e.length] ?? '')
+        ? 'a string cannot run over a line break (write \\n)'
+        : 'a string is not closed (missing ")';
+    case ParseErrorCode.InvalidEscapeCharacter:
+      return 'an unknown escape in a string (JSON knows \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)';
+    case ParseErrorCode.InvalidUnicode:
+      return 'a \\u escape needs 4 hex digits';
+    case ParseErrorCode.InvalidCharacter:
+      return 'a control character in a string';
+    case ParseErrorCode.UnexpectedEndOfNumber:
+      return `not a number: ${found}`;
+    case ParseErrorCode.EndOfFileExpected:
+      return `unexpected ${found} after the end of the JSON value`;
+    default:
+      return `${printParseErrorCode(e.error)} at ${found}`;
+  }
+}
+
+function describe(text: string, at: number): string {
+  const c = text[at];
+  if (c === undefined) return 'the end of the text';
+  if (c === '\n' || c === '\r') return 'the end of the line';
+  return `‘${c}’`;
 }
 
 /**

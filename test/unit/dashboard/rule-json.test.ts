@@ -63,6 +63,10 @@ describe("the rule editor's JSON reader", () => {
       ['{ "id": "x', 1, 9, /not closed/],
       ['', 1, 1, /expected a value/],
       ['{} {}', 1, 4, /after the end/],
+      ['{ "id": "a\nb" }', 1, 9, /line break/],
+      ['{ "id" "x" }', 1, 8, /expected : after the property name/],
+      ['[1 2]', 1, 4, /expected , or \] after a list item/],
+      ['{ "id": tru }', 1, 9, /expected a value, found ‘t’/],
     ];
     for (const [text, line, column, message] of cases) {
       const parsed = parseJson(text);
