@@ -31,6 +31,7 @@ describe('fetch statistics over HTTP', () => {
   const logged = (at: string, status: number, over: Partial<FeedFetch> = {}): FeedFetch => ({
     channel: 'archive',
     at: new Date(at),
+    method: 'GET',
     status,
     bytes: status === 200 ? 1000 : 0,
     version: status === 404 ? null : 3,
@@ -133,7 +134,7 @@ describe('fetch statistics over HTTP', () => {
       logged('2026-03-09T22:50:00Z', 304, { userAgent: 'Bingbot' }),
       logged('2026-03-09T23:05:00Z', 200),
       logged('2026-03-09T23:20:00Z', 404),
-      logged('2026-03-10T09:00:00Z', 200, { bytes: 0 }),
+      logged('2026-03-10T09:00:00Z', 200, { method: 'HEAD', bytes: 0 }),
       logged('2026-03-12T12:00:00Z', 200),
     ]);
     const hours = await api(

@@ -509,6 +509,7 @@ export const fetchPageSchema = record({
       id: { type: 'integer' },
       channel: { type: 'string' },
       at: dateTime,
+      method: { type: 'string', enum: ['GET', 'HEAD'], description: 'HEAD asks for the headers only' },
       status: { type: 'integer' },
       bytes: { type: 'integer' },
       version: nullableInteger,

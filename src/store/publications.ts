@@ -280,6 +280,8 @@ export async function catalogRevision(db: Queryable, catalogId: string): Promise
 export interface FeedFetch {
   channel: string;
   at: Date;
+  /** GET, or HEAD (the headers only: the client takes no version). */
+  method: 'GET' | 'HEAD';
   status: number;
   bytes: number;
   version: number | null;
@@ -292,11 +294,11 @@ export interface FeedFetch {
 export async function insertFetches(db: Queryable, fetches: readonly FeedFetch[]): Promise<void> {
   if (fetches.length === 0) return;
   await db.query({
-    text: `INSERT INTO channel_fetches (channel_id, at, status, bytes, version, encoding, user_agent, address)
-           SELECT f.channel_id, f.at, f.status, f.bytes, f.version, f.encoding, f.user_agent, f.address
+    text: `INSERT INTO channel_fetches (channel_id, at, status, bytes, version, encoding, user_agent, address, method)
+           SELECT f.channel_id, f.at, f.status, f.bytes, f.version, f.encoding, f.user_agent, f.address, f.method
            FROM unnest($1::text[], $2::timestamptz[], $3::smallint[], $4::bigint[], $5::int[],
-                       $6::text[], $7::text[], $8::text[]) WITH ORDINALITY
-                  AS f (channel_id, at, status, bytes, version, encoding, user_agent, address, n)
+                       $6::text[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY
+                  AS f (channel_id, at, status, bytes, version, encoding, user_agent, address, method, n)
            -- A channel removed since the fetch was served has no log to write to.
            WHERE EXISTS (SELECT 1 FROM channels c WHERE c.id = f.channel_id)
            -- Ids in the order the fetches were served: the log reads newest first by id.
@@ -310,6 +312,7 @@ export async function insertFetches(db: Queryable, fetches: readonly FeedFetch[]
       fetches.map((f) => f.encoding),
       fetches.map((f) => f.userAgent),
       fetches.map((f) => f.address),
+      fetches.map((f) => f.method),
     ],
   });
 }
@@ -329,8 +332,9 @@ export async function listFetches(
     encoding: string | null;
     user_agent: string | null;
     address: string | null;
+    method: 'GET' | 'HEAD';
   }>({
-    text: `SELECT id, at, status, bytes, version, encoding, user_agent, address FROM channel_fetches
+    text: `SELECT id, at, method, status, bytes, version, encoding, user_agent, address FROM channel_fetches
            WHERE channel_id = $1 AND ($2::bigint IS NULL OR id < $2) AND ($3::timestamptz IS NULL OR at >= $3)
            ORDER BY id DESC LIMIT $4`,
     values: [channelId, opts.before ?? null, opts.since ?? null, opts.limit + 1],
@@ -339,6 +343,7 @@ export async function listFetches(
     id: Number(r.id),
     channel: channelId,
     at: new Date(r.at).toISOString(),
+    method: r.method,
     status: Number(r.status),
     bytes: Number(r.bytes),
     version: r.version === null ? null : Number(r.version),
@@ -404,6 +409,7 @@ export async function feedState(db: Queryable, channelId: string): Promise<FeedS
 /** A fetch as the dashboard's summaries show it. */
 export interface FetchSummary {
   at: string;
+  method: 'GET' | 'HEAD';
   status: number;
   bytes: number;
   version: number | null;
@@ -422,13 +428,14 @@ export interface LatestFetch {
 /** How far back the last delivery is looked for: the channel's newest fetches only (bounded work). */
 export const DELIVERY_LOOKBACK = 10_000;
 
-// A fetch that left the client holding a version: a body sent whole (HEAD is logged as 200
-// with no bytes) or a 304, which confirms the version it already had.
-const DELIVERED = '(f.status = 304 OR (f.status = 200 AND f.bytes > 0))';
-const FETCH_COLUMNS = 'f.at, f.status, f.bytes, f.version, f.encoding, f.user_agent, f.address';
+// A fetch that left the client holding a version: a GET answered whole (200), or a 304,
+// which confirms the version it already had. A HEAD takes none.
+const DELIVERED = "(f.status = 304 OR (f.status = 200 AND f.method = 'GET'))";
+const FETCH_COLUMNS = 'f.at, f.method, f.status, f.bytes, f.version, f.encoding, f.user_agent, f.address';
 
 interface FetchSummaryRow {
   at: Date;
+  method: 'GET' | 'HEAD';
   status: number;
   bytes: number | string;
   version: number | null;
@@ -439,6 +446,7 @@ interface FetchSummaryRow {
 
 const toFetchSummary = (r: FetchSummaryRow): FetchSummary => ({
   at: new Date(r.at).toISOString(),
+  method: r.method,
   status: Number(r.status),
   bytes: Number(r.bytes),
   version: r.version === null ? null : Number(r.version),
@@ -477,7 +485,7 @@ export async function latestFetches(db: Queryable, channelId?: string): Promise<
 export interface FetchBucket {
   /** The bucket's start (an hour or a day in the asked time zone). */
   start: string;
-  /** The HTTP status ("200", "304", "404"…) or "head" (a HEAD request, logged as a 200 with no body). */
+  /** The HTTP status ("200", "304", "404"…) or "head" (a HEAD request answered 200). */
   kind: string;
   fetches: number;
   bytes: number;
@@ -516,7 +524,7 @@ export async function fetchStats(
     bytes: number | string;
   }>({
     text: `SELECT date_trunc($2, f.at, $3) AS start,
-                  CASE WHEN f.status = 200 AND f.bytes = 0 THEN 'head' ELSE f.status::text END AS kind,
+                  CASE WHEN f.status = 200 AND f.method = 'HEAD' THEN 'head' ELSE f.status::text END AS kind,
                   count(*) AS fetches, coalesce(sum(f.bytes), 0) AS bytes
            FROM channel_fetches f
            WHERE f.channel_id = $1 AND f.at >= $4 AND f.at < $5

@@ -55,14 +55,14 @@ export function fetcherName(userAgent: string | null | undefined): string {
   return first.length > 40 ? `${first.slice(0, 40)}…` : first;
 }
 
-/** Whether a fetch left the client holding a version: a 200 with a body, or a 304. */
-export function delivered(f: Pick<FetchSummary, 'status' | 'bytes'>): boolean {
-  return f.status === 304 || (f.status === 200 && f.bytes > 0);
+/** Whether a fetch left the client holding a version: a GET answered 200, or a 304. */
+export function delivered(f: Pick<FetchSummary, 'status' | 'method'>): boolean {
+  return f.status === 304 || (f.status === 200 && f.method === 'GET');
 }
 
-/** "200", "304", "404"… or "HEAD" (the log writes a HEAD request as a 200 with no body). */
-export function fetchKind(f: Pick<FetchSummary, 'status' | 'bytes'>): string {
-  return f.status === 200 && f.bytes === 0 ? 'HEAD' : String(f.status);
+/** "200", "304", "404"… or "HEAD" (a HEAD request answered 200: the headers only). */
+export function fetchKind(f: Pick<FetchSummary, 'status' | 'method'>): string {
+  return f.status === 200 && f.method === 'HEAD' ? 'HEAD' : String(f.status);
 }
 
 /** What each kind of answer means, for titles and legends. */
@@ -77,7 +77,7 @@ export const KIND_MEANING: Record<string, string> = {
 };
 
 /** A fetch's answer as a badge, with its meaning on hover. */
-export function FetchStatus(props: { fetch: Pick<FetchSummary, 'status' | 'bytes'> }) {
+export function FetchStatus(props: { fetch: Pick<FetchSummary, 'status' | 'method'> }) {
   const kind = fetchKind(props.fetch);
   const tone =
     kind === '200'

@@ -298,8 +298,8 @@ export function ChannelPage(props: { id: string }) {
               <Card title="Fetch log">
                 <p class="muted">
                   Every request for the feed URL, newest first: the answer, the version it got, its size and
-                  gzip, and who asked. A HEAD request is logged as a 200 with no body; a 304 confirms the
-                  version the client already had.
+                  gzip, and who asked. A HEAD request asks for the headers only and takes no version; a 304
+                  confirms the version the client already had.
                 </p>
                 <FetchLog channel={ch} before={query.get('fbefore')} />
               </Card>

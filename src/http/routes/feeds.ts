@@ -222,6 +222,7 @@ function logFetch(
   fetchLog.add({
     ...f,
     at: new Date(),
+    method: request.method === 'HEAD' ? 'HEAD' : 'GET',
     userAgent: request.headers['user-agent']?.slice(0, 500) ?? null,
     address: request.ip ?? null,
   });

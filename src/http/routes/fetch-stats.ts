@@ -29,17 +29,15 @@ const fetchSummarySchema = {
   type: ['object', 'null'],
   properties: {
     at: { type: 'string', format: 'date-time' },
-    status: {
-      type: 'integer',
-      description: 'the HTTP status answered (a HEAD request is a 200 with no bytes)',
-    },
+    method: { type: 'string', enum: ['GET', 'HEAD'], description: 'HEAD asks for the headers only' },
+    status: { type: 'integer', description: 'the HTTP status answered' },
     bytes: { type: 'integer' },
     version: { type: ['integer', 'null'], description: 'the publication served; null when none was' },
     encoding: { ...nullableString, description: '"gzip" when sent gzipped' },
     userAgent: nullableString,
     address: nullableString,
   },
-  required: ['at', 'status', 'bytes', 'version', 'encoding', 'userAgent', 'address'],
+  required: ['at', 'method', 'status', 'bytes', 'version', 'encoding', 'userAgent', 'address'],
 } as const;
 
 const latestFetchSchema = {
@@ -50,7 +48,7 @@ const latestFetchSchema = {
     lastDelivery: {
       ...fetchSummarySchema,
       description:
-        'the newest request that left the client holding a version: a 200 with a body, or a 304 confirming it',
+        'the newest request that left the client holding a version: a GET answered 200, or a 304 confirming it',
     },
   },
   required: ['channel', 'lastFetch', 'lastDelivery'],
