@@ -31,7 +31,7 @@ import {
   publicationSchema,
   restoreBody,
 } from '../schemas.js';
-import { limitSchema } from './paging.js';
+import { beforeSchema, limitSchema } from './paging.js';
 
 /** What the channel routes need. */
 export interface ChannelRouteOptions {
@@ -302,11 +302,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
           type: 'object',
           additionalProperties: false,
           properties: {
-            before: {
-              type: 'integer',
-              minimum: 1,
-              description: 'versions older than this (the `next` cursor)',
-            },
+            before: beforeSchema('versions'),
             limit: limitSchema,
           },
         },
@@ -334,11 +330,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
           type: 'object',
           additionalProperties: false,
           properties: {
-            before: {
-              type: 'integer',
-              minimum: 1,
-              description: 'fetches older than this id (the `next` cursor)',
-            },
+            before: beforeSchema('fetches'),
             since: { type: 'string', format: 'date-time', description: 'fetches at or after this time' },
             limit: limitSchema,
           },

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { readHistory } from '../../store/history.js';
 import type { Store } from '../../store/types.js';
 import { apiErrors, apiSecurity, historyPageSchema } from '../schemas.js';
-import { limitSchema } from './paging.js';
+import { beforeSchema, limitSchema } from './paging.js';
 
 interface HistoryQuery {
   catalog?: string;
@@ -41,11 +41,7 @@ export const historyRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
               description: 'an exact type (`import.held`) or a family (`import`)',
             },
             since: { type: 'string', format: 'date-time', description: 'events at or after this time' },
-            before: {
-              type: 'integer',
-              minimum: 1,
-              description: 'events older than this id (the `next` cursor)',
-            },
+            before: beforeSchema('events'),
             limit: limitSchema,
           },
         },

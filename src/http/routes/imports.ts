@@ -15,7 +15,7 @@ import {
   rowNoteSchema,
   runAnswerSchema,
 } from '../schemas.js';
-import { limitSchema } from './paging.js';
+import { beforeSchema, limitSchema } from './paging.js';
 
 /** Counts bytes as they pass and fails the stream past the limit. */
 class ByteLimit extends Transform {
@@ -192,11 +192,7 @@ export const importRoutes: FastifyPluginAsync<{
           type: 'object',
           additionalProperties: false,
           properties: {
-            before: {
-              type: 'integer',
-              minimum: 1,
-              description: 'runs older than this id (the `next` cursor)',
-            },
+            before: beforeSchema('runs'),
             limit: limitSchema,
           },
         },

@@ -6,3 +6,12 @@ export const limitSchema = {
   default: 100,
   description: 'page size',
 } as const;
+
+/** Query-string schema of a `before` cursor: the `next` of the page before, for `what` older than it. */
+export function beforeSchema(what: string) {
+  return {
+    type: 'integer',
+    minimum: 1,
+    description: `${what} older than this (the \`next\` cursor)`,
+  } as const;
+}
