@@ -188,6 +188,25 @@ export function fmtDuration(ms: number | null | undefined): string {
   return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/** "1 version", "3 versions", "1,200 products". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${fmtNumber(n)} ${n === 1 ? one : many}`;
+}
+
+/** Text cut to `max` characters, with … when cut. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** An instant as a datetime-local input's value, in the browser's zone ('' if not a time). */
+export function toLocalInput(at: number | string, withSeconds = false): string {
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) return '';
+  const p = (n: number) => String(n).padStart(2, '0');
+  const minutes = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+  return withSeconds ? `${minutes}:${p(d.getSeconds())}` : minutes;
+}
+
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 
 /** "3 minutes ago", with the exact local time on hover. */

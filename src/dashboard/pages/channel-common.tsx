@@ -105,11 +105,6 @@ export function versionsBehind(
   return Math.max(0, current - version);
 }
 
-/** "1 version", "3 versions". */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /** The browser's time zone, for day buckets that start at the person's midnight. */
 export function browserTimeZone(): string {
   try {

@@ -4,7 +4,7 @@ import type { ImportRun } from '../../store/imports.js';
 import type { Publication } from '../../store/publications.js';
 import { qs, seg } from '../api.js';
 import { href, setQuery } from '../router.js';
-import { Badge, fmtBytes, fmtDuration, fmtNumber, Loaded, Table, Time, useApi } from '../ui.js';
+import { Badge, fmtBytes, fmtDuration, fmtNumber, Loaded, plural, Table, Time, useApi } from '../ui.js';
 import {
   type ChannelView,
   delivered,
@@ -14,7 +14,6 @@ import {
   fetcherName,
   fetchKind,
   KIND_MEANING,
-  plural,
   versionsBehind,
 } from './channel-common.js';
 

@@ -9,11 +9,12 @@ import {
   fmtDuration,
   fmtNumber,
   Loaded,
+  plural,
   Table,
   Time,
   useApi,
 } from '../ui.js';
-import { type ChannelView, plural } from './channel-common.js';
+import type { ChannelView } from './channel-common.js';
 
 // Publications: every built version of a channel's feed with what it held, what it left out
 // and why, and what changed against the version before.

@@ -17,6 +17,7 @@ import {
   JsonView,
   Loaded,
   Page,
+  plural,
   Table,
   Tabs,
   Time,
@@ -30,7 +31,6 @@ import {
   FetchStatus,
   fetcherName,
   outputText,
-  plural,
   versionsBehind,
 } from './channel-common.js';
 import {

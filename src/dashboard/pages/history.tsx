@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import type { HistoryEvent, HistoryType } from '../../store/history.js';
 import { qs } from '../api.js';
 import { href, setQuery } from '../router.js';
-import { Badge, Card, Field, fmtNumber, Loaded, Page, showValue, Table, Time, useApi } from '../ui.js';
+import { Badge, Card, clip, Field, fmtNumber, Loaded, Page, showValue, Table, Time, useApi } from '../ui.js';
 
 // Every type the history holds, for the filter (the compiler checks the list is whole).
 const TYPES: Record<HistoryType, true> = {
@@ -288,8 +288,7 @@ export function summaryText(e: HistoryEvent): string {
 }
 
 function short(v: unknown, max = 60): string {
-  const s = showValue(v);
-  return s.length > max ? `${s.slice(0, max)}…` : s;
+  return clip(showValue(v), max);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -7,7 +7,7 @@ import type { ChannelDefinition, FeedValue } from '../../channels/types.js';
 import type { ActionTrace, ConditionTrace, RuleTrace } from '../../rules/explain.js';
 import type { Publication } from '../../store/publications.js';
 import { href } from '../router.js';
-import { Badge, fmtRelative, showValue, Table, Time } from '../ui.js';
+import { Badge, clip, fmtRelative, showValue, Table, Time } from '../ui.js';
 
 /** A channel as GET /api/channels answers it. */
 export interface ChannelView {
@@ -420,12 +420,8 @@ function ActionLine(props: { action: ActionTrace }) {
 function Value(props: { v: unknown; missing?: boolean; added?: boolean; removed?: boolean }) {
   const cls = props.added ? 'added' : props.removed ? 'removed-value' : undefined;
   if (props.missing || props.v === undefined) return <em class="muted">missing</em>;
-  const text = typeof props.v === 'string' ? `“${short(props.v)}”` : short(showValue(props.v));
+  const text = typeof props.v === 'string' ? `“${clip(props.v, 80)}”` : clip(showValue(props.v), 80);
   return <span class={cls}>{text}</span>;
-}
-
-function short(s: string, max = 80): string {
-  return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
 /** The feed row: column, value as the marketplace reads it, and where the value came from. */

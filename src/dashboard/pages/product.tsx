@@ -11,16 +11,19 @@ import { href, setQuery } from '../router.js';
 import {
   Badge,
   Card,
+  clip,
   ErrorBox,
   Field,
   fmtNumber,
   Loaded,
   Page,
+  plural,
   showValue,
   Table,
   Tabs,
   Time,
   toApiError,
+  toLocalInput,
   useApi,
 } from '../ui.js';
 import type { CatalogView } from './catalogs.js';
@@ -161,8 +164,8 @@ function SearchResults(props: { catalogs: CatalogView[]; q: string; after: strin
     <Card testid="product-results">
       <p class="muted">
         {props.q
-          ? `${fmtNumber(hits.length)}${more.length > 0 ? '+' : ''} ${plural(hits.length, 'product matches', 'products match')} "${props.q}"`
-          : `${fmtNumber(total)} ${plural(total, 'product', 'products')}`}{' '}
+          ? `${fmtNumber(hits.length)}${more.length > 0 ? '+' : ''} ${hits.length === 1 ? 'product matches' : 'products match'} "${props.q}"`
+          : plural(total, 'product')}{' '}
         in {one ? `catalog ${props.catalogs[0]?.id}` : `${props.catalogs.length} catalogs`}.
       </p>
       {exact.length > 0 ? (
@@ -448,8 +451,7 @@ function VerdictLine(props: { explained: Explained | undefined; loading: boolean
 
 function short(v: unknown): string {
   if (v === undefined) return 'missing';
-  const s = showValue(v);
-  return s.length > 30 ? `${s.slice(0, 30)}…` : s;
+  return clip(showValue(v), 30);
 }
 
 function selectChannel(id: string): void {
@@ -542,13 +544,6 @@ function AtPicker(props: { at: string | undefined }) {
   );
 }
 
-function toLocalInput(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
-
 /** The values the last import stored: canonical fields in their order, then the source's other columns. */
 function ImportedCard(props: { product: StoredProduct }) {
   const p = props.product;
@@ -638,8 +633,4 @@ function ImportedValue(props: { v: unknown }) {
   }
   if (typeof v === 'boolean') return <span class="mono">{String(v)}</span>;
   return <span>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</span>;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return n === 1 ? one : many;
 }

@@ -6,7 +6,7 @@ import type { RuleWindow } from '../../rules/types.js';
 import { isValidTimeZone, parseLocalTime, resolveWindow } from '../../rules/window.js';
 import { api, seg } from '../api.js';
 import { href } from '../router.js';
-import { Badge, Card, ErrorBox, Field, fmtNumber, showValue, Table, useAction } from '../ui.js';
+import { Badge, Card, ErrorBox, Field, fmtNumber, showValue, Table, toLocalInput, useAction } from '../ui.js';
 
 // "What will this change do?": the edited (unsaved) rule set run over a channel's catalog,
 // in the channel with its other rule sets, or alone over a catalog, at an instant; beside
@@ -131,13 +131,17 @@ export function RulePreview(props: {
               {n > 0 ? '; ' : ''}
               <code>{w.rule}</code> {w.text}{' '}
               {w.start !== undefined ? (
-                <button type="button" class="link" onClick={() => setAt(toLocalInput(w.start as number))}>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => setAt(toLocalInput(w.start as number, true))}
+                >
                   as of its start
                 </button>
               ) : null}
               {w.start !== undefined && w.end !== undefined ? ' · ' : ''}
               {w.end !== undefined ? (
-                <button type="button" class="link" onClick={() => setAt(toLocalInput(w.end as number))}>
+                <button type="button" class="link" onClick={() => setAt(toLocalInput(w.end as number, true))}>
                   as of its end
                 </button>
               ) : null}
@@ -436,11 +440,4 @@ function windowsOf(draft: unknown): WindowInfo[] {
     });
   }
   return out;
-}
-
-/** An instant as a datetime-local input's value, in the browser's zone. */
-function toLocalInput(t: number): string {
-  const d = new Date(t);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
