@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
 import { buildChannelFeed } from '../src/publish/build.js';
 import { publicationFiles } from '../src/publish/feed-files.js';
+import { readPublication } from '../src/publish/feed-reader.js';
 import { latestPublication, type Publication } from '../src/store/publications.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
@@ -90,20 +91,20 @@ describe('stock-only rebuilds', () => {
   };
   const latest = async (channel: string) => (await latestPublication(t.store, channel)) as Publication;
   const filesOf = (p: Publication) => publicationFiles(dataDir, p.channel, p.version, p.format);
-  const readFeed = (p: Publication) => {
-    const f = filesOf(p);
-    return { feed: fs.readFileSync(f.feed), gzip: fs.readFileSync(f.gzip) };
-  };
+  const readFeed = async (p: Publication) => ({
+    feed: await readPublication(dataDir, p, 'feed'),
+    gzip: await readPublication(dataDir, p, 'gzip'),
+  });
 
   /** Checks every channel's newest publication against a whole build of the same state. */
   const expectSameAsFullBuild = async (channel: string) => {
     const incremental = await latest(channel);
-    const a = readFeed(incremental);
+    const a = await readFeed(incremental);
     const full = await buildChannelFeed(
       { store: t.store, dataDir },
       { channelId: channel, reason: 'compare', actor: 't' },
     );
-    const b = readFeed(full);
+    const b = await readFeed(full);
     expect(a.feed.equals(b.feed), `${channel} v${incremental.version} feed`).toBe(true);
     expect(gunzipSync(a.gzip).equals(a.feed), `${channel} gzip decodes to the feed`).toBe(true);
     expect(a.gzip.equals(b.gzip), `${channel} gzip`).toBe(true);
@@ -189,7 +190,7 @@ describe('stock-only rebuilds', () => {
       ]);
     }
     const json = await latest('c-json');
-    const items = JSON.parse(fs.readFileSync(filesOf(json).feed, 'utf8')) as Array<{ id: string }>;
+    const items = JSON.parse((await readFeed(json)).feed.toString('utf8')) as Array<{ id: string }>;
     expect(items.some((i) => i.id === sku(6))).toBe(false);
 
     await api('POST', '/channels/c-json/orders', {
@@ -212,7 +213,7 @@ describe('stock-only rebuilds', () => {
       const p = await expectSameAsFullBuild(id);
       expect(p.reason).toMatch(/^stock moved \(\d+ skus\)$/);
     }
-    const json = JSON.parse(fs.readFileSync(filesOf(await latest('c-json')).feed, 'utf8')) as Array<{
+    const json = JSON.parse((await readFeed(await latest('c-json'))).feed.toString('utf8')) as Array<{
       id: string;
     }>;
     expect(json[0]?.id).toBe(sku(2001));
@@ -256,6 +257,9 @@ describe('stock-only rebuilds', () => {
   });
 
   it('builds whole when the index is missing or does not match its files', async () => {
+    // Whole packs first (a build on demand is whole), then each spoilt another way.
+    for (const id of IDS) expect((await api('POST', `/channels/${id}/publish`)).statusCode).toBe(201);
+    for (const id of IDS) expect(fs.existsSync(filesOf(await latest(id)).feed), id).toBe(true);
     const csv = await latest('c-csv');
     fs.rmSync(filesOf(csv).index);
     const tsv = await latest('c-tsv');
@@ -292,7 +296,7 @@ describe('stock-only rebuilds', () => {
       text: `SELECT revision AS r FROM catalog_stock WHERE catalog_id = 'shop'`,
     });
     expect(revision).toBe(Number(rows[0]?.r));
-    expect(fs.readFileSync(filesOf(await latest('c-csv')).feed, 'utf8')).toContain(
+    expect((await readFeed(await latest('c-csv'))).feed.toString('utf8')).toContain(
       `${sku(2050)},Product 2050,11\r\n`,
     );
     const versions = await Promise.all(IDS.map(async (id) => (await latest(id)).version));

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { compileMapping } from '../channels/mapping.js';
 import { channelFormat } from '../channels/presets.js';
@@ -30,6 +29,7 @@ import {
   temporaryFiles,
 } from './feed-files.js';
 import { type NewPiece, PieceWriter, SEGMENT_PRODUCTS, type WrittenFeed } from './feed-pieces.js';
+import { openPublication } from './feed-reader.js';
 import { type ItemDiff, ItemDiffer } from './item-diff.js';
 import { renderSegment, sumExclusions } from './render-segment.js';
 import { createSerializer } from './serialize/index.js';
@@ -162,8 +162,9 @@ async function buildOnce(
   if (req.incremental && previous && isUpToDate(previous, inputs, format, at)) return previous;
   const dir = channelFeedsDir(dataDir, channel.id);
   await fsp.mkdir(dir, { recursive: true });
+  const tag = `${process.pid}-${randomBytes(6).toString('hex')}`;
   const final = publicationFiles(dataDir, channel.id, version, format);
-  const tmp = temporaryFiles(final, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = temporaryFiles(final, tag);
   const job: BuildJob = {
     db,
     channel: { id: channel.id, catalog: channel.catalog },
@@ -181,18 +182,31 @@ async function buildOnce(
   if (req.incremental && previous) {
     const plan = await planStockRebuild(job, previous);
     if (plan) {
-      const writer = new PieceWriter(tmp, { publication: version, format });
+      let pack: { writer: PieceWriter; tmp: PublicationFiles; final: PublicationFiles } | undefined;
+      const open = (whole: boolean) => {
+        const packFinal = publicationFiles(dataDir, channel.id, version, format, whole);
+        const packTmp = temporaryFiles(packFinal, tag);
+        pack = {
+          writer: new PieceWriter(packTmp, { publication: version, format, whole }),
+          tmp: packTmp,
+          final: packFinal,
+        };
+        return pack.writer;
+      };
       // Any doubt (an old file gone or short, a read failing): a whole build instead.
-      const result = await rebuildStock(job, plan, writer).catch(() => 'full' as const);
-      if (result === 'full' || result === 'catalog-changed') {
-        await writer.close();
-        await removeFiles(tmp);
+      const result = await rebuildStock(job, plan, open).catch(() => 'full' as const);
+      const written = pack as typeof pack;
+      if (result === 'full' || result === 'catalog-changed' || !written) {
+        if (written) {
+          await written.writer.close();
+          await removeFiles(written.tmp);
+        }
         if (result === 'catalog-changed') return 'catalog-changed';
       } else {
         return await switchIn(job, {
           dir,
-          tmp,
-          final,
+          tmp: written.tmp,
+          final: written.final,
           written: result.written,
           diff: result.diff,
           reason: `stock moved (${plan.moved.length} sku${plan.moved.length === 1 ? '' : 's'})`,
@@ -204,11 +218,12 @@ async function buildOnce(
     }
   }
 
+  // The previous item list, for the diff; none when its files are gone (every item is new).
   const previousItems = previous
-    ? publicationFiles(dataDir, channel.id, previous.version, previous.format).items
+    ? await openPublication(dataDir, previous, 'items').catch(() => undefined)
     : undefined;
-  const differ = new ItemDiffer(previousItems && fs.existsSync(previousItems) ? previousItems : undefined);
-  const writer = new PieceWriter(tmp, { publication: version, format });
+  const differ = new ItemDiffer(previousItems?.stream);
+  const writer = new PieceWriter(tmp, { publication: version, format, whole: true });
   let read = 0;
   try {
     await writer.open();
@@ -273,6 +288,8 @@ async function buildOnce(
     await writer.close();
     await removeFiles(tmp);
     throw err;
+  } finally {
+    previousItems?.stream.destroy();
   }
 }
 

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import type { Readable } from 'node:stream';
 
 /**
  * Orders skus by code point, as PostgreSQL's "C" collation (the products.sku column's)
@@ -64,8 +64,8 @@ export class ItemDiffer {
     lists: { added: [], removed: [], changed: [] },
   };
 
-  /** `previous` is the old item list file, or undefined for a first publication. */
-  constructor(previous: string | undefined) {
+  /** `previous` is the old item list, or undefined for a first publication. */
+  constructor(previous: Readable | undefined) {
     this.done = previous === undefined;
     this.lines = previous === undefined ? undefined : readChunks(previous);
   }
@@ -130,10 +130,11 @@ export class ItemDiffer {
   }
 }
 
-/** A file's whole lines, a chunk of them at a time. */
-async function* readChunks(file: string): AsyncGenerator<string> {
+/** A stream's whole lines, a chunk of them at a time. */
+async function* readChunks(stream: Readable): AsyncGenerator<string> {
   let rest = '';
-  for await (const chunk of fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) {
     const text = rest + (chunk as string);
     const cut = text.lastIndexOf('\n');
     if (cut < 0) {

@@ -1,4 +1,3 @@
-import fsp, { type FileHandle } from 'node:fs/promises';
 import { productsInSkuRange } from '../store/products.js';
 import { catalogRevision, type Publication } from '../store/publications.js';
 import { skusMovedSince } from '../store/stock.js';
@@ -7,6 +6,8 @@ import { publicationFiles } from './feed-files.js';
 import {
   type FeedIndex,
   type FeedPiece,
+  MAX_DELTA_PACKS,
+  PackReader,
   type PieceWriter,
   readFeedIndex,
   type WrittenFeed,
@@ -29,6 +30,12 @@ const MAX_MOVED_SKUS = 20_000;
  * (a segment written again costs what it costs in a whole build; a copied one, a fraction).
  */
 const MAX_SEGMENT_SHARE = 0.5;
+/**
+ * More than this share of the feed's bytes in delta packs: the rebuild writes a whole pack
+ * again (copying the untouched pieces), so that old packs can go and a served feed is read
+ * from few places.
+ */
+const MAX_DELTA_SHARE = 0.25;
 
 /**
  * Whether the channel's feed can be rebuilt from its previous publication by writing again
@@ -48,17 +55,15 @@ export async function planStockRebuild(job: BuildJob, previous: Publication): Pr
   )
     return undefined;
   const files = publicationFiles(job.dataDir, job.channel.id, previous.version, previous.format);
-  const index = await readFeedIndex(
-    files.index,
-    {
-      publication: previous.version,
-      format: previous.format,
-      bytes: previous.bytes,
-      gzipBytes: previous.gzipBytes,
-      sha256: previous.sha256,
-    },
-    files,
-  );
+  const index = await readFeedIndex(files.index, {
+    dataDir: job.dataDir,
+    channelId: job.channel.id,
+    publication: previous.version,
+    format: previous.format,
+    bytes: previous.bytes,
+    gzipBytes: previous.gzipBytes,
+    sha256: previous.sha256,
+  });
   if (!index) return undefined;
   const moved = await skusMovedSince(
     job.db,
@@ -86,14 +91,17 @@ export interface StockRebuild {
 /**
  * Writes the new feed from the previous one: the segments that hold a moved sku are read
  * again from the store (all their products, with their effective stock), run through the
- * rules and mapping and serialized; every other piece is copied, bytes and gzip member as
- * they are. The result is what a whole build of the same state writes, byte for byte.
- * 'full' when too much moved or a segment no longer holds the products the index says.
+ * rules and mapping and serialized into a delta pack; every other piece stays in the pack
+ * that holds it. The feed served is what a whole build of the same state writes, byte for
+ * byte. Past `MAX_DELTA_PACKS` the pieces of the older delta packs are copied into the new
+ * one; past `MAX_DELTA_SHARE` of the feed in delta packs, every piece is copied into a
+ * whole pack. 'full' when too much moved or a segment no longer holds the products the
+ * index says. `open` makes the writer of the pack (whole or a delta).
  */
 export async function rebuildStock(
   job: BuildJob,
   plan: StockPlan,
-  writer: PieceWriter,
+  open: (whole: boolean) => PieceWriter,
 ): Promise<StockRebuild | 'full' | 'catalog-changed'> {
   const pieces = plan.index.pieces;
   const segments = pieces.slice(1, -1);
@@ -126,12 +134,47 @@ export async function rebuildStock(
     if (missing.length === 0) break;
     for (const s of missing) if (!(await render(s))) return 'full';
   }
-  const written = await writeFeed(job, plan, writer, segments, rendered, firstWithItems(segments, itemsOf));
 
-  if ((await catalogRevision(job.db, job.channel.catalog)) !== job.inputs.catalogRevision)
-    return 'catalog-changed';
-  const diff = await diffSegments(job, plan, segments, rendered);
-  return { written, diff };
+  const source = new PackReader(job.dataDir, job.channel.id, plan.previous.format, plan.index.packs);
+  try {
+    const layout = packLayout(plan.index, rendered);
+    const written = await writeFeed(
+      job,
+      plan,
+      open(layout.whole),
+      source,
+      layout,
+      rendered,
+      firstWithItems(segments, itemsOf),
+    );
+    if ((await catalogRevision(job.db, job.channel.catalog)) !== job.inputs.catalogRevision)
+      return 'catalog-changed';
+    const diff = await diffSegments(source, segments, rendered);
+    return { written, diff };
+  } finally {
+    await source.close();
+  }
+}
+
+/** Where the new publication's untouched pieces go. */
+interface PackLayout {
+  /** Write a whole pack (every piece copied). */
+  whole: boolean;
+  /** Delta packs whose pieces are copied into the new delta pack instead of referenced. */
+  merged: Set<number>;
+}
+
+/** `rendered` is keyed by segment: piece i is segment i - 1 (piece 0 is the head). */
+function packLayout(index: FeedIndex, rendered: ReadonlyMap<number, RenderedSegment>): PackLayout {
+  const wholePacks = new Set(index.packs.filter((p) => p.whole).map((p) => p.version));
+  const untouched = index.pieces.filter((_, i) => !rendered.has(i - 1));
+  const deltas = new Set(untouched.filter((p) => !wholePacks.has(p.pack)).map((p) => p.pack));
+  const merged = deltas.size + 1 > MAX_DELTA_PACKS ? deltas : new Set<number>();
+  // A rendered segment's new bytes are about its old ones: a stock change moves a few.
+  let deltaBytes = 0;
+  for (const [i, p] of index.pieces.entries())
+    if (rendered.has(i - 1) || !wholePacks.has(p.pack)) deltaBytes += p.length;
+  return { whole: wholePacks.size === 0 || deltaBytes > index.bytes * MAX_DELTA_SHARE, merged };
 }
 
 function firstWithItems(segments: readonly FeedPiece[], itemsOf: (s: number) => number): number {
@@ -155,69 +198,64 @@ async function writeFeed(
   job: BuildJob,
   plan: StockPlan,
   writer: PieceWriter,
-  segments: readonly FeedPiece[],
+  source: PackReader,
+  layout: PackLayout,
   rendered: ReadonlyMap<number, RenderedSegment>,
   first: number,
 ): Promise<WrittenFeed> {
-  const files = publicationFiles(job.dataDir, job.channel.id, plan.previous.version, plan.previous.format);
-  const handles: FileHandle[] = [];
-  try {
-    for (const f of [files.feed, files.gzip, files.items]) handles.push(await fsp.open(f, 'r'));
-    const old = {
-      feed: handles[0] as FileHandle,
-      gzip: handles[1] as FileHandle,
-      items: handles[2] as FileHandle,
-    };
-    await writer.open();
-    const pieces = plan.index.pieces;
-    let run: FeedPiece[] = [];
-    for (let i = 0; i < pieces.length; i++) {
-      const segment = rendered.get(i - 1);
-      if (i === 0 || i === pieces.length - 1 || !segment) {
-        run.push(pieces[i] as FeedPiece);
-        continue;
-      }
-      await writer.copy(old, run);
-      run = [];
-      const piece = segments[i - 1] as FeedPiece;
-      await writer.add({
-        kind: 'segment',
-        last: piece.last,
-        products: piece.products,
-        items: segment.rows.length,
-        exclusions: segment.exclusions,
-        text: job.serializer.rows(segment.rows, i - 1 === first),
-        itemLines: segment.itemLines,
-      });
+  const pieces = plan.index.pieces;
+  // Consecutive untouched pieces, copied or referenced together.
+  let run: FeedPiece[] = [];
+  let copying = false;
+  const flush = async () => {
+    if (run.length === 0) return;
+    if (copying) await writer.copy(source, run);
+    else writer.reference(run, plan.index.packs);
+    run = [];
+  };
+  await writer.open();
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i] as FeedPiece;
+    const segment = rendered.get(i - 1);
+    if (!segment) {
+      const copy = layout.whole || layout.merged.has(piece.pack);
+      if (copy !== copying) await flush();
+      copying = copy;
+      run.push(piece);
+      continue;
     }
-    await writer.copy(old, run);
-    // Finished before the old files close: the gzip copies wait in the writer's queue.
-    return await writer.finish();
-  } finally {
-    await Promise.all(handles.map((h) => h.close().catch(() => {})));
+    await flush();
+    await writer.add({
+      kind: 'segment',
+      last: piece.last,
+      products: piece.products,
+      items: segment.rows.length,
+      exclusions: segment.exclusions,
+      text: job.serializer.rows(segment.rows, i - 1 === first),
+      itemLines: segment.itemLines,
+    });
   }
+  await flush();
+  // Finished before the old packs close: the gzip copies wait in the writer's queue.
+  return await writer.finish();
 }
 
 /** The diff against the previous publication: only the segments written again can differ. */
 async function diffSegments(
-  job: BuildJob,
-  plan: StockPlan,
+  source: PackReader,
   segments: readonly FeedPiece[],
   rendered: ReadonlyMap<number, RenderedSegment>,
 ): Promise<ItemDiff> {
-  const files = publicationFiles(job.dataDir, job.channel.id, plan.previous.version, plan.previous.format);
   const collector = new ItemDiffCollector();
-  const handle = await fsp.open(files.items, 'r');
-  try {
-    for (const s of [...rendered.keys()].sort((a, b) => a - b)) {
-      const piece = segments[s] as FeedPiece;
-      const buf = Buffer.alloc(piece.itemsLength);
-      if (piece.itemsLength > 0) await handle.read(buf, 0, piece.itemsLength, piece.itemsOffset);
-      const seg = rendered.get(s) as RenderedSegment;
-      collector.compare(parseItemLines(buf.toString('utf8')), seg.skus, seg.hashes);
+  for (const s of [...rendered.keys()].sort((a, b) => a - b)) {
+    const piece = segments[s] as FeedPiece;
+    const buf = Buffer.alloc(piece.itemsLength);
+    if (piece.itemsLength > 0) {
+      const items = await source.handle(piece.pack, 'items');
+      await items.read(buf, 0, piece.itemsLength, piece.itemsOffset);
     }
-  } finally {
-    await handle.close();
+    const seg = rendered.get(s) as RenderedSegment;
+    collector.compare(parseItemLines(buf.toString('utf8')), seg.skus, seg.hashes);
   }
   return collector.diff;
 }

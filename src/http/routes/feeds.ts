@@ -1,8 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import fsp from 'node:fs/promises';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
-import { publicationFiles } from '../../publish/feed-files.js';
+import { type OpenedFeed, openPublication } from '../../publish/feed-reader.js';
 import type { FeedStateCache } from '../../publish/feed-state-cache.js';
 import type { FetchLog } from '../../publish/fetch-log.js';
 import { errorResponses } from '../schemas.js';
@@ -177,8 +176,6 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts
         return reply.code(304).send();
       }
 
-      const files = publicationFiles(opts.dataDir, channel, pub.version, state.format);
-      const path = gzip ? files.gzip : files.feed;
       const length = gzip ? pub.gzipBytes : pub.bytes;
       reply.header('Content-Type', pub.contentType).header('Content-Length', length);
       if (gzip) reply.header('Content-Encoding', 'gzip');
@@ -186,17 +183,21 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts
         log(200, 0, pub.version, gzip ? 'gzip' : null);
         return reply.send();
       }
-      // Opened before answering: the open file stays readable whole even if a newer
-      // publication prunes it while it is being sent.
-      let handle: fsp.FileHandle;
+      // Opened before answering: the open files stay readable whole even if a newer
+      // publication prunes them while they are being sent.
+      let opened: OpenedFeed;
       try {
-        handle = await fsp.open(path, 'r');
+        opened = await openPublication(
+          opts.dataDir,
+          { ...pub, channel, format: state.format },
+          gzip ? 'gzip' : 'feed',
+        );
       } catch (err) {
         request.log.error({ err, channel, version: pub.version }, 'published feed file is missing');
         log(503, 0, pub.version, null);
         throw new AppError('STORE_UNAVAILABLE', 'the feed file is not available on this server');
       }
-      const stream = handle.createReadStream();
+      const { stream } = opened;
       // Read to its end: handed whole to the connection (a client gone half-way destroys it first).
       let ended = false;
       stream.once('end', () => {

@@ -19,7 +19,7 @@ const filesIn = (name: string) => ({
 
 async function writePieces(name: string, texts: readonly string[]) {
   const files = filesIn(name);
-  const writer = new PieceWriter(files, { publication: 1, format: 'csv' });
+  const writer = new PieceWriter(files, { publication: 1, format: 'csv', whole: true });
   await writer.open();
   for (const [i, text] of texts.entries()) {
     const kind = i === 0 ? 'head' : i === texts.length - 1 ? 'tail' : 'segment';
