@@ -195,7 +195,7 @@ async function buildOnce(
       };
       // Any doubt (an old file gone or short, a read failing): a whole build instead.
       const result = await rebuildStock(job, plan, open).catch(() => 'full' as const);
-      const written = pack as typeof pack;
+      const written = pack;
       if (result === 'full' || result === 'catalog-changed' || !written) {
         if (written) {
           await written.writer.close();
