@@ -73,18 +73,23 @@ export async function openSource(
   const file =
     input.kind === 'file' ? input.path : def.source && 'file' in def.source ? def.source.file : undefined;
   if (file !== undefined) return { notModified: false, stream: await openFile(file), name: file, fetchedAt };
-  if (def.source && 'url' in def.source) return openUrl(def.source, ctx);
+  if (def.source && 'url' in def.source) return openUrl(def.id, def.source, ctx);
   throw new AppError('IMPORT_NO_SOURCE', `catalog ${def.id} has no source; upload a feed or give a file`);
 }
 
-async function openUrl(source: UrlSource, ctx: SourceContext): Promise<OpenedSource | NotModifiedSource> {
+async function openUrl(
+  catalogId: string,
+  source: UrlSource,
+  ctx: SourceContext,
+): Promise<OpenedSource | NotModifiedSource> {
   const env = ctx.env ?? process.env;
   const secret = (name: string, where: string) => {
     const value = env[name];
     if (value === undefined) {
+      // The operator reads this in a scheduler log or a held run: it names what to set, and where.
       throw new AppError(
         'IMPORT_SOURCE_UNREADABLE',
-        `${where} names the environment variable ${name}, which is not set`,
+        `${where} of catalog ${catalogId} names the environment variable ${name}, which is not set`,
       );
     }
     return value;
