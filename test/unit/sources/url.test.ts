@@ -353,6 +353,61 @@ describe('fetchFeed: retries', () => {
     expect(retries).toEqual([1, 2]);
   });
 
+  it('waits longer before each retry: doubling from the base with jitter, up to the cap', async () => {
+    const arrivals: number[] = [];
+    server.route('/backoff', (_req, res) => {
+      arrivals.push(performance.now());
+      res.writeHead(503).end('busy');
+    });
+    const retries: { attempt: number; delayMs: number }[] = [];
+    const err = await rejection(
+      fetchLocal(server.url('/backoff'), {
+        limits: { attempts: 5, retryBaseDelayMs: 80, retryMaxDelayMs: 400 },
+        onRetry: ({ attempt, delayMs }) => retries.push({ attempt, delayMs }),
+      }),
+    );
+    expect(err.message).toMatch(/answered 503 Service Unavailable \(after 5 attempts\)/);
+    expect(retries.map((r) => r.attempt)).toEqual([1, 2, 3, 4]);
+    const delays = retries.map((r) => r.delayMs);
+    // Retry n waits between half and all of base × 2^(n-1), never more than the cap.
+    const bounds = [
+      [40, 80],
+      [80, 160],
+      [160, 320],
+      [200, 400],
+    ];
+    delays.forEach((delay, i) => {
+      expect(delay, `retry ${i + 1}`).toBeGreaterThanOrEqual(bounds[i]?.[0] ?? 0);
+      expect(delay, `retry ${i + 1}`).toBeLessThanOrEqual(bounds[i]?.[1] ?? 0);
+    });
+    // Each window starts where the one before ends: the waits never shrink until the cap.
+    expect(delays[1]).toBeGreaterThanOrEqual(delays[0] ?? Number.POSITIVE_INFINITY);
+    expect(delays[2]).toBeGreaterThanOrEqual(delays[1] ?? Number.POSITIVE_INFINITY);
+    // The server saw the waits: each request came at least its delay after the one before.
+    expect(arrivals).toHaveLength(5);
+    for (let i = 1; i < arrivals.length; i++) {
+      const gap = (arrivals[i] ?? 0) - (arrivals[i - 1] ?? 0);
+      expect(gap, `gap before request ${i + 1}`).toBeGreaterThanOrEqual((delays[i - 1] ?? 0) - 1);
+    }
+  });
+
+  it('waits as long as Retry-After asks, up to the longest backoff', async () => {
+    server.route('/retry-after', (_req, res, hit) => {
+      if (hit === 1) res.writeHead(503, { 'retry-after': '1' }).end('busy');
+      else if (hit === 2) res.writeHead(503, { 'retry-after': '3600' }).end('busy');
+      else res.writeHead(200).end(CSV);
+    });
+    const delays: number[] = [];
+    const result = await fetchOk(server.url('/retry-after'), {
+      limits: { retryBaseDelayMs: 10, retryMaxDelayMs: 1100 },
+      onRetry: ({ delayMs }) => delays.push(delayMs),
+    });
+    expect(await text(result.stream)).toBe(CSV);
+    // One second asked for and given, though the backoff alone would wait 5 to 10 ms; an hour
+    // asked for, and the cap given.
+    expect(delays).toEqual([1000, 1100]);
+  });
+
   it('gives up after three 5xx answers with the status in the error', async () => {
     server.route('/down', (_req, res) => {
       res.writeHead(502).end();
