@@ -486,7 +486,9 @@ class XmlItemReader implements ItemReader {
     if (f.node === null) return text;
     let node = f.node;
     if (text !== '' && !isBlank(text, 0, text.length)) node['#text'] = text;
-    if (f.prefixed && this.stripping) node = this.strip(node);
+    // While the item element is being detected, names stay as written: the item path is
+    // matched against the names as written; decide() strips the items it hands on.
+    if (f.prefixed && this.stripping && this.mode !== DETECT) node = this.strip(node);
     if (this.mode === DETECT) {
       this.detectLine.set(node, f.line);
       this.detectSize.set(node, this.base + this.pos - f.start);
@@ -586,7 +588,8 @@ class XmlItemReader implements ItemReader {
         if (node !== null) collectCandidates(node, this.names.slice(0, i + 1), found);
       }
     }
-    let best = pickCandidate(found);
+    const picked = pickCandidate(found);
+    let best = picked;
     if (best === undefined) {
       if (!atEnd) {
         throw this.fail(
@@ -604,18 +607,38 @@ class XmlItemReader implements ItemReader {
       return;
     }
     this.matcher = best.path;
-    for (const item of best.items) {
+    const d = best.path.length;
+    // Every element at the chosen path is an item, not only those of the list that was picked:
+    // items may come in several lists (`catalog/group/product` in many groups) or alone.
+    let items = best.items;
+    if (picked !== undefined) {
+      items = [];
+      if (atEnd) nodesAt(this.rootValue, best.path, 1, items);
+      else {
+        for (let i = 0; i + 1 < d && i < open.length; i++) {
+          if (this.names[i] !== best.path[i]) break;
+          nodesAt((open[i] as Frame).node, best.path, i + 1, items);
+        }
+      }
+    }
+    for (const item of items) {
       const line = this.detectLine.get(item) ?? 1;
       if ((this.detectSize.get(item) ?? 0) > this.max) {
         this.issue('record_too_long', `item longer than ${this.max} bytes`, line);
-      } else this.out.push({ line, data: item });
+      } else this.out.push({ line, data: this.stripping ? (this.stripTree(item) as RawObject) : item });
     }
     if (atEnd) return;
     // The element open at the item's level, if it is on the item path, is an item in progress.
-    const d = best.path.length;
     if (this.names.length >= d && best.path.every((n, i) => this.names[i] === n)) {
       const f = open[d - 1] as Frame;
       this.frames = open.slice(d - 1);
+      // What it holds so far was built unstripped; its own keys are stripped when it closes.
+      if (this.stripping) {
+        for (const g of this.frames) {
+          const node = g.node;
+          if (node !== null) for (const k in node) node[k] = this.stripTree(node[k] as RawValue);
+        }
+      }
       this.inItem = true;
       this.itemDepth = d;
       this.itemAbs = f.start;
@@ -633,6 +656,19 @@ class XmlItemReader implements ItemReader {
       else out[k] = node[k] as RawValue;
     }
     return out;
+  }
+
+  /** A value built unstripped, stripped at every level (nested elements follow the same rule). */
+  private stripTree(value: RawValue): RawValue {
+    if (value === null || typeof value === 'string') return value;
+    if (Array.isArray(value)) return value.map((v) => this.stripTree(v));
+    const out = createRawObject();
+    let prefixed = false;
+    for (const k in value) {
+      out[k] = this.stripTree(value[k] as RawValue);
+      if (k.includes(':')) prefixed = true;
+    }
+    return prefixed ? this.strip(out) : out;
   }
 
   private strippedName(key: string): string | null {
@@ -705,6 +741,17 @@ function pickCandidate(found: Candidate[]): Candidate | undefined {
     }
   }
   return best;
+}
+
+/** Appends the objects at `path` under `value`, the node at `path[depth - 1]`, in document order. */
+function nodesAt(value: RawValue | undefined, path: string[], depth: number, out: RawObject[]): void {
+  if (Array.isArray(value)) {
+    for (const v of value) nodesAt(v, path, depth, out);
+    return;
+  }
+  if (!isObject(value)) return;
+  if (depth === path.length) out.push(value);
+  else nodesAt(value[path[depth] as string], path, depth + 1, out);
 }
 
 /** A document without a repeated element: the item is the end of its chain of lone wrappers. */

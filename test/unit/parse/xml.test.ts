@@ -166,6 +166,39 @@ describe('parseXml: item element', () => {
     expect(records[2999]?.line).toBe(3001);
   });
 
+  it('reads every item of the detected path, in lists under several parents or alone', async () => {
+    const group = (g: number, n: number) =>
+      `<group>${Array.from({ length: n }, (_, i) => `<product><sku>${g}-${i}</sku><n>${'x'.repeat(40)}</n></product>`).join('')}</group>`;
+    const skus = (sizes: number[]) =>
+      sizes.flatMap((n, g) => Array.from({ length: n }, (_, i) => `${g}-${i}`));
+    // A small document, decided at its end, and a large one, decided on its first window.
+    for (const sizes of [[3, 1, 2], Array.from({ length: 60 }, (_, g) => (g % 7 === 3 ? 1 : 30))]) {
+      const xml = `<catalog>${sizes.map((n, g) => group(g, n)).join('\n')}</catalog>`;
+      const { feed, records } = await readXml(xml, { maxRecordSize: 1024 }, 1000);
+      expect(feed.itemPath).toBe('catalog/group/product');
+      expect(records.map((r) => r.data.sku)).toEqual(skus(sizes));
+    }
+  });
+
+  it('matches the detected path as written and strips the items it finds', async () => {
+    const product = (i: number) =>
+      `<g:product><g:id>${i}</g:id><g:shipping><g:price>1 EUR</g:price></g:shipping><t>${'x'.repeat(40)}</t></g:product>`;
+    for (const count of [3, 2000]) {
+      const xml = `<g:products xmlns:g="${GOOGLE_NAMESPACE}"><g:list>${Array.from({ length: count }, (_, i) => product(i)).join('\n')}</g:list></g:products>`;
+      const { feed, data } = await readXml(xml, { maxRecordSize: 1024, stripNamespaces: ['g'] }, 1000);
+      expect(feed.itemPath).toBe('g:products/g:list/g:product');
+      expect(data).toHaveLength(count);
+      expect(data[count - 1]).toEqual({
+        id: String(count - 1),
+        shipping: { price: '1 EUR' },
+        t: 'x'.repeat(40),
+      });
+      expect(
+        data.every((d, i) => d.id === String(i) && (d.shipping as { price?: string }).price === '1 EUR'),
+      ).toBe(true);
+    }
+  });
+
   it('uses an explicit itemPath, as a path or as a name', async () => {
     const xml =
       '<shop><offers><offer><id>1</id></offer></offers><gifts><offer><id>G</id></offer><offer><id>H</id></offer></gifts></shop>';
