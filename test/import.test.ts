@@ -183,6 +183,34 @@ describe('real exports', () => {
     expect(run.counts.warnings).toBe(16);
     expect(warnings[0]).toMatchObject({ line: 2, sku: 'SRT_COT_111', code: 'barcode_scientific_notation' });
   });
+
+  it('holds a file that is not the export its preset names, changing nothing', async () => {
+    await defineCatalog('shopify-then-woo', { preset: 'shopify' });
+    await importFile('shopify-then-woo', path.join(SAMPLES, 'shopify-product-template.csv'));
+    const before = await products('shopify-then-woo');
+    expect(before.size).toBe(16);
+
+    const run = await importFile('shopify-then-woo', path.join(SAMPLES, 'woocommerce-sample-products.csv'));
+    expect(run.status).toBe('held');
+    expect(run.heldReasons).toEqual([
+      { code: 'missing_columns', message: 'the feed lacks mapped column "Variant SKU"' },
+      { code: 'no_valid_rows', message: 'no valid row among 25 rows' },
+      {
+        code: 'too_many_removed',
+        message: 'would remove 16 of 16 products (100 %), more than the 50 % allowed',
+      },
+    ]);
+    expect(await products('shopify-then-woo')).toEqual(before);
+
+    await defineCatalog('woo-given-shopify', { preset: 'woocommerce' });
+    const other = await importFile('woo-given-shopify', path.join(SAMPLES, 'shopify-product-template.csv'));
+    expect(other.status).toBe('held');
+    expect(other.heldReasons[0]).toEqual({
+      code: 'missing_columns',
+      message: 'the feed lacks mapped column "SKU"',
+    });
+    expect(await countProducts(store, 'woo-given-shopify')).toBe(0);
+  });
 });
 
 describe('bad rows', () => {

@@ -99,6 +99,8 @@ interface Shaped {
 }
 
 interface PresetSpec {
+  /** The export's SKU column: mapped whether or not the header has it (see createPresetTransform). */
+  sku: string;
   /** Default field → source column, for the columns this header has. */
   defaults(cols: Columns): Mapping;
   /** Fields computed per row, in groups that stand or fall together (price with sale_price). */
@@ -120,7 +122,10 @@ export function createPresetTransform(
   const cols = new Columns(header);
   const derived = spec.derived.filter((group) => group.every((f) => explicit[f] === undefined)).flat();
   const derivedColumns = derived.map((f) => `${f} (${preset})`);
-  const mapping: Mapping = { ...spec.defaults(cols) };
+  // The SKU column is mapped even when the header lacks it: a feed without it is not this
+  // export (a preset set by hand on another shop's file), and the run is held for that
+  // missing column instead of every row failing for want of a sku.
+  const mapping: Mapping = { sku: spec.sku, ...spec.defaults(cols) };
   derived.forEach((f, i) => {
     mapping[f] = derivedColumns[i];
   });
@@ -229,9 +234,9 @@ function isShopifyProductColumn(name: string): boolean {
 }
 
 const shopify: PresetSpec = {
+  sku: 'Variant SKU',
   defaults: (cols) =>
     present(cols, {
-      sku: 'Variant SKU',
       title: 'Title',
       description: 'Body (HTML)',
       brand: 'Vendor',
@@ -323,9 +328,9 @@ const shopify: PresetSpec = {
 export const MAX_WOO_PARENT_IDS = 100_000;
 
 const woocommerce: PresetSpec = {
+  sku: 'SKU',
   defaults: (cols) =>
     present(cols, {
-      sku: 'SKU',
       title: 'Name',
       description: 'Description',
       brand: 'Brands',
