@@ -28,11 +28,12 @@ import { feedPath, putChannel } from '../src/channels/service.js';
 import type { ChannelDefinition } from '../src/channels/types.js';
 import { buildApp } from '../src/http/app.js';
 import { buildChannelFeed } from '../src/publish/build.js';
+import { readPublication } from '../src/publish/feed-reader.js';
 import { putRuleSet } from '../src/rules/service.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { getChannel } from '../src/store/channels.js';
 import { migrate } from '../src/store/migrate.js';
-import type { Publication } from '../src/store/publications.js';
+import { latestPublication, type Publication } from '../src/store/publications.js';
 import type { Store } from '../src/store/types.js';
 import { BENCH_CATALOG, CATALOG_ID, ensureCatalogFile } from './catalog-data.js';
 import {
@@ -351,7 +352,7 @@ class LoadGenerator {
 
 /** One autocannon run's figures with the server's memory during it. */
 interface RunResult {
-  id: '1' | '2' | '3';
+  id: string;
   name: string;
   expectedStatus: number;
   headers: Record<string, string>;
@@ -679,13 +680,15 @@ async function main(): Promise<void> {
     };
     const smallPub = await publish(CATALOG_ID, SMALL_CHANNEL.id, small.path, opts.products);
 
+    const apiKey = randomBytes(24).toString('base64url');
     app = await buildApp({
       store,
-      apiKey: randomBytes(24).toString('base64url'),
+      apiKey,
       maxUploadBytes: 1024 * 1024,
       dataDir,
     });
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    const server = app;
+    await server.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     if (!address || typeof address === 'string') throw new Error('the app listens on no TCP port');
     const base = `http://127.0.0.1:${address.port}`;
@@ -698,17 +701,20 @@ async function main(): Promise<void> {
     console.log(`  serving ${url.replace(/\/[^/]+(\.csv)$/, '/…$1')} (pid ${process.pid})`);
 
     // What is served must be the publication: its bytes, its gzip twin, its ETag and a 304.
+    // (The ETag is the publication's checksum, over its pieces' sha256s: the bytes are
+    // compared with the feed file itself.)
     const plain = await get(url);
     const etag = `"${smallPub.sha256}"`;
-    if (plain.status !== 200 || sha256(plain.body) !== smallPub.sha256 || plain.headers.etag !== etag)
+    const smallSha = sha256(await readPublication(dataDir, smallPub, 'feed'));
+    if (plain.status !== 200 || sha256(plain.body) !== smallSha || plain.headers.etag !== etag)
       failures.push(
-        `GET feed: ${plain.status}, ${fmtInt(plain.body.length)} bytes, ETag ${plain.headers.etag}; expected 200, ${fmtInt(smallPub.bytes)} bytes of sha256 ${smallPub.sha256}`,
+        `GET feed: ${plain.status}, ${fmtInt(plain.body.length)} bytes, ETag ${plain.headers.etag}; expected 200, ${fmtInt(smallPub.bytes)} bytes of sha256 ${smallSha}`,
       );
     const gz = await get(url, { 'accept-encoding': 'gzip' });
     if (
       gz.status !== 200 ||
       gz.headers['content-encoding'] !== 'gzip' ||
-      sha256(gunzipSync(gz.body)) !== smallPub.sha256
+      sha256(gunzipSync(gz.body)) !== smallSha
     )
       failures.push(
         `GET feed with gzip: ${gz.status}, encoding ${gz.headers['content-encoding']}, not the feed's bytes`,
@@ -742,13 +748,13 @@ async function main(): Promise<void> {
           bodyBytes: smallPub.gzipBytes,
         },
       ];
-    for (const step of plan) {
+    const measure = async (step: (typeof plan)[number]) => {
       const label = `(${step.id}) ${step.name}`;
       announce(`${label}: ${opts.duration} s…`);
-      await app.feeds.fetchLog.flush();
+      await server.feeds.fetchLog.flush();
       const before = await fetchCounts(store, SMALL_CHANNEL.id);
       const m = await withRss(() => generator.cannon(url, opts.connections, opts.duration, step.headers));
-      await app.feeds.fetchLog.flush();
+      await server.feeds.fetchLog.flush();
       const logged = countsSince(await fetchCounts(store, SMALL_CHANNEL.id), before);
       const c = m.value.value;
       const expected = c.statusCodes[String(step.expectedStatus)] ?? 0;
@@ -795,6 +801,62 @@ async function main(): Promise<void> {
         failures.push(
           `${label}: the fetch log has ${fmtCounts(logged)} for ${fmtInt(expected)} responses received and ${fmtInt(c.sent)} requests sent`,
         );
+    };
+    for (const step of plan) await measure(step);
+
+    // (5), (6): the same feed after a stock-only rebuild, served from its packs (the last
+    // whole build's and the delta pack of the one segment written again).
+    const movedSku = await firstSku(store);
+    const pushed = await server.inject({
+      method: 'PATCH',
+      url: `/api/catalogs/${CATALOG_ID}/stock`,
+      headers: { authorization: `Bearer ${apiKey}` },
+      payload: [{ sku: movedSku, quantity: 0 }],
+    });
+    await server.feeds.publisher.check();
+    const deltaPub = await latestPublication(store, SMALL_CHANNEL.id);
+    if (pushed.statusCode !== 200 || !deltaPub || !/^stock moved \(1 sku\)$/.test(deltaPub.reason))
+      failures.push(
+        `stock push: ${pushed.statusCode}, then publication "${deltaPub?.reason}"; expected a stock-only rebuild`,
+      );
+    else {
+      server.feeds.states.invalidate(SMALL_CHANNEL.id);
+      // Checked against the whole feed served before: the same lines but the pushed sku's.
+      const served = await get(url);
+      const before = plain.body.toString('utf8').split('\r\n');
+      const after = served.body.toString('utf8').split('\r\n');
+      const beforeSet = new Set(before);
+      const afterSet = new Set(after);
+      const changed = [...before.filter((l) => !afterSet.has(l)), ...after.filter((l) => !beforeSet.has(l))];
+      if (
+        served.status !== 200 ||
+        served.body.length !== deltaPub.bytes ||
+        served.headers.etag !== `"${deltaPub.sha256}"` ||
+        changed.length === 0 ||
+        changed.some((line) => !line.includes(movedSku))
+      )
+        failures.push(
+          `GET feed after the stock push: ${served.status}, ${fmtInt(served.body.length)} bytes, lines changed: ${changed.length}; expected ${fmtInt(deltaPub.bytes)} bytes and only ${movedSku}'s line changed`,
+        );
+      const servedGz = await get(url, { 'accept-encoding': 'gzip' });
+      if (!gunzipSync(servedGz.body).equals(served.body))
+        failures.push("GET feed with gzip after the stock push: not the new publication's bytes");
+      // Their fetches are logged once the server's response hook has run: not in (5)'s count.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await measure({
+        id: '5',
+        name: '200, whole feed, delta packs',
+        expectedStatus: 200,
+        headers: {},
+        bodyBytes: deltaPub.bytes,
+      });
+      await measure({
+        id: '6',
+        name: '200, gzip, delta packs',
+        expectedStatus: 200,
+        headers: { 'accept-encoding': 'gzip' },
+        bodyBytes: deltaPub.gzipBytes,
+      });
     }
     if (app.feeds.fetchLog.droppedCount > 0)
       failures.push(
@@ -917,4 +979,16 @@ if (process.argv[2] === LOAD_ROLE) {
   void loadGenerator();
 } else {
   runBench(main, USAGE, () => interrupted);
+}
+
+/** The first sku with 10 or more in stock (the stock push sets it to 0: its line changes). */
+async function firstSku(store: Store): Promise<string> {
+  const rows = await store.query<{ sku: string }>({
+    text: `SELECT sku FROM products WHERE catalog_id = $1 AND (fields->>'quantity')::numeric >= 10
+           ORDER BY sku LIMIT 1`,
+    values: [CATALOG_ID],
+  });
+  const sku = rows[0]?.sku;
+  if (sku === undefined) throw new Error('the benchmark catalog is empty');
+  return sku;
 }
