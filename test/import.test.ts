@@ -184,6 +184,156 @@ describe('real exports', () => {
     expect(warnings[0]).toMatchObject({ line: 2, sku: 'SRT_COT_111', code: 'barcode_scientific_notation' });
   });
 
+  for (const [how, definition] of [
+    ['detected from its header (no mapping)', {}],
+    ['set in the definition', { preset: 'woocommerce' }],
+  ] as const) {
+    it(`imports the WooCommerce sample through the woocommerce preset ${how}`, async () => {
+      const id = `woo-preset-${'preset' in definition ? 'set' : 'detected'}`;
+      await defineCatalog(id, definition);
+      const run = await importFile(id, path.join(SAMPLES, 'woocommerce-sample-products.csv'));
+
+      expect(run.status).toBe('applied');
+      expect(run.counts).toMatchObject({ rows: 25, valid: 25, created: 25, errors: 0, warnings: 0 });
+      const all = await products(id);
+      expect([...all.keys()].sort()).toEqual(
+        [
+          'Woo-beanie-logo',
+          'Woo-tshirt-logo',
+          'logo-collection',
+          'woo-album',
+          'woo-beanie',
+          'woo-belt',
+          'woo-cap',
+          'woo-hoodie',
+          'woo-hoodie-blue',
+          'woo-hoodie-blue-logo',
+          'woo-hoodie-green',
+          'woo-hoodie-red',
+          'woo-hoodie-with-logo',
+          'woo-hoodie-with-pocket',
+          'woo-hoodie-with-zipper',
+          'woo-long-sleeve-tee',
+          'woo-polo',
+          'woo-single',
+          'woo-sunglasses',
+          'woo-tshirt',
+          'woo-vneck-tee',
+          'woo-vneck-tee-blue',
+          'woo-vneck-tee-green',
+          'woo-vneck-tee-red',
+          'wp-pennant',
+        ].sort(),
+      );
+      // Regular price is the price, Sale price the sale price; a product not on sale has none.
+      expect(all.get('woo-belt')?.fields).toMatchObject({ title: 'Belt', price: 65, sale_price: 55 });
+      expect(all.get('woo-hoodie-red')?.fields).toMatchObject({ price: 45, sale_price: 42 });
+      expect(all.get('wp-pennant')?.fields.price).toBe(11.05);
+      expect(all.get('woo-sunglasses')?.fields).toMatchObject({ price: 90 });
+      expect(all.get('woo-sunglasses')?.fields.sale_price).toBeUndefined();
+      // A variable product has no price of its own: its variations carry them.
+      expect(all.get('woo-vneck-tee')?.fields.price).toBeUndefined();
+      expect(all.get('woo-beanie')?.fields).toMatchObject({
+        category: 'Clothing > Accessories',
+        status: 'active',
+        weight: 0.2,
+        image_url: expect.stringMatching(/beanie-2\.jpg$/),
+      });
+      // Each variation names its variable product as parent_sku; other products have none.
+      const parents = [...all.values()].filter((p) => p.fields.parent_sku !== undefined);
+      expect(Object.fromEntries(parents.map((p) => [p.sku, p.fields.parent_sku]))).toEqual({
+        'woo-vneck-tee-red': 'woo-vneck-tee',
+        'woo-vneck-tee-green': 'woo-vneck-tee',
+        'woo-vneck-tee-blue': 'woo-vneck-tee',
+        'woo-hoodie-red': 'woo-hoodie',
+        'woo-hoodie-green': 'woo-hoodie',
+        'woo-hoodie-blue': 'woo-hoodie',
+        'woo-hoodie-blue-logo': 'woo-hoodie',
+      });
+      // Stock is empty throughout the sample: nothing is counted, and "In stock?" (1 for every
+      // product) is what says it can be sold.
+      for (const p of all.values()) {
+        expect(p.fields, p.sku).toMatchObject({ manage_stock: false, availability: 'in_stock' });
+        expect(p.fields.quantity, p.sku).toBeUndefined();
+      }
+    });
+  }
+
+  it('reads managed stock, "In stock?" and id:NN parents of a WooCommerce export', async () => {
+    await defineCatalog('woo-stock', { preset: 'woocommerce' });
+    const run = await importFixture('woo-stock', 'woocommerce-managed-stock.csv');
+
+    expect(run.status).toBe('applied');
+    expect(run.counts).toMatchObject({ rows: 8, valid: 8, created: 8, errors: 0, warnings: 0 });
+    const all = await products('woo-stock');
+    expect(all.get('WM-MUG')?.fields).toMatchObject({ price: 9.9, quantity: 12, manage_stock: true });
+    // A managed stock of 0 is a count, not "not managed".
+    expect(all.get('WM-CUP')?.fields).toMatchObject({ quantity: 0, manage_stock: true });
+    // Stock not managed: no quantity, and "In stock?" gives the availability.
+    expect(all.get('WM-POSTER')?.fields).toMatchObject({ manage_stock: false, availability: 'out_of_stock' });
+    expect(all.get('WM-POSTER')?.fields.quantity).toBeUndefined();
+    expect(all.get('WM-PREORDER')?.fields).toMatchObject({ manage_stock: false, availability: 'backorder' });
+    // With a count, the count says it; "In stock?" does not override it.
+    expect(all.get('WM-MUG')?.fields.availability).toBeUndefined();
+    expect(all.get('WM-SHIRT-S')?.fields).toMatchObject({
+      parent_sku: 'WM-SHIRT',
+      price: 19.5,
+      sale_price: 15,
+      quantity: 3,
+      manage_stock: true,
+    });
+    expect(all.get('WM-SHIRT-M')?.fields).toMatchObject({ parent_sku: 'WM-SHIRT', quantity: 0 });
+    expect(all.get('WM-SHIRT')?.attributes.Images).toEqual([
+      'https://shop.example/shirt.jpg',
+      'https://shop.example/shirt-back.jpg',
+    ]);
+    // Published -1 is a private product.
+    expect(all.get('WM-SECRET')?.fields.status).toBe('inactive');
+  });
+
+  it('imports the Shopify template through the shopify preset set in the definition, with no mapping', async () => {
+    await defineCatalog('shopify-set', { preset: 'shopify' });
+    const run = await importFile('shopify-set', path.join(SAMPLES, 'shopify-product-template.csv'));
+
+    expect(run.status).toBe('applied');
+    expect(run.counts).toMatchObject({
+      rows: 17,
+      valid: 16,
+      created: 16,
+      errors: 0,
+      skipped: 1,
+      warnings: 16,
+    });
+    const all = await products('shopify-set');
+    expect([...all.keys()].filter((sku) => sku.startsWith('SRT_'))).toHaveLength(12);
+    expect(all.get('PNT_DEN_305')?.fields).toMatchObject({
+      title: 'Example Jeans',
+      brand: 'Acme',
+      price: 95,
+      quantity: 15,
+      manage_stock: true,
+      status: 'inactive',
+    });
+    // A compare-at price below the price is no sale.
+    expect(all.get('PNT_DEN_305')?.fields.sale_price).toBeUndefined();
+    // Compare-at 22.99 above the price 17.99: the customer pays 17.99, down from 22.99.
+    expect(all.get('HAT_GRY_275')?.fields).toMatchObject({
+      price: 22.99,
+      sale_price: 17.99,
+      quantity: 50,
+      status: 'inactive',
+    });
+    expect(all.get('SRT_COT_433')?.fields).toMatchObject({
+      title: 'Example T-Shirt',
+      price: 25,
+      manage_stock: false,
+      availability: 'in_stock',
+      status: 'active',
+      gtin: '7.38293E+11',
+    });
+    expect(all.get('SRT_COT_433')?.fields.quantity).toBeUndefined();
+  });
+
   it('holds a file that is not the export its preset names, changing nothing', async () => {
     await defineCatalog('shopify-then-woo', { preset: 'shopify' });
     await importFile('shopify-then-woo', path.join(SAMPLES, 'shopify-product-template.csv'));
