@@ -92,6 +92,34 @@ describe('validateCatalogDefinition', () => {
     expect(lines({ kind: 'catalog', id: 'a', options: { maxRecordSize: 1.5e9 } })).toHaveLength(1);
   });
 
+  it('accepts the shopify and woocommerce presets, with or without a CSV or TSV format', () => {
+    for (const preset of ['shopify', 'woocommerce']) {
+      for (const format of [undefined, 'csv', 'tsv']) {
+        expect(
+          validateCatalogDefinition({ kind: 'catalog', id: 'shop', preset, ...(format ? { format } : {}) }),
+          `${preset} ${format}`,
+        ).toEqual([]);
+      }
+    }
+  });
+
+  it('refuses an unknown preset, naming the file, the JSON path and the presets there are', () => {
+    for (const preset of ['magento', 'Shopify', 'woo', '']) {
+      expect(lines({ kind: 'catalog', id: 'shop', preset }, 'feeds/shop.json'), preset).toEqual([
+        'feeds/shop.json: $.preset: must be one of "shopify", "woocommerce"',
+      ]);
+    }
+  });
+
+  it('refuses a preset on a format that cannot be a shop export', () => {
+    expect(
+      lines({ kind: 'catalog', id: 'shop', preset: 'shopify', format: 'xml' }, 'feeds/shop.json'),
+    ).toEqual(['feeds/shop.json: $.preset: a preset reads CSV exports, not xml']);
+    expect(lines({ kind: 'catalog', id: 'shop', preset: 'woocommerce', format: 'ndjson' })).toEqual([
+      '$.preset: a preset reads CSV exports, not ndjson',
+    ]);
+  });
+
   it('refuses a schedule that is not a cron expression', () => {
     expect(lines({ kind: 'catalog', id: 'a', schedule: 'every hour' })).toEqual([
       '$.schedule: "every hour" is not a valid cron expression',
