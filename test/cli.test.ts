@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPgliteStore } from '../src/store/pglite-store.js';
+import { countProducts, getProduct } from '../src/store/products.js';
+import type { Store } from '../src/store/types.js';
 import { runCli } from './helpers/cli.js';
+import { startFixtureServer } from './helpers/fixture-server.js';
 import { BACKEND, openTestStore, type TestStore } from './helpers/store.js';
 
 const SAMPLES = path.resolve(import.meta.dirname, '../../shared/samples');
@@ -38,6 +42,17 @@ describe('command line', () => {
     await t?.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
   });
+
+  /** Reads the store the commands wrote to (PGlite is opened once the command has exited). */
+  async function readStore<T>(read: (store: Store) => Promise<T>): Promise<T> {
+    if (t) return read(t.store);
+    const store = await openPgliteStore(path.join(work, 'data', 'pglite'));
+    try {
+      return await read(store);
+    } finally {
+      await store.close();
+    }
+  }
 
   it('migrates, and a second and third migrate change nothing', async () => {
     await runCli(['migrate'], env);
@@ -110,6 +125,54 @@ describe('command line', () => {
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain('applied (forced)');
   });
+
+  it('imports a catalog linked to a URL now when no --file is given', async () => {
+    const server = await startFixtureServer();
+    try {
+      const woo = fs.readFileSync(path.join(SAMPLES, 'woocommerce-sample-products.csv'));
+      server.route('/export/products.csv', (req, res) => {
+        if (req.headers['if-none-match'] === '"w1"') res.writeHead(304).end();
+        else res.writeHead(200, { 'content-type': 'text/csv', etag: '"w1"' }).end(woo);
+      });
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-linked-'));
+      fs.mkdirSync(path.join(dir, 'feeds'));
+      fs.writeFileSync(
+        path.join(dir, 'feeds', 'linked.json'),
+        JSON.stringify({
+          kind: 'catalog',
+          id: 'linked',
+          source: { url: server.url('/export/products.csv') },
+          mapping: { sku: 'SKU', title: 'Name', price: 'Regular price', quantity: 'Stock' },
+        }),
+      );
+      expect((await runCli(['apply', '--dir', dir], env)).code).toBe(0);
+      fs.rmSync(dir, { recursive: true });
+
+      // The fixture server is on 127.0.0.1: the command may reach it only with the setting
+      // (linked-source.test.ts shows the refusal without it).
+      const allowed = { ...env, FEEDWRIGHT_ALLOW_PRIVATE_SOURCES: 'true' };
+      const res = await runCli(['import', 'linked'], allowed);
+      expect(res.code).toBe(0);
+      expect(res.stderr).toBe('');
+      expect(res.stdout).toMatch(/^import \d+ of linked: applied/);
+      expect(res.stdout).toMatch(/ROWS\s+VALID\s+CREATED[\s\S]*\n25\s+25\s+25\s+0\s+0\s+0\s+0/);
+      expect(server.hits('/export/products.csv')).toBe(1);
+      expect(server.requests[0]?.headers['user-agent']).toMatch(/^feedwright\//);
+      const products = await readStore(async (store) => ({
+        count: await countProducts(store, 'linked'),
+        belt: (await getProduct(store, 'linked', 'woo-belt'))?.fields,
+      }));
+      expect(products).toEqual({ count: 25, belt: expect.objectContaining({ title: 'Belt', price: 65 }) });
+
+      // Asked again: a conditional GET, answered 304, nothing parsed.
+      const again = await runCli(['import', 'linked', '--json'], allowed);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout).run).toMatchObject({ status: 'not_modified', counts: { rows: 0 } });
+      expect(server.requests.at(-1)?.headers['if-none-match']).toBe('"w1"');
+    } finally {
+      await server.close();
+    }
+  }, 120_000);
 
   it('shows history with filters, newest first', async () => {
     const res = await runCli(['history', '--catalog', 'woo', '--type', 'import', '--json'], env);
