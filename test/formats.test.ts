@@ -36,44 +36,156 @@ describe('imports of every format', () => {
   }
   const product = (catalog: string, sku: string) => getProduct(t.store, catalog, sku);
 
-  it('imports a Google Shopping RSS feed, with its g: fields, repeated and nested elements', async () => {
+  it('imports a Google Shopping RSS feed with no mapping at all: g:id is the sku, g:price the price', async () => {
     const run = await importBytes(
-      {
-        id: 'google',
-        mapping: {
-          sku: 'g:id',
-          title: 'title',
-          price: 'g:price',
-          sale_price: 'g:sale_price',
-          brand: 'g:brand',
-          gtin: 'g:gtin',
-          availability: 'g:availability',
-        },
-      },
+      { id: 'google-bare' },
       fs.readFileSync(path.join(PARSE, 'google-shopping.xml')),
-      'feed.xml',
     );
-    expect(run.status).toBe('applied');
-    const p = await product('google', 'ACME-001');
-    expect(p?.fields).toMatchObject({
+    expect(run).toMatchObject({ status: 'applied', counts: { created: 2, errors: 0 } });
+    const p = await product('google-bare', 'ACME-001');
+    expect(p?.fields).toEqual({
+      sku: 'ACME-001',
       title: 'Salt & Pepper <Grinder> Set',
-      price: 24.9,
-      currency: 'EUR',
+      description: 'Two grinders & a stand – ceramic ☕',
       brand: 'Acme',
       gtin: '04006381333931',
+      price: 24.9,
+      currency: 'EUR',
       manage_stock: false,
+      availability: 'in_stock',
+      url: 'https://shop.example/p/acme-001?ref=feed&utm=g',
+      image_url: 'https://cdn.example/acme-001/main.jpg',
     });
-    expect(p?.attributes['g:additional_image_link']).toEqual([
-      'https://cdn.example/acme-001/side.jpg',
-      'https://cdn.example/acme-001/back.jpg',
-      'https://cdn.example/acme-001/box.jpg',
-    ]);
-    expect(p?.attributes['g:shipping']).toEqual([
-      { 'g:country': 'FR', 'g:service': 'Standard', 'g:price': '4.95 EUR' },
-      { 'g:country': 'BE', 'g:price': '6.95 EUR' },
-    ]);
-    expect(p?.fields.description).toBe('Two grinders & a stand – ceramic ☕');
-    expect((await product('google', 'ACME-002'))?.fields).toMatchObject({ price: 9.5, sale_price: 7.9 });
+    // What no canonical field holds stays, under Google's name: the other images as a list,
+    // each shipping entry as an object.
+    expect(p?.attributes).toEqual({
+      additional_image_link: [
+        'https://cdn.example/acme-001/side.jpg',
+        'https://cdn.example/acme-001/back.jpg',
+        'https://cdn.example/acme-001/box.jpg',
+      ],
+      shipping: [
+        { country: 'FR', service: 'Standard', price: '4.95 EUR' },
+        { country: 'BE', price: '6.95 EUR' },
+      ],
+    });
+    expect((await product('google-bare', 'ACME-002'))?.fields).toMatchObject({
+      title: 'Mug "Morning" 35 cl',
+      price: 9.5,
+      sale_price: 7.9,
+      currency: 'EUR',
+      availability: 'out_of_stock',
+    });
+  });
+
+  it('imports the stock, variants and categories of a Google feed with no mapping', async () => {
+    const run = await importBytes(
+      { id: 'google-variants' },
+      fs.readFileSync(path.join(PARSE, 'google-shopping-variants.xml')),
+      'feed.xml',
+    );
+    expect(run).toMatchObject({ status: 'applied', counts: { created: 3, errors: 0 } });
+    const m = await product('google-variants', 'TEE-RED-M');
+    expect(m?.fields).toMatchObject({
+      parent_sku: 'TEE',
+      title: 'Organic tee, red, M',
+      url: 'https://shop.example/p/tee?variant=red-m',
+      image_url: 'https://cdn.example/tee/red.jpg',
+      price: 19.9,
+      sale_price: 14.9,
+      currency: 'EUR',
+      quantity: 12,
+      manage_stock: true,
+      availability: 'in_stock',
+      category: 'Apparel > Tees',
+      condition: 'new',
+      mpn: 'TEE-01-R-M',
+    });
+    expect(m?.attributes).toEqual({
+      additional_image_link: ['https://cdn.example/tee/red-back.jpg'],
+      color: 'red',
+      size: 'M',
+    });
+    expect((await product('google-variants', 'TEE-RED-L'))?.fields).toMatchObject({
+      parent_sku: 'TEE',
+      quantity: 0,
+      manage_stock: true,
+      availability: 'out_of_stock',
+    });
+    // No g:quantity: stock not managed.
+    const gift = await product('google-variants', 'GIFT-CARD');
+    expect(gift?.fields).toMatchObject({ price: 25, manage_stock: false });
+    expect(gift?.fields.quantity).toBeUndefined();
+  });
+
+  it('reads a mapping that names g: columns, whether the feed strips the prefix or keeps it', async () => {
+    const mapping = {
+      sku: 'g:id',
+      title: 'title',
+      price: 'g:price',
+      sale_price: 'g:sale_price',
+      brand: 'g:brand',
+      gtin: 'g:gtin',
+      availability: 'g:availability',
+    };
+    const bytes = fs.readFileSync(path.join(PARSE, 'google-shopping.xml'));
+    const stripped = await importBytes({ id: 'google', mapping }, bytes, 'feed.xml');
+    const asWritten = await importBytes(
+      { id: 'google-as-written', mapping, options: { stripNamespaces: [] } },
+      bytes,
+      'feed.xml',
+    );
+    for (const [run, catalog, prefix] of [
+      [stripped, 'google', ''],
+      [asWritten, 'google-as-written', 'g:'],
+    ] as const) {
+      expect(run).toMatchObject({ status: 'applied', counts: { created: 2 } });
+      const p = await product(catalog, 'ACME-001');
+      expect(p?.fields).toMatchObject({
+        title: 'Salt & Pepper <Grinder> Set',
+        price: 24.9,
+        currency: 'EUR',
+        brand: 'Acme',
+        gtin: '04006381333931',
+        availability: 'in_stock',
+        manage_stock: false,
+      });
+      expect(p?.fields.description).toBe('Two grinders & a stand – ceramic ☕');
+      // Google's defaults still give the fields the mapping leaves out.
+      expect(p?.fields).toMatchObject({
+        url: 'https://shop.example/p/acme-001?ref=feed&utm=g',
+        image_url: 'https://cdn.example/acme-001/main.jpg',
+      });
+      // The keys read are fields, not attributes as well.
+      expect(Object.keys(p?.attributes ?? {}).sort()).toEqual([
+        `${prefix}additional_image_link`,
+        `${prefix}shipping`,
+      ]);
+      expect(p?.attributes[`${prefix}shipping`]).toEqual([
+        { [`${prefix}country`]: 'FR', [`${prefix}service`]: 'Standard', [`${prefix}price`]: '4.95 EUR' },
+        { [`${prefix}country`]: 'BE', [`${prefix}price`]: '6.95 EUR' },
+      ]);
+      expect((await product(catalog, 'ACME-002'))?.fields).toMatchObject({ price: 9.5, sale_price: 7.9 });
+    }
+    // A nested path written with prefixes reaches the stripped element too.
+    const nested = await importBytes(
+      { id: 'google-nested', mapping: { sku: 'g:id', mpn: 'g:shipping/g:country' } },
+      bytes,
+    );
+    expect(nested.status).toBe('applied');
+    expect((await product('google-nested', 'ACME-001'))?.fields.mpn).toBe('FR');
+  });
+
+  it('holds a Google feed whose mapping names a g: column the feed lacks', async () => {
+    const run = await importBytes(
+      { id: 'google-missing', mapping: { sku: 'g:id', mpn: 'g:mpn' } },
+      fs.readFileSync(path.join(PARSE, 'google-shopping.xml')),
+    );
+    expect(run.status).toBe('held');
+    expect(run.heldReasons).toContainEqual({
+      code: 'missing_columns',
+      message: 'the feed lacks mapped column "g:mpn"',
+    });
   });
 
   it('imports a JSON array found at its path, keeping nested objects and lists', async () => {

@@ -37,7 +37,10 @@ export interface CatalogDefinition {
     itemPath?: string;
     /** JSON: the path of the array of items (`data.products`); a top-level array when left out. */
     itemsPath?: string;
-    /** XML: namespace prefixes (or URIs) to strip from element names, or `all`. */
+    /**
+     * XML: namespace prefixes (or URIs) to strip from element names, or `all`. Left out,
+     * Google's namespace is stripped (`g:price` is read as `price`); `[]` keeps every name as written.
+     */
     stripNamespaces?: 'all' | string[];
   };
   /** Canonical field → source column name. */

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_RECORD_SIZE, FeedParseError } from '../parse/csv.js';
 import { readFeed } from '../parse/detect.js';
 import type { KeyedRecord } from '../parse/records.js';
 import type { RawRecord, RowIssue } from '../parse/types.js';
+import { GOOGLE_NAMESPACE } from '../parse/xml.js';
 import { type FetchState, fetchStateAfter, validatorsFor } from '../sources/fetch-state.js';
 import {
   describeSource,
@@ -47,8 +48,15 @@ import {
 import { reconcileLedger } from '../store/stock.js';
 import type { Session, Store } from '../store/types.js';
 import { type CatalogDefinition, DEFAULT_MAX_DROP_PERCENT, reconcileAfterMs } from './definition.js';
+import type { CanonicalField } from './fields.js';
 import { isImportLocked, withImportLock } from './import-lock.js';
-import { createKeyedNormalizer, createNormalizer, type NormalizedProduct, planHeader } from './normalize.js';
+import {
+  createKeyedNormalizer,
+  createNormalizer,
+  type NormalizedProduct,
+  planHeader,
+  planKeyedFeed,
+} from './normalize.js';
 import { createPresetNormalizer, detectPreset, type PresetResult, type RowWarning } from './presets.js';
 
 /** Row errors kept per run; every error is counted, the first ones are stored. */
@@ -517,17 +525,27 @@ async function openFeed(
     };
   }
   const keyed = opened.feed;
-  const normalize = createKeyedNormalizer(def.mapping, mode);
+  // A Google Shopping feed (Google's namespace bound to a prefix) is read by Google's names:
+  // `g:id` is the sku, `g:link` the url…, with or without their prefix (see planKeyedFeed).
+  const googlePrefixes = Object.keys(keyed.namespaces).filter(
+    (prefix) => prefix !== '' && keyed.namespaces[prefix] === GOOGLE_NAMESPACE,
+  );
+  const plan = planKeyedFeed(def.mapping, { googlePrefixes, strippedName: keyed.strippedName });
+  const normalize = createKeyedNormalizer(def.mapping, mode, plan);
+  const mapped = Object.keys(def.mapping ?? {}) as CanonicalField[];
   return {
     records: keyed.records,
     normalize: (r) => ({ result: normalize(r as KeyedRecord), warnings: NO_WARNINGS }),
     issues: keyed.issues,
     // Optional elements are often left out of one item or another: a mapped key counts as
-    // present when any item had it.
+    // present when any item had it, as written or with its prefix stripped.
     missingColumns: () =>
-      Object.values(def.mapping ?? {})
-        .map((column) => column.split('/')[0] ?? column)
-        .filter((key) => !keyed.keysSeen.has(key)),
+      mapped
+        .filter(
+          (field) =>
+            !plan.columns[field].some((column) => keyed.keysSeen.has(column.split('/')[0] ?? column)),
+        )
+        .map((field) => def.mapping?.[field] ?? field),
   };
 }
 

@@ -245,30 +245,157 @@ export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
 }
 
 /**
- * The normalizer of keyed feeds (XML, JSON, NDJSON). A canonical field reads the key its
- * mapping names (a path such as `g:shipping/g:price` reaches into nested elements), or the
- * key of its own name; every other top-level key is an attribute: text typed as in CSV,
- * lists and nested objects kept as JSON. In partial mode an absent key leaves the stored
- * value alone, and an empty one clears it.
+ * Google Shopping's names of the canonical fields it names otherwise (`g:id` is the sku,
+ * `g:link` the url…), as the google-shopping channel preset writes them. The others
+ * (`price`, `sale_price`, `availability`, `brand`, `gtin`, `mpn`, `condition`, `quantity`,
+ * `title`, `description`) have the canonical name.
  */
-export function createKeyedNormalizer(mapping: CatalogDefinition['mapping'] = {}, mode: 'full' | 'partial') {
+export const GOOGLE_FIELD_NAMES: Readonly<Partial<Record<CanonicalField, string>>> = {
+  sku: 'id',
+  url: 'link',
+  image_url: 'image_link',
+  parent_sku: 'item_group_id',
+  category: 'product_type',
+};
+
+/**
+ * Google's product attributes that may be given several times (Google Merchant Center's
+ * product data specification): kept as a list even when an item gives one, so that a rule
+ * or a channel reads them the same way whatever the item.
+ */
+export const GOOGLE_REPEATED_NAMES: readonly string[] = [
+  'additional_image_link',
+  'lifestyle_image_link',
+  'shipping',
+  'tax',
+  'product_detail',
+  'product_highlight',
+  'included_destination',
+  'excluded_destination',
+  'shopping_ads_excluded_country',
+  'promotion_id',
+];
+
+/** Where a keyed feed holds each canonical field: keys or paths, tried in order; the first present wins. */
+export type KeyedColumns = Record<CanonicalField, readonly string[]>;
+
+/** How a keyed feed is read into products. */
+export interface KeyedPlan {
+  columns: KeyedColumns;
+  /** Attributes kept as lists even when an item gives one value. */
+  lists: ReadonlySet<string>;
+}
+
+/** What a keyed feed tells about its names (see KeyedFeed). */
+export interface KeyedNames {
+  /** The prefixes the feed binds to Google's namespace (`g`): a Google Shopping feed. */
+  googlePrefixes: readonly string[];
+  /** The name a key written `g:price` has in the records (`price`), or null if kept. */
+  strippedName(name: string): string | null;
+}
+
+/**
+ * Plans how a keyed feed is read: where each canonical field is, which attributes are lists.
+ * A mapped field reads its
+ * column, or the same path with namespace prefixes stripped when the feed strips them (a
+ * mapping written `g:id` finds the `id` of a feed whose `g:` is stripped). An unmapped field
+ * reads the key of its own name; in a Google Shopping feed, then its Google name, prefixed
+ * first: `g:id` before `id` for the sku, as an Atom entry's own `id` is not the product's.
+ * With the prefixes kept (`stripNamespaces: []`), `g:price` is still found for `price`.
+ * Google's repeatable attributes (GOOGLE_REPEATED_NAMES) are lists in a Google feed.
+ */
+export function planKeyedFeed(
+  mapping: CatalogDefinition['mapping'] = {},
+  names: KeyedNames = { googlePrefixes: [], strippedName: () => null },
+): KeyedPlan {
+  const out = Object.create(null) as Record<CanonicalField, string[]>;
+  for (const field of CANONICAL_FIELDS) {
+    const column = mapping[field];
+    const list: string[] = [];
+    const add = (key: string) => {
+      if (!list.includes(key)) list.push(key);
+    };
+    if (column !== undefined) {
+      add(column);
+      add(
+        column
+          .split('/')
+          .map((part) => names.strippedName(part) ?? part)
+          .join('/'),
+      );
+    } else {
+      add(field);
+      for (const p of names.googlePrefixes) add(`${p}:${field}`);
+      const google = GOOGLE_FIELD_NAMES[field];
+      if (google !== undefined && names.googlePrefixes.length > 0) {
+        for (const p of names.googlePrefixes) add(`${p}:${google}`);
+        add(google);
+      }
+    }
+    out[field] = list;
+  }
+  const lists = new Set<string>();
+  if (names.googlePrefixes.length > 0) {
+    for (const name of GOOGLE_REPEATED_NAMES) {
+      lists.add(name);
+      for (const p of names.googlePrefixes) lists.add(`${p}:${name}`);
+    }
+  }
+  return { columns: out, lists };
+}
+
+/**
+ * The normalizer of keyed feeds (XML, JSON, NDJSON). A canonical field reads the first
+ * present of its columns (see planKeyedFeed; by default the key its mapping names, or the
+ * key of its own name; a path such as `g:shipping/g:price` reaches into nested elements);
+ * every other top-level key is an attribute: text typed as in CSV, lists and nested objects
+ * kept as JSON. In partial mode an absent key leaves the stored value alone, and an empty
+ * one clears it.
+ */
+export function createKeyedNormalizer(
+  mapping: CatalogDefinition['mapping'] = {},
+  mode: 'full' | 'partial',
+  { columns, lists }: KeyedPlan = planKeyedFeed(mapping),
+) {
   const keepNulls = mode === 'partial';
-  const plan = CANONICAL_FIELDS.map((field) => ({ field, column: mapping[field] ?? field }));
-  const skuKey = mapping.sku ?? 'sku';
+  const plan = CANONICAL_FIELDS.map((field) => ({ field, columns: columns[field] }));
+  const [skuKey = 'sku', ...skuOthers] = columns.sku;
+  const skuWhere = [skuKey, ...skuOthers].map((k) => `"${k}"`).join(' or ');
   const hasQuantity = true;
-  const used = new Set(plan.map((p) => p.column.split('/')[0]));
+  // The first column of each field is never an attribute; another is not when it was read.
+  const used = new Set(plan.map((p) => topKey(p.columns[0] ?? p.field)));
   const others = plan.filter((p) => p.field !== 'sku');
 
   return function normalize(record: KeyedRecord): NormalizeResult {
     const { data, line } = record;
-    const sku = clean(scalarText(valueAt(data, skuKey))).trim();
-    if (sku === '') return fail(line, null, 'missing_sku', `no sku in "${skuKey}"`);
+    // Top-level keys read through a column other than a field's first: not attributes.
+    let read: string[] | undefined;
+    let skuValue = valueAt(data, skuKey);
+    for (let i = 0; skuValue === undefined && i < skuOthers.length; i++) {
+      const key = skuOthers[i] as string;
+      skuValue = valueAt(data, key);
+      if (skuValue !== undefined) {
+        read ??= [];
+        read.push(topKey(key));
+      }
+    }
+    const sku = clean(scalarText(skuValue)).trim();
+    if (sku === '') return fail(line, null, 'missing_sku', `no sku in ${skuWhere}`);
     const fields: Record<string, FieldValue> = Object.create(null);
     fields.sku = sku;
     const cells: Array<{ field: CanonicalField; column: string; cell: string | undefined }> = [];
     let quantityPresent = false;
-    for (const { field, column } of others) {
-      const raw = valueAt(data, column);
+    for (const { field, columns: keys } of others) {
+      let column = keys[0] ?? field;
+      let raw = valueAt(data, column);
+      for (let i = 1; raw === undefined && i < keys.length; i++) {
+        column = keys[i] as string;
+        raw = valueAt(data, column);
+        if (raw !== undefined) {
+          read ??= [];
+          read.push(topKey(column));
+        }
+      }
       if (raw === undefined && keepNulls) continue;
       if (field === 'quantity' && raw !== undefined) quantityPresent = true;
       cells.push({ field, column, cell: raw === undefined ? undefined : clean(scalarText(raw)).trim() });
@@ -284,16 +411,22 @@ export function createKeyedNormalizer(mapping: CatalogDefinition['mapping'] = {}
     if (issue) return { ok: false, issue };
     const attributes: Record<string, FieldValue> = Object.create(null);
     for (const key of Object.keys(data)) {
-      if (used.has(key)) continue;
+      if (used.has(key) || read?.includes(key)) continue;
       const value = toFieldValue(data[key] ?? null);
       if (value === null || value === '') {
         if (keepNulls) attributes[key] = null;
         continue;
       }
-      attributes[key] = value;
+      attributes[key] = lists.has(key) && !Array.isArray(value) ? [value] : value;
     }
     return { ok: true, product: { line, sku, fields, attributes } };
   };
+}
+
+/** The top-level key of a path (`g:shipping` of `g:shipping/g:price`). */
+function topKey(path: string): string {
+  const slash = path.indexOf('/');
+  return slash === -1 ? path : path.slice(0, slash);
 }
 
 function toFieldValue(v: RawValue): FieldValue {

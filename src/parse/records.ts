@@ -22,8 +22,9 @@ export interface RawObject {
  * The intermediate representation of one item of a feed without a fixed header (XML, JSON,
  * NDJSON): its data by key, and the line it starts on.
  *
- * XML: each child element is a key named as written (`g:price`, unless namespace prefixes
- * are stripped); a repeated element becomes a list; attributes are keys prefixed with `@`
+ * XML: each child element is a key named as written (`g:price`), or without its namespace
+ * prefix when that namespace is stripped (Google's is by default: `price`); a repeated
+ * element becomes a list; attributes are keys prefixed with `@`
  * (`@id`); the text of an element that also has attributes or children is under `#text`.
  */
 export interface KeyedRecord {
@@ -49,6 +50,12 @@ export interface KeyedFeed {
   keysSeen: ReadonlySet<string>;
   /** XML namespace declarations seen outside items and on item elements (prefix → URI). */
   namespaces: Readonly<Record<string, string>>;
+  /**
+   * XML: the name a key written `name` (`g:price`) has in the records once its namespace
+   * prefix is stripped (`price`), or null when it is kept as written (always, for JSON and
+   * NDJSON). An item that also has the stripped name of its own keeps the prefixed one.
+   */
+  strippedName(name: string): string | null;
   records: AsyncIterable<KeyedRecord>;
   /** Item-level parse problems (too long, too deep, malformed); filled while iterating. */
   issues: RowIssue[];
@@ -101,6 +108,8 @@ export interface ItemReader {
   /** The item path in use (known once the first item is found). */
   itemPath(): string;
   namespaces(): Record<string, string>;
+  /** See KeyedFeed.strippedName; left out, names are kept as written. */
+  strippedName?(name: string): string | null;
 }
 
 /**
@@ -170,6 +179,7 @@ export async function readKeyedFeed(
     columns,
     keysSeen,
     namespaces: reader.namespaces(),
+    strippedName: (name) => reader.strippedName?.(name) ?? null,
     records: records(),
     issues,
   };

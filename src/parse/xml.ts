@@ -16,6 +16,12 @@ import type { RowIssue } from './types.js';
 /** The namespace of Google Shopping's product attributes (`g:price`, `g:availability`, …). */
 export const GOOGLE_NAMESPACE = 'http://base.google.com/ns/1.0';
 
+/**
+ * The namespaces stripped when `stripNamespaces` is left out: Google Shopping's product
+ * attributes are read by their names (`g:price` is `price`), as the canonical fields are named.
+ */
+export const DEFAULT_STRIP_NAMESPACES: readonly string[] = [GOOGLE_NAMESPACE];
+
 /** Options a catalog definition may give for XML feeds. */
 export interface XmlOptions {
   /**
@@ -27,10 +33,13 @@ export interface XmlOptions {
    */
   itemPath?: string;
   /**
-   * Namespace prefixes to drop from element and attribute names in the records: `'all'`,
-   * or a list of prefixes (`'g'`) and namespace URIs (`GOOGLE_NAMESPACE`, whatever prefix
-   * the feed binds it to). `g:price` then becomes `price`, unless the item also has a
-   * `price` of its own, in which case `g:price` keeps its prefix. Left out: names as written.
+   * Namespace prefixes to drop from element and attribute names in the records, at every
+   * level of an item (`g:shipping/g:price` becomes `shipping/price`): `'all'`, or a list of
+   * prefixes (`'g'`) and namespace URIs (`GOOGLE_NAMESPACE`, whatever prefix the feed binds
+   * it to). `g:price` then becomes `price`, unless the item (or the nested element) also has
+   * a `price` of its own, in which case `g:price` keeps its prefix. Left out: Google's
+   * namespace (`DEFAULT_STRIP_NAMESPACES`), so a Google Shopping feed gives `id`, `price`,
+   * `availability`; `[]` keeps every name as written.
    */
   stripNamespaces?: 'all' | string[];
   /** Longest accepted item, in bytes of UTF-8, from its start tag to its end tag. */
@@ -44,8 +53,9 @@ export interface XmlOptions {
  * One pass, bounded memory: only the item being read is held (and, while the item
  * element is being detected, at most a window of twice `maxRecordSize`).
  *
- * Each record's data has the item's child elements by name as written (a repeated element
- * gives a list, an element with children or attributes an object), attributes as `@name`,
+ * Each record's data has the item's child elements by name (as written, but for the prefixes
+ * of stripped namespaces, Google's by default; a repeated element gives a list, an element
+ * with children or attributes an object), attributes as `@name`,
  * and the text of an element that also has children or attributes as `#text`. Text is
  * kept as written (not trimmed); white space between child elements is dropped. CDATA is
  * text. The five XML entities and numeric character references are decoded, once; any
@@ -149,7 +159,7 @@ class XmlItemReader implements ItemReader {
       if (parts.length === 1) this.anyName = path;
       else this.matcher = parts;
     }
-    const strip = options.stripNamespaces;
+    const strip = options.stripNamespaces ?? DEFAULT_STRIP_NAMESPACES;
     this.stripAll = strip === 'all';
     const list = Array.isArray(strip) ? strip : [];
     // A prefix is an XML name without a colon; anything with a colon is a namespace URI.
@@ -671,7 +681,9 @@ class XmlItemReader implements ItemReader {
     return prefixed ? this.strip(out) : out;
   }
 
-  private strippedName(key: string): string | null {
+  /** The name a key written `key` gets in the records when stripped (null: kept as written). */
+  strippedName(key: string): string | null {
+    if (!this.stripping) return null;
     let s = this.stripCache.get(key);
     if (s === undefined) {
       s = this.stripName(key);

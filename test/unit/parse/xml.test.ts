@@ -23,11 +23,55 @@ async function xmlError(data: Buffer | string, options: XmlOptions = {}): Promis
 }
 
 describe('parseXml: Google Shopping RSS', () => {
-  it('finds rss/channel/item and keeps names as written, with lists, nesting, CDATA and entities', async () => {
+  it("finds rss/channel/item and strips Google's g: by default, with lists, nesting, CDATA and entities", async () => {
     const { feed, records, data } = await readXml(fixture('google-shopping.xml'));
     expect(feed.itemPath).toBe('rss/channel/item');
     expect(feed.namespaces).toEqual({ g: GOOGLE_NAMESPACE });
     expect(records.map((r) => r.line)).toEqual([7, 30]);
+    expect(feed.columns).toEqual([
+      'id',
+      'title',
+      'description',
+      'link',
+      'image_link',
+      'additional_image_link',
+      'price',
+      'availability',
+      'brand',
+      'gtin',
+      'shipping',
+    ]);
+    const [first, second] = data;
+    expect(first?.title).toBe('Salt & Pepper <Grinder> Set');
+    expect(first?.description).toBe('Two grinders & a stand – ceramic ☕');
+    expect(first?.link).toBe('https://shop.example/p/acme-001?ref=feed&utm=g');
+    expect(first?.additional_image_link).toEqual([
+      'https://cdn.example/acme-001/side.jpg',
+      'https://cdn.example/acme-001/back.jpg',
+      'https://cdn.example/acme-001/box.jpg',
+    ]);
+    expect(first?.gtin).toBe('04006381333931');
+    // Nested elements follow the same rule.
+    expect(first?.shipping).toEqual([
+      { country: 'FR', service: 'Standard', price: '4.95 EUR' },
+      { country: 'BE', price: '6.95 EUR' },
+    ]);
+    expect(second).toEqual({
+      id: 'ACME-002',
+      title: 'Mug "Morning" 35 cl',
+      description: '',
+      price: '9.50 EUR',
+      sale_price: '7.90 EUR',
+      availability: 'out_of_stock',
+      brand: 'Acme',
+    });
+    expect([...feed.keysSeen]).toContain('sale_price');
+    expect(feed.strippedName('g:price')).toBe('price');
+    expect(feed.strippedName('title')).toBeNull();
+  });
+
+  it('keeps every name as written with stripNamespaces: []', async () => {
+    const { feed, data } = await readXml(fixture('google-shopping.xml'), { stripNamespaces: [] });
     expect(feed.columns).toEqual([
       'g:id',
       'title',
@@ -41,21 +85,11 @@ describe('parseXml: Google Shopping RSS', () => {
       'g:gtin',
       'g:shipping',
     ]);
-    const [first, second] = data;
-    expect(first?.title).toBe('Salt & Pepper <Grinder> Set');
-    expect(first?.description).toBe('Two grinders & a stand – ceramic ☕');
-    expect(first?.link).toBe('https://shop.example/p/acme-001?ref=feed&utm=g');
-    expect(first?.['g:additional_image_link']).toEqual([
-      'https://cdn.example/acme-001/side.jpg',
-      'https://cdn.example/acme-001/back.jpg',
-      'https://cdn.example/acme-001/box.jpg',
-    ]);
-    expect(first?.['g:gtin']).toBe('04006381333931');
-    expect(first?.['g:shipping']).toEqual([
+    expect(data[0]?.['g:shipping']).toEqual([
       { 'g:country': 'FR', 'g:service': 'Standard', 'g:price': '4.95 EUR' },
       { 'g:country': 'BE', 'g:price': '6.95 EUR' },
     ]);
-    expect(second).toEqual({
+    expect(data[1]).toEqual({
       'g:id': 'ACME-002',
       title: 'Mug "Morning" 35 cl',
       description: '',
@@ -64,7 +98,16 @@ describe('parseXml: Google Shopping RSS', () => {
       'g:availability': 'out_of_stock',
       'g:brand': 'Acme',
     });
-    expect([...feed.keysSeen]).toContain('g:sale_price');
+    expect(feed.strippedName('g:price')).toBeNull();
+  });
+
+  it("strips Google's namespace by default whatever prefix the feed binds it to, and no other", async () => {
+    const xml =
+      `<rss xmlns:google="${GOOGLE_NAMESPACE}" xmlns:media="http://search.yahoo.com/mrss/"><channel>` +
+      '<item><google:id>1</google:id><google:price>2.00 EUR</google:price><media:content url="u"/></item>' +
+      '</channel></rss>';
+    const { data } = await readXml(xml);
+    expect(data[0]).toEqual({ id: '1', price: '2.00 EUR', 'media:content': { '@url': 'u' } });
   });
 
   it('strips the g: prefix when asked, by prefix or by namespace URI', async () => {
@@ -82,15 +125,29 @@ describe('parseXml: Google Shopping RSS', () => {
 
   it('keeps the prefix of a stripped name that the item also has unprefixed', async () => {
     const xml = `<rss xmlns:g="${GOOGLE_NAMESPACE}"><channel><item><g:title>G</g:title><title>Plain</title><g:id>1</g:id></item></channel></rss>`;
-    const { data } = await readXml(xml, { stripNamespaces: ['g'] });
-    expect(data[0]).toEqual({ 'g:title': 'G', title: 'Plain', id: '1' });
+    for (const options of [{ stripNamespaces: ['g'] }, {}]) {
+      const { data } = await readXml(xml, options);
+      expect(data[0]).toEqual({ 'g:title': 'G', title: 'Plain', id: '1' });
+    }
+  });
+
+  it('applies the same rule inside nested elements, each on its own', async () => {
+    const xml =
+      `<rss xmlns:g="${GOOGLE_NAMESPACE}"><channel><item><g:id>1</g:id>` +
+      '<g:shipping><g:price>4.95 EUR</g:price><price>5</price><g:country>FR</g:country></g:shipping>' +
+      '<g:shipping><g:price>6.95 EUR</g:price></g:shipping></item></channel></rss>';
+    const { data } = await readXml(xml);
+    expect(data[0]).toEqual({
+      id: '1',
+      shipping: [{ 'g:price': '4.95 EUR', price: '5', country: 'FR' }, { price: '6.95 EUR' }],
+    });
   });
 
   it('does not strip a prefix bound to another namespace', async () => {
     const xml =
       '<rss xmlns:g="http://example.com/other"><channel><item><g:id>1</g:id></item></channel></rss>';
-    const { data } = await readXml(xml, { stripNamespaces: [GOOGLE_NAMESPACE] });
-    expect(data[0]).toEqual({ 'g:id': '1' });
+    expect((await readXml(xml, { stripNamespaces: [GOOGLE_NAMESPACE] })).data[0]).toEqual({ 'g:id': '1' });
+    expect((await readXml(xml)).data[0]).toEqual({ 'g:id': '1' });
   });
 
   it('gives the same records whatever the chunk boundaries', async () => {
@@ -110,7 +167,10 @@ describe('parseXml: item element', () => {
     expect(data).toHaveLength(2);
     expect(data[0]?.title).toEqual({ '@type': 'text', '#text': 'Salt & Pepper Set' });
     expect(data[0]?.link).toEqual({ '@rel': 'alternate', '@href': 'https://shop.example/p/acme-001' });
-    expect(data[1]?.['g:price']).toBe('9.50 EUR');
+    // Google's g:price is stripped; g:id keeps its prefix, as the entry has an Atom <id> of its own.
+    expect(data[1]?.price).toBe('9.50 EUR');
+    expect(data[1]?.['g:id']).toBe('ACME-002');
+    expect(data[1]?.id).toBe('tag:shop.example,2026:ACME-002');
   });
 
   it('detects the repeated element of a generic export, skipping the header parts', async () => {
