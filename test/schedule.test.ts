@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +20,8 @@ import { type ImportRunRecord, listRuns } from '../src/store/imports.js';
 import { openPgStore } from '../src/store/pg-store.js';
 import type { Store } from '../src/store/types.js';
 import { type FixtureServer, startFixtureServer } from './helpers/fixture-server.js';
-import { openTestStore, type TestStore } from './helpers/store.js';
+import { logLines, type ServeChild, startServe } from './helpers/serve-child.js';
+import { BACKEND, openTestStore, type TestStore } from './helpers/store.js';
 
 const FEED = path.resolve(import.meta.dirname, 'fixtures/catalog-ten-products.csv');
 const MAPPING = { sku: 'SKU', title: 'Name', price: 'Price', quantity: 'Stock' } as const;
@@ -209,6 +212,96 @@ describe('two serve processes sharing one store', () => {
       data: { reason: 'busy', task: 'import:busy', slot: '2030-01-02T03:00:00.000Z' },
     });
     expect((await runsOf('busy')).filter((r) => r.actor === 'schedule')).toEqual([]);
+  });
+});
+
+describe('two real serve processes on one PostgreSQL', () => {
+  const children: ServeChild[] = [];
+  afterEach(() => {
+    for (const c of children.splice(0)) c.child.kill('SIGKILL');
+  });
+
+  it('fire the same schedule: each firing imports once or is recorded as skipped, never two imports at once', {
+    timeout: 180_000,
+  }, async (ctx) => {
+    ctx.skip(
+      BACKEND !== 'postgres',
+      'needs PostgreSQL (TEST_DATABASE_URL): two processes cannot share one PGlite store',
+    );
+    // The merchant's server takes 3 s to answer and the schedule fires every 2 s: firings
+    // come while an import is under way, in one process or the other.
+    const csv = await fs.promises.readFile(FEED);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    server.route('/shared.csv', async (_req, res) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await new Promise((r) => setTimeout(r, 3000));
+      inFlight--;
+      res.writeHead(200, { 'content-type': 'text/csv' }).end(csv);
+    });
+    await defineCatalog('shared', { source: { url: server.url('/shared.csv') }, schedule: '*/2 * * * * *' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-two-serves-'));
+    try {
+      const env = (name: string) => ({
+        DATABASE_URL: t.databaseUrl,
+        DATA_DIR: path.join(dir, name),
+        FEEDWRIGHT_API_KEY: 'two-serves-key',
+        FEEDWRIGHT_ALLOW_PRIVATE_SOURCES: 'true',
+        LOG_LEVEL: 'info',
+      });
+      // Started together: both catch up the catalog never imported, both fire every slot.
+      const [a, b] = await Promise.all([startServe(env('a'), dir), startServe(env('b'), dir)]);
+      children.push(a, b);
+      const bothUp = Date.now();
+      const deadline = bothUp + 60_000;
+      for (;;) {
+        const runs = await runsOf('shared');
+        const skips = await skipsOf('shared');
+        if (Date.now() - bothUp > 7000 && runs.some((r) => r.status === 'applied') && skips.length > 0) break;
+        if (Date.now() > deadline)
+          throw new Error(`no import and skip within 60 s: ${a.stderr()} ${b.stderr()}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      // A stopping process fires nothing new and finishes the import it runs.
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      expect(await Promise.all([a.exited, b.exited])).toEqual([
+        { code: 0, signal: null },
+        { code: 0, signal: null },
+      ]);
+
+      const claims = await claimsOf(importTaskId('shared'));
+      const runs = (await runsOf('shared')).sort((x, y) => x.startedAt.localeCompare(y.startedAt));
+      const skips = await skipsOf('shared');
+      expect(runs.length).toBeGreaterThanOrEqual(1);
+      expect(skips.length).toBeGreaterThanOrEqual(1);
+      expect(runs.map((r) => [r.actor.startsWith('schedule'), r.status])).toEqual(
+        runs.map(() => [true, 'applied']),
+      );
+      // Each claimed firing had one outcome, in one process: an import, or a recorded skip.
+      // (The process that lost a claim records nothing: the claim is the firing's record.)
+      expect(runs.length + skips.length).toBe(claims.length);
+      const skippedSlots = skips.map((e) => (e.data as { slot: string }).slot);
+      expect(new Set(skippedSlots).size).toBe(skippedSlots.length);
+      for (const slot of skippedSlots) expect(claims).toContain(slot);
+      for (const e of skips) expect(['busy', 'overlap']).toContain((e.data as { reason: string }).reason);
+      // One request to the merchant per import, never two at once; the runs follow each other.
+      expect(server.hits('/shared.csv')).toBe(runs.length);
+      expect(maxInFlight).toBe(1);
+      for (let i = 1; i < runs.length; i++) {
+        expect(Date.parse(runs[i]?.startedAt ?? '')).toBeGreaterThanOrEqual(
+          Date.parse(runs[i - 1]?.finishedAt ?? ''),
+        );
+      }
+      // What each process logged adds up to the same imports.
+      const finished = [a, b].flatMap((c) =>
+        logLines(c.stdout()).filter((l) => l.msg === 'import finished' && l.catalog === 'shared'),
+      );
+      expect(finished.map((l) => l.run).sort()).toEqual(runs.map((r) => r.id).sort());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
