@@ -3,6 +3,7 @@ import { reportOperation } from '../metrics.js';
 import { DEFAULT_MAX_RECORD_SIZE, FeedParseError } from '../parse/csv.js';
 import { readFeed } from '../parse/detect.js';
 import type { KeyedRecord } from '../parse/records.js';
+import { THREADED_MIN_BYTES } from '../parse/threaded-csv.js';
 import type { RawRecord, RowIssue } from '../parse/types.js';
 import { GOOGLE_NAMESPACE } from '../parse/xml.js';
 import { type FetchState, fetchStateAfter, validatorsFor } from '../sources/fetch-state.js';
@@ -502,6 +503,7 @@ async function openFeed(
     itemPath: o.itemPath,
     itemsPath: o.itemsPath,
     stripNamespaces: o.stripNamespaces,
+    threaded: (source.size ?? 0) >= THREADED_MIN_BYTES,
   });
   if (opened.kind === 'rows') {
     const header = opened.feed.header;

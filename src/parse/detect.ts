@@ -5,6 +5,7 @@ import { type DecodeOptions, decodeFeed, type EncodingSource, peekBytes, SNIFF_B
 import { parseJson } from './json.js';
 import { parseNdjson } from './ndjson.js';
 import type { KeyedFeed } from './records.js';
+import { parseCsvThreaded } from './threaded-csv.js';
 import type { ParsedFeed } from './types.js';
 import { parseXml, type XmlOptions } from './xml.js';
 
@@ -318,6 +319,8 @@ export interface ReadFeedOptions extends SniffOptions {
   stripNamespaces?: XmlOptions['stripNamespaces'];
   /** JSON: see JsonOptions.itemsPath. */
   itemsPath?: string;
+  /** CSV/TSV: parse on a worker thread (threaded-csv.ts), for large feeds. */
+  threaded?: boolean;
 }
 
 /** A feed opened by readFeed: CSV/TSV gives header and rows, the others keyed records. */
@@ -337,7 +340,7 @@ export async function readFeed(input: Readable, options: ReadFeedOptions = {}): 
       return {
         ...sniffed,
         kind: 'rows',
-        feed: await parseCsv(stream, {
+        feed: await (options.threaded ? parseCsvThreaded : parseCsv)(stream, {
           delimiter: sniffed.delimiter,
           maxRecordSize: options.maxRecordSize,
         }),

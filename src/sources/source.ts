@@ -9,7 +9,7 @@ import { fetchFeed } from './url.js';
 
 /** Where the bytes of one import come from. */
 export type ImportInput =
-  | { kind: 'upload'; stream: Readable; name?: string }
+  | { kind: 'upload'; stream: Readable; name?: string; size?: number }
   | { kind: 'file'; path: string }
   | { kind: 'default' };
 
@@ -34,6 +34,8 @@ export interface OpenedSource {
   contentType?: string;
   /** When the bytes were fetched: the time the feed reflects. */
   fetchedAt: Date;
+  /** Its size in bytes when known beforehand (a file, a declared length): large feeds parse on a worker thread. */
+  size?: number;
   /** ETag and Last-Modified of a linked feed, kept once the run is applied. */
   validators?: FeedValidators;
 }
@@ -69,10 +71,13 @@ export async function openSource(
 ): Promise<OpenedSource | NotModifiedSource> {
   const fetchedAt = new Date();
   if (input.kind === 'upload')
-    return { notModified: false, stream: input.stream, name: input.name, fetchedAt };
+    return { notModified: false, stream: input.stream, name: input.name, fetchedAt, size: input.size };
   const file =
     input.kind === 'file' ? input.path : def.source && 'file' in def.source ? def.source.file : undefined;
-  if (file !== undefined) return { notModified: false, stream: await openFile(file), name: file, fetchedAt };
+  if (file !== undefined) {
+    const { stream, size } = await openFile(file);
+    return { notModified: false, stream, name: file, fetchedAt, size };
+  }
   if (def.source && 'url' in def.source) return openUrl(def.id, def.source, ctx);
   throw new AppError('IMPORT_NO_SOURCE', `catalog ${def.id} has no source; upload a feed or give a file`);
 }
@@ -119,6 +124,7 @@ async function openUrl(
     contentType: result.contentType,
     fetchedAt: result.fetchedAt,
     validators,
+    size: result.contentLength,
   };
 }
 
@@ -130,7 +136,7 @@ function safeRedact(url: string): string {
   }
 }
 
-async function openFile(file: string): Promise<Readable> {
+async function openFile(file: string): Promise<{ stream: Readable; size: number }> {
   const resolved = path.resolve(file);
   try {
     const handle = await fs.promises.open(resolved, 'r');
@@ -139,7 +145,7 @@ async function openFile(file: string): Promise<Readable> {
       await handle.close();
       throw new AppError('IMPORT_SOURCE_UNREADABLE', `${resolved} is not a file`);
     }
-    return handle.createReadStream({ highWaterMark: 256 * 1024 });
+    return { stream: handle.createReadStream({ highWaterMark: 256 * 1024 }), size: stat.size };
   } catch (err) {
     if (err instanceof AppError) throw err;
     const code = (err as NodeJS.ErrnoException).code;

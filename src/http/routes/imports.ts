@@ -157,7 +157,12 @@ export const importRoutes: FastifyPluginAsync<{
         const run = await runImport(store, {
           catalogId: id,
           input: limiter
-            ? { kind: 'upload', stream: limiter, name: request.query.name }
+            ? {
+                kind: 'upload',
+                stream: limiter,
+                name: request.query.name,
+                size: declared > 0 ? declared : undefined,
+              }
             : { kind: 'default' },
           mode: request.query.mode,
           force: request.query.force,
