@@ -139,7 +139,7 @@ describe('round trips: what a writer puts in, the reader gives back', () => {
   it('XML (text, CDATA, attributes, repeated elements, any chunking)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(product, { minLength: 1, maxLength: 6 }), chunk, async (products, size) => {
-        const feed = await parseXml(chunked(writeXml(products), size));
+        const feed = await parseXml(chunked(writeXml(products), size), { stripNamespaces: [] });
         const records = await recordsOf(feed);
         expect(feed.issues).toEqual([]);
         expect(records.map((r) => plain(r.data))).toEqual(products.map(expectedXml));
