@@ -153,6 +153,20 @@ describe('nesting deeper than the limit', () => {
     expect(all.get('X-3')?.fields).toMatchObject({ title: 'Shallow after', price: 7.5 });
   });
 
+  it('makes it a row error too when the item element is detected, not given', async () => {
+    await defineCatalog('xml-deep-detected', { format: 'xml' });
+
+    const run = await upload('xml-deep-detected', fixture('xml-item-too-deep.xml'), 'products.xml', 64);
+    expect(run.status).toBe('applied');
+    expect(run.counts).toMatchObject({ rows: 3, valid: 2, created: 2, errors: 1 });
+    expect(await rowErrors(run)).toEqual([
+      { line: 8, sku: null, code: 'malformed_record', message: 'item nested deeper than 32 levels' },
+    ]);
+    const all = await products('xml-deep-detected');
+    expect([...all.keys()]).toEqual(['X-1', 'X-3']);
+    expect(all.get('X-3')?.fields).toMatchObject({ title: 'Shallow after', price: 7.5 });
+  });
+
   it('makes a JSON item nested deeper than maxDepth a row error at its line; the other items land', async () => {
     await defineCatalog('json-deep', { format: 'json' });
 

@@ -84,12 +84,18 @@ interface Frame {
   start: number;
   /** It has a key with a namespace prefix (worth a look when stripping). */
   prefixed: boolean;
+  /**
+   * While the item element is detected: the elements nested too deep inside it, as a range
+   * of indexes into the reader's `deepLines` (from -1: none).
+   */
+  deepFrom: number;
+  deepTo: number;
 }
 
 // Reading modes.
 const DETECT = 0; // the item element is not known yet: the document is built up to a window
 const ITEMS = 1; // items are known: elements outside them are only followed
-const SKIP_ITEM = 2; // the current item is rejected: its elements are counted to its end
+const SKIP_ITEM = 2; // the current item (or, while detecting, a subtree too deep) is skipped to its end
 
 // Constructs that can span chunks without being held.
 const TEXT = 0;
@@ -142,10 +148,18 @@ class XmlItemReader implements ItemReader {
   private itemLine = 0;
   private itemProblem: string | null = null;
   private skipDepth = 0;
+  /** The mode to go back to once the skipped elements are closed. */
+  private skipReturn = ITEMS;
 
   private detectStart = 0;
   private readonly detectLine = new WeakMap<object, number>();
   private readonly detectSize = new WeakMap<object, number>();
+  /**
+   * While detecting, the line of each element nested deeper than maxDepth (its subtree is
+   * skipped); which item holds it is only known once the item element is.
+   */
+  private readonly deepLines: number[] = [];
+  private readonly detectDeep = new WeakMap<object, [number, number]>();
 
   constructor(options: XmlOptions, issues: RowIssue[]) {
     this.issues = issues;
@@ -195,7 +209,8 @@ class XmlItemReader implements ItemReader {
     }
     if (!this.rootSeen) throw this.fail('the document has no root element: it is empty or not XML');
     if (!this.rootClosed) {
-      const inside = this.mode === SKIP_ITEM ? 'an item' : `<${this.names.join('><')}>`;
+      const inside =
+        this.mode === SKIP_ITEM && this.skipReturn === ITEMS ? 'an item' : `<${this.names.join('><')}>`;
       throw this.fail(`the document ends inside ${inside}: the feed is truncated`);
     }
   }
@@ -389,6 +404,10 @@ class XmlItemReader implements ItemReader {
         );
         return;
       }
+      if (this.mode === DETECT) {
+        this.tooDeepWhileDetecting(selfClosing, lt);
+        return;
+      }
       throw this.fail(`elements nested deeper than ${this.maxDepth} levels`, lt);
     }
     if (depth === 1) this.openRoot(name, lt);
@@ -409,6 +428,8 @@ class XmlItemReader implements ItemReader {
         line: this.mode === DETECT ? this.lines.lineAt(this.buf, lt) : this.itemLine,
         start: this.base + lt,
         prefixed: false,
+        deepFrom: -1,
+        deepTo: -1,
       };
       if (pairs !== null) this.setAttributes(f, pairs);
       this.frames.push(f);
@@ -456,7 +477,7 @@ class XmlItemReader implements ItemReader {
   private close(name: string, lt: number): void {
     if (this.mode === SKIP_ITEM) {
       if (--this.skipDepth === 0) {
-        this.mode = ITEMS;
+        this.mode = this.skipReturn;
         if (this.names.length === 0) this.rootClosed = true;
       }
       return;
@@ -493,6 +514,8 @@ class XmlItemReader implements ItemReader {
 
   private finish(f: Frame): RawValue {
     const text = f.raw === '' ? f.text : f.text + decodeText(f.raw);
+    // An element whose too deep content was skipped stays an object, to be found again.
+    if (f.node === null && f.deepFrom !== -1) f.node = createRawObject();
     if (f.node === null) return text;
     let node = f.node;
     if (text !== '' && !isBlank(text, 0, text.length)) node['#text'] = text;
@@ -502,6 +525,7 @@ class XmlItemReader implements ItemReader {
     if (this.mode === DETECT) {
       this.detectLine.set(node, f.line);
       this.detectSize.set(node, this.base + this.pos - f.start);
+      if (f.deepFrom !== -1) this.detectDeep.set(node, [f.deepFrom, f.deepTo]);
     }
     return node;
   }
@@ -573,11 +597,30 @@ class XmlItemReader implements ItemReader {
   private reject(code: RowIssue['code'], message: string, extraDepth: number): void {
     this.issue(code, message);
     this.mode = SKIP_ITEM;
+    this.skipReturn = ITEMS;
     this.skipDepth = this.names.length - this.itemDepth + 1 + extraDepth;
     this.names.length = this.itemDepth - 1;
     this.frames = [];
     this.inItem = false;
     this.cdata = '';
+  }
+
+  /**
+   * An element nested too deep while the item element is not known yet: it is skipped to its
+   * end and noted in every open element, so that the item holding it is rejected once the
+   * items are known (as with a known item path), and the document refused if none holds it.
+   */
+  private tooDeepWhileDetecting(selfClosing: boolean, lt: number): void {
+    const k = this.deepLines.length;
+    this.deepLines.push(this.lines.lineAt(this.buf, lt));
+    for (const f of this.frames) {
+      if (f.deepFrom === -1) f.deepFrom = k;
+      f.deepTo = k + 1;
+    }
+    if (selfClosing) return;
+    this.mode = SKIP_ITEM;
+    this.skipReturn = DETECT;
+    this.skipDepth = 1;
   }
 
   private issue(code: RowIssue['code'], message: string, line = this.itemLine): void {
@@ -614,6 +657,7 @@ class XmlItemReader implements ItemReader {
     this.frames = [];
     if (best === undefined) {
       this.matcher = [this.rootTag];
+      this.checkDeepInItems([]);
       return;
     }
     this.matcher = best.path;
@@ -631,16 +675,27 @@ class XmlItemReader implements ItemReader {
         }
       }
     }
+    const inProgress = !atEnd && this.names.length >= d && best.path.every((n, i) => this.names[i] === n);
+    const current = inProgress ? (open[d - 1] as Frame) : undefined;
+    const ranges: Array<[number, number]> = [];
+    for (const item of items) {
+      const deep = this.detectDeep.get(item);
+      if (deep !== undefined) ranges.push(deep);
+    }
+    if (current !== undefined && current.deepFrom !== -1) ranges.push([current.deepFrom, current.deepTo]);
+    this.checkDeepInItems(ranges);
     for (const item of items) {
       const line = this.detectLine.get(item) ?? 1;
       if ((this.detectSize.get(item) ?? 0) > this.max) {
         this.issue('record_too_long', `item longer than ${this.max} bytes`, line);
+      } else if (this.detectDeep.has(item)) {
+        this.issue('malformed_record', `item nested deeper than ${this.maxDepth} levels`, line);
       } else this.out.push({ line, data: this.stripping ? (this.stripTree(item) as RawObject) : item });
     }
     if (atEnd) return;
     // The element open at the item's level, if it is on the item path, is an item in progress.
-    if (this.names.length >= d && best.path.every((n, i) => this.names[i] === n)) {
-      const f = open[d - 1] as Frame;
+    if (current !== undefined) {
+      const f = current;
       this.frames = open.slice(d - 1);
       // What it holds so far was built unstripped; its own keys are stripped when it closes.
       if (this.stripping) {
@@ -654,6 +709,26 @@ class XmlItemReader implements ItemReader {
       this.itemAbs = f.start;
       this.itemLine = f.line;
       this.itemProblem = null;
+      if (f.deepFrom !== -1)
+        this.reject('malformed_record', `item nested deeper than ${this.maxDepth} levels`, 0);
+    }
+  }
+
+  /**
+   * Refuses the document when an element nested too deep while detecting lies outside every
+   * item (`ranges`: the deep elements each item holds), as it is refused with a known item path.
+   */
+  private checkDeepInItems(ranges: Array<[number, number]>): void {
+    const lines = this.deepLines;
+    if (lines.length === 0) return;
+    ranges.sort((a, b) => a[0] - b[0]);
+    let next = 0;
+    for (const [from, to] of ranges) {
+      if (from > next) break;
+      next = Math.max(next, to);
+    }
+    if (next < lines.length) {
+      throw new FeedParseError(`XML: elements nested deeper than ${this.maxDepth} levels`, lines[next]);
     }
   }
 

@@ -343,6 +343,48 @@ describe('parseXml: problems with one item', () => {
     ]);
   });
 
+  it('reports an item nested deeper than maxDepth and reads on while the item element is detected', async () => {
+    const deep = `${'<a>'.repeat(50)}x${'</a>'.repeat(50)}`;
+    const xml =
+      '<products>\n<product><sku>1</sku></product>\n' +
+      `<product><sku>2</sku>\n${deep}</product>\n` +
+      '<product><sku>3</sku></product>\n</products>';
+    for (const chunk of [7, 64 * 1024]) {
+      const { records, feed } = await readXml(xml, {}, chunk);
+      expect(feed.itemPath).toBe('products/product');
+      expect(records.map((r) => [r.line, r.data.sku])).toEqual([
+        [2, '1'],
+        [5, '3'],
+      ]);
+      expect(feed.issues).toEqual([
+        { line: 3, sku: null, code: 'malformed_record', message: 'item nested deeper than 32 levels' },
+      ]);
+    }
+  });
+
+  it('reports an item nested too deep that is still open when the detection window fills', async () => {
+    // The window is twice maxRecordSize plus 64 KiB; the deep item straddles its end.
+    const max = 4096;
+    const window = 2 * max + 64 * 1024;
+    let xml = '<products>\n';
+    let n = 0;
+    while (xml.length < window - 500) xml += `<product><sku>P-${++n}</sku><n>x</n></product>\n`;
+    const line = n + 2;
+    const deep = `${'<a>'.repeat(50)}x${'</a>'.repeat(50)}`;
+    xml += `<product><sku>DEEP</sku>${deep}<d>${'y'.repeat(1000)}</d></product>\n`;
+    xml += '<product><sku>LAST</sku><n>x</n></product>\n</products>';
+    expect(xml.indexOf('<d>')).toBeLessThan(window);
+    expect(xml.indexOf('</d>')).toBeGreaterThan(window);
+
+    const { records, feed } = await readXml(xml, { maxRecordSize: max });
+    expect(records).toHaveLength(n + 1);
+    expect(records.at(-1)?.data.sku).toBe('LAST');
+    expect(records.some((r) => r.data.sku === 'DEEP')).toBe(false);
+    expect(feed.issues).toEqual([
+      { line, sku: null, code: 'malformed_record', message: 'item nested deeper than 32 levels' },
+    ]);
+  });
+
   it('reports a badly nested item and reads on', async () => {
     const xml =
       '<products>\n<product><sku>1</sku><a><b>x</a></product>\n<product><sku>2</sku></product>\n</products>';
@@ -386,6 +428,18 @@ describe('parseXml: problems that stop the feed', () => {
   it('refuses badly nested structure outside items', async () => {
     const err = await xmlError('<rss><channel><item><a>1</a></item></rss>');
     expect(err.message).toBe('XML: </rss> closes <channel>');
+  });
+
+  it('refuses elements nested deeper than maxDepth outside the items, detected or given', async () => {
+    const deep = `${'<a>'.repeat(50)}x${'</a>'.repeat(50)}`;
+    const xml =
+      `<catalog>\n<meta>\n${deep}</meta>\n` +
+      '<product><sku>1</sku><n>x</n></product><product><sku>2</sku><n>y</n></product>\n</catalog>';
+    for (const options of [{}, { itemPath: 'catalog/product' }]) {
+      const err = await xmlError(xml, options);
+      expect(err.message).toBe('XML: elements nested deeper than 32 levels');
+      expect(err.line).toBe(3);
+    }
   });
 
   it('refuses an HTML page', async () => {
