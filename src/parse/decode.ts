@@ -361,6 +361,12 @@ class Transcoder extends Transform {
   private readonly finish: () => string;
   private readonly utf16: boolean;
   private offset = 0;
+  /**
+   * UTF-16 code units decoded so far, byte order mark included: the byte offset of the
+   * next character is twice this, whatever a chunk boundary cut.
+   */
+  private units = 0;
+  private bomChecked = false;
   private line = 1;
 
   constructor(private readonly encoding: string) {
@@ -370,7 +376,8 @@ class Transcoder extends Transform {
       this.decode = decodeWindows1252;
       this.finish = () => '';
     } else {
-      const decoder = iconv.getDecoder(encoding);
+      // The byte order mark is dropped here, not by iconv-lite, so that it counts in offsets.
+      const decoder = iconv.getDecoder(encoding, { stripBOM: false });
       this.decode = (buf) => decoder.write(buf);
       this.finish = () => decoder.end() ?? '';
     }
@@ -381,7 +388,7 @@ class Transcoder extends Transform {
     const err = this.check(text);
     this.offset += chunk.length;
     if (err) done(err);
-    else done(null, Buffer.from(text, 'utf8'));
+    else done(null, Buffer.from(this.withoutBom(text), 'utf8'));
   }
 
   override _flush(done: TransformCallback): void {
@@ -391,8 +398,16 @@ class Transcoder extends Transform {
     }
     const text = this.finish();
     const err = this.check(text);
+    const rest = this.withoutBom(text);
     if (err) done(err);
-    else done(null, text === '' ? undefined : Buffer.from(text, 'utf8'));
+    else done(null, rest === '' ? undefined : Buffer.from(rest, 'utf8'));
+  }
+
+  /** The decoded text without the byte order mark that may begin the first text decoded. */
+  private withoutBom(text: string): string {
+    if (this.bomChecked || text === '') return text;
+    this.bomChecked = true;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
 
   private check(text: string): FeedParseError | undefined {
@@ -402,13 +417,15 @@ class Transcoder extends Transform {
       for (let i = text.indexOf('\n'); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) n++;
       return n;
     };
+    const units = this.units;
+    this.units += text.length;
     if (bad === -1) {
       this.line += lines(text.length);
       return undefined;
     }
     const line = this.line + lines(bad);
     return new FeedParseError(
-      `invalid ${this.encoding}: a byte sequence near byte offset ${this.offset + (this.utf16 ? 2 * bad : bad)} ` +
+      `invalid ${this.encoding}: a byte sequence near byte offset ${this.utf16 ? 2 * (units + bad) : this.offset + bad} ` +
         `is not ${this.encoding}, the declared encoding`,
       line,
     );

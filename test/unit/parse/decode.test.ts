@@ -210,6 +210,36 @@ describe('decodeFeed: invalid bytes', () => {
     expect((await decodeError(odd)).message).toBe('utf-16le: the feed ends in the middle of a character');
   });
 
+  it('gives the byte offset of a lone surrogate in the file as given, byte order mark included', async () => {
+    // Byte order mark (bytes 0–1), "sku\n" (2–9), then an unpaired low surrogate at byte 10.
+    const le = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      iconv.encode('sku\n', 'utf-16le'),
+      Buffer.from([0x00, 0xdc, 0x41, 0x00]),
+    ]);
+    const be = Buffer.concat([
+      Buffer.from([0xfe, 0xff]),
+      iconv.encode('sku\n', 'utf-16be'),
+      Buffer.from([0xdc, 0x00, 0x00, 0x41]),
+    ]);
+    for (const [bytes, encoding] of [
+      [le, 'utf-16le'],
+      [be, 'utf-16be'],
+    ] as const) {
+      // Whatever the chunks: the BOM cut in two, a character cut after its first byte.
+      for (const chunk of [1, 3, 64 * 1024]) {
+        const err = await decodeError(bytes, {}, chunk);
+        expect(err.message).toBe(
+          `invalid ${encoding}: a byte sequence near byte offset 10 is not ${encoding}, the declared encoding`,
+        );
+        expect(err.line).toBe(2);
+      }
+    }
+    // Without a byte order mark, the same surrogate is at byte 8.
+    const bare = await decodeError(le.subarray(2), { encoding: 'utf-16le' });
+    expect(bare.message).toMatch(/near byte offset 8 /);
+  });
+
   it('refuses bytes a multi-byte legacy encoding does not allow', async () => {
     const err = await decodeError(Buffer.from([0x61, 0x0a, 0x82, 0xff, 0x0a]), { encoding: 'shift_jis' });
     expect(err.message).toMatch(/^invalid shift-jis: .* is not shift-jis/);
