@@ -363,6 +363,43 @@ describe('real exports', () => {
   });
 });
 
+describe('a preset on a feed that is not CSV', () => {
+  const xml = Buffer.from(
+    '<?xml version="1.0"?>\n<products>\n' +
+      '<product><sku>X-1</sku><title>Mug</title><price>5</price></product>\n' +
+      '<product><sku>X-2</sku><title>Cup</title><price>4</price></product>\n' +
+      '</products>\n',
+  );
+  const json = Buffer.from('[{"SKU":"J-1","Name":"Mug"},{"SKU":"J-2","Name":"Cup"}]');
+
+  it('holds an XML feed given to a catalog with a preset and no format, importing nothing', async () => {
+    await defineCatalog('shopify-xml', { preset: 'shopify' });
+    const run = await importChunks('shopify-xml', [xml]);
+    expect(run).toMatchObject({ status: 'held', applicable: false });
+    expect(run.heldReasons).toEqual([
+      { code: 'parse_failed', message: 'the shopify preset reads CSV or TSV exports; this feed is XML' },
+    ]);
+    expect(await countProducts(store, 'shopify-xml')).toBe(0);
+  });
+
+  it('holds a JSON feed the same way, leaving the catalog as it was', async () => {
+    await defineCatalog('woo-json', { preset: 'woocommerce' });
+    const seeded = await importFile('woo-json', path.join(SAMPLES, 'woocommerce-sample-products.csv'));
+    expect(seeded.status).toBe('applied');
+    const before = await products('woo-json');
+
+    const run = await importChunks('woo-json', [json]);
+    expect(run).toMatchObject({ status: 'held', applicable: false });
+    expect(run.heldReasons).toEqual([
+      {
+        code: 'parse_failed',
+        message: 'the woocommerce preset reads CSV or TSV exports; this feed is JSON',
+      },
+    ]);
+    expect(await products('woo-json')).toEqual(before);
+  });
+});
+
 describe('bad rows', () => {
   it('skips rows without a sku and records their lines', async () => {
     await defineCatalog('bad-sku');

@@ -484,7 +484,8 @@ interface ImportFeed {
 /**
  * Opens any feed (readFeed: gzip, encoding and format detection, then the format's
  * streaming parser) and pairs it with its normalizer: by column index for CSV/TSV, by key
- * for XML, JSON and NDJSON.
+ * for XML, JSON and NDJSON. A definition with a preset whose feed turns out not to be CSV
+ * or TSV throws a FeedParseError: the run is held, not imported without the preset.
  */
 async function openFeed(
   def: CatalogDefinition,
@@ -525,6 +526,14 @@ async function openFeed(
       issues: opened.feed.issues,
       missingColumns: () => plan.missingColumns,
     };
+  }
+  if (def.preset) {
+    // A preset reshapes a shop's CSV export: on another format it would be silently ignored
+    // and the feed imported with a mapping nobody wrote for it.
+    throw new FeedParseError(
+      `the ${def.preset} preset reads CSV or TSV exports; this feed is ${opened.format.toUpperCase()}`,
+      undefined,
+    );
   }
   const keyed = opened.feed;
   // A Google Shopping feed (Google's namespace bound to a prefix) is read by Google's names:
