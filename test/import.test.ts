@@ -773,6 +773,34 @@ describe('partial mode', () => {
   });
 });
 
+describe('partial mode through a preset', () => {
+  it.each([
+    [
+      'shopify',
+      'shopify-product-template.csv',
+      'Handle,Variant Inventory Qty\nexample-t-shirt,5\n',
+      'Variant SKU',
+    ],
+    ['woocommerce', 'woocommerce-sample-products.csv', 'ID,Stock\n44,5\n', 'SKU'],
+  ] as const)(
+    "holds a %s stock feed without the export's SKU column, naming it, and changes nothing",
+    async (preset, sample, feed, column) => {
+      const id = `partial-${preset}`;
+      await defineCatalog(id, { preset });
+      expect((await importFile(id, path.join(SAMPLES, sample))).status).toBe('applied');
+      const before = await products(id);
+
+      const run = await importChunks(id, [Buffer.from(feed)], { mode: 'partial' });
+      expect(run.status).toBe('held');
+      expect(run.heldReasons).toEqual([
+        { code: 'missing_columns', message: `the feed lacks mapped column "${column}"` },
+        { code: 'no_valid_rows', message: 'no valid row among 1 rows' },
+      ]);
+      expect(await products(id)).toEqual(before);
+    },
+  );
+});
+
 describe('typed values', () => {
   it('reads booleans, short decimals and codes as a shop writes them', async () => {
     await defineCatalog('typed', {});

@@ -251,7 +251,7 @@ async function executeRun(
     // A partial feed carries only the columns it updates (a stock feed: sku and quantity).
     const missing =
       req.mode === 'partial'
-        ? feed.missingColumns().filter((c) => c === (def.mapping?.sku ?? 'sku'))
+        ? feed.missingColumns().filter((c) => c === feed.skuColumn)
         : feed.missingColumns();
     const heldReasons = gate(def, missing, counts, diff, req.mode);
     await insertRowErrors(store, run.id, errors.stored);
@@ -479,6 +479,8 @@ interface ImportFeed {
   issues: RowIssue[];
   /** Mapped columns the feed lacks (for keyed feeds, known once every record was read). */
   missingColumns: () => string[];
+  /** The column the sku is read from: the one column a partial feed cannot do without. */
+  skuColumn: string;
 }
 
 /**
@@ -510,12 +512,13 @@ async function openFeed(
     const header = opened.feed.header;
     const preset = def.preset ?? detectPreset(header);
     if (preset) {
-      const { plan, normalize } = createPresetNormalizer(preset, header, def.mapping, mode);
+      const { plan, skuColumn, normalize } = createPresetNormalizer(preset, header, def.mapping, mode);
       return {
         records: opened.feed.records,
         normalize: (r) => normalize(r as RawRecord),
         issues: opened.feed.issues,
         missingColumns: () => plan.missingColumns,
+        skuColumn,
       };
     }
     const plan = planHeader(header, def.mapping);
@@ -525,6 +528,7 @@ async function openFeed(
       normalize: (r) => ({ result: normalize(r as RawRecord), warnings: NO_WARNINGS }),
       issues: opened.feed.issues,
       missingColumns: () => plan.missingColumns,
+      skuColumn: def.mapping?.sku ?? 'sku',
     };
   }
   if (def.preset) {
@@ -557,6 +561,7 @@ async function openFeed(
             !plan.columns[field].some((column) => keyed.keysSeen.has(column.split('/')[0] ?? column)),
         )
         .map((field) => def.mapping?.[field] ?? field),
+    skuColumn: def.mapping?.sku ?? 'sku',
   };
 }
 

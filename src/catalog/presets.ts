@@ -174,19 +174,21 @@ export interface PresetResult {
 
 /**
  * The import's normalizer for a preset feed: the preset's transform, then the CSV normalizer
- * over the extended header and merged mapping.
+ * over the extended header and merged mapping. `skuColumn` is the column the sku is read
+ * from (the export's `Variant SKU` or `SKU`, unless the definition maps another).
  */
 export function createPresetNormalizer(
   preset: Preset,
   header: string[],
   explicit: Mapping | undefined,
   mode: 'full' | 'partial',
-): { plan: HeaderPlan; normalize: (record: RawRecord) => PresetResult } {
+): { plan: HeaderPlan; skuColumn: string; normalize: (record: RawRecord) => PresetResult } {
   const t = createPresetTransform(preset, header, explicit);
   const plan = planHeader(t.header, t.mapping);
   const normalize = createNormalizer(plan, mode);
   return {
     plan,
+    skuColumn: t.mapping.sku ?? SPECS[preset].sku,
     normalize(record) {
       const step = t.transform(record);
       if (!step.record) return { skipped: step.skipped, warnings: step.warnings };
