@@ -16,6 +16,7 @@ import { migrate } from '../src/store/migrate.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { countProducts, getProduct, listProducts, type StoredProduct } from '../src/store/products.js';
 import type { Queryable, Store } from '../src/store/types.js';
+import { startFixtureServer } from './helpers/fixture-server.js';
 import { killWhenPastRows } from './helpers/kill-child.js';
 import { BACKEND, openTestStore, type TestStore } from './helpers/store.js';
 
@@ -397,6 +398,76 @@ describe('a preset on a feed that is not CSV', () => {
       },
     ]);
     expect(await products('woo-json')).toEqual(before);
+  });
+});
+
+describe('a feed that cannot be opened or read', () => {
+  it('holds the run for a file that is not there, saying it could not be opened', async () => {
+    await defineCatalog('missing-file');
+    const file = path.join(FIXTURES, 'no-such-feed.csv');
+    const run = await importFile('missing-file', file);
+    expect(run).toMatchObject({ status: 'held', applicable: false });
+    expect(run.heldReasons).toEqual([
+      { code: 'fetch_failed', message: `the feed could not be opened: cannot read ${file}: no such file` },
+    ]);
+  });
+
+  it('holds a linked feed whose body ends before its first byte, saying it could not be fetched', async () => {
+    const server = await startFixtureServer();
+    try {
+      server.route('/empty-body.csv', (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/csv', 'content-length': '100' });
+        res.flushHeaders();
+        setTimeout(() => res.destroy(), 20);
+      });
+      await defineCatalog('empty-body', { source: { url: server.url('/empty-body.csv') } });
+      const run = await runImport(store, {
+        catalogId: 'empty-body',
+        input: { kind: 'default' },
+        mode: 'full',
+        force: false,
+        actor: 'test',
+        allowPrivateSources: true,
+      });
+      expect(run.status).toBe('held');
+      expect(run.heldReasons).toEqual([
+        {
+          code: 'fetch_failed',
+          message: expect.stringMatching(
+            /^the feed could not be fetched: the download of \S+ was truncated after 0 of 100 bytes/,
+          ),
+        },
+      ]);
+      expect(server.hits('/empty-body.csv')).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('holds the run for an upload cut mid-way, saying it could not be read to its end', async () => {
+    await defineCatalog('cut-upload');
+    const before = await importChunks('cut-upload', [
+      fs.readFileSync(path.join(FIXTURES, 'catalog-ten-products.csv')),
+    ]);
+    expect(before.status).toBe('applied');
+    const stored = await products('cut-upload');
+
+    async function* cut(): AsyncGenerator<Buffer> {
+      yield Buffer.from('SKU,Name,Price,Stock\nTEE-01,Tee,9,1\n');
+      throw Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    }
+    const run = await runImport(store, {
+      catalogId: 'cut-upload',
+      input: { kind: 'upload', stream: Readable.from(cut()) },
+      mode: 'full',
+      force: false,
+      actor: 'test',
+    });
+    expect(run.status).toBe('held');
+    expect(run.heldReasons).toEqual([
+      { code: 'fetch_failed', message: 'the feed could not be read to its end: aborted' },
+    ]);
+    expect(await products('cut-upload')).toEqual(stored);
   });
 });
 

@@ -88,7 +88,7 @@ export interface ImportRequest {
  * Runs one import: fetch → parse → validate → stage → diff → gate → apply or hold.
  * The catalog changes only in the final transaction, so readers see it before or after
  * the run, never half-way. Returns the finished run: applied, held (by the safety gate,
- * or because the feed could not be fetched or read to its end), not_modified (a linked
+ * or because the feed could not be opened, fetched or read to its end), not_modified (a linked
  * feed answered 304) or failed (the store broke or the process died). Throws only when
  * no run could start (unknown catalog, another import running).
  */
@@ -128,7 +128,8 @@ export async function runImport(store: Store, req: ImportRequest): Promise<Impor
             previous,
           });
         } catch (err) {
-          return finishUnread(store, run, emptyCounts(), new ErrorSink(), err, req.actor);
+          const stage = url !== undefined ? 'not_fetched' : 'not_opened';
+          return finishUnread(store, run, emptyCounts(), new ErrorSink(), err, req.actor, stage);
         }
         if (source.notModified) return finishNotModified(store, run, source, req.actor);
         const fetchState = url && source.validators ? fetchStateAfter(url, source.validators) : undefined;
@@ -284,7 +285,11 @@ async function executeRun(
       fetchState,
     });
   } catch (err) {
-    return await finishUnread(store, run, counts, errors, err, req.actor);
+    // A linked feed whose body failed before its first byte (a timeout, a reset) was never
+    // fetched; once bytes came, it was cut.
+    const linked = req.input.kind === 'default' && def.source !== undefined && 'url' in def.source;
+    const stage = linked && !source.stream.readableDidRead ? 'not_fetched' : 'cut';
+    return await finishUnread(store, run, counts, errors, err, req.actor, stage);
   } finally {
     source.stream.destroy();
     if (!keepStaging) await dropStaging(session, table).catch(() => {});
@@ -588,9 +593,22 @@ const CUT_STREAM_CODES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Ends a run that stopped before it could be applied. A feed that could not be fetched
- * or read to its end holds the run (SPEC §3: the catalog stays as it was and a person
- * sees why); anything else (the store, a bug) fails it.
+ * How far the feed's bytes got when a run stopped: a file or upload that could not be
+ * opened, a linked feed of which no byte of the body came (refused, an error status, a
+ * timeout, a secret not set), or a body cut after it started.
+ */
+type UnreadStage = 'not_opened' | 'not_fetched' | 'cut';
+
+const UNREAD_WORDING: Record<UnreadStage, string> = {
+  not_opened: 'the feed could not be opened',
+  not_fetched: 'the feed could not be fetched',
+  cut: 'the feed could not be read to its end',
+};
+
+/**
+ * Ends a run that stopped before it could be applied. A feed that could not be opened,
+ * fetched or read to its end holds the run (SPEC §3: the catalog stays as it was and a
+ * person sees why, worded after `stage`); anything else (the store, a bug) fails it.
  */
 async function finishUnread(
   store: Store,
@@ -599,6 +617,7 @@ async function finishUnread(
   errors: ErrorSink,
   err: unknown,
   actor: string,
+  stage: UnreadStage,
 ): Promise<ImportRunRecord> {
   const message =
     err instanceof FeedParseError
@@ -616,7 +635,7 @@ async function finishUnread(
   if (unreadable) {
     const reason: HeldReason = {
       code: err instanceof FeedParseError ? 'parse_failed' : 'fetch_failed',
-      message: err instanceof FeedParseError ? message : `the feed could not be read to its end: ${message}`,
+      message: err instanceof FeedParseError ? message : `${UNREAD_WORDING[stage]}: ${message}`,
     };
     const held = await finishRun(store, run.id, { status: 'held', counts, heldReasons: [reason] });
     await recordHistory(store, {
