@@ -1,4 +1,5 @@
 import { CANONICAL_FIELDS } from '../catalog/fields.js';
+import type { FieldValue } from '../catalog/normalize.js';
 import { parseTemplate, type TemplateParts } from '../rules/template.js';
 import type { Product } from '../rules/types.js';
 import type {
@@ -133,13 +134,11 @@ function googleFields(): ResolvedField[] {
       name: 'g:additional_image_link',
       // Shop exports list every image in one cell (WooCommerce's "Images"): Google wants the
       // first as image_link and the others, up to ten, as repeated additional_image_link.
+      // A Google feed imported keeps its other images as an additional_image_link list.
       spec: {
         kind: 'computed',
-        description: 'other images',
-        compile: () => (p) => {
-          const rest = images(p).slice(1, 11);
-          return rest.length > 0 ? rest : null;
-        },
+        description: 'other images, and the additional_image_link attribute',
+        compile: () => additionalImages,
       },
     },
     {
@@ -258,11 +257,34 @@ export function googleAvailabilityOf(text: string): string | undefined {
   return value;
 }
 
+/** Google takes at most ten additional images. */
+const MAX_ADDITIONAL_IMAGES = 10;
+
 /** The product's image URLs: `image_url` as a list, or as one cell of comma-separated URLs. */
 function images(p: Product): string[] {
-  const v = p.fields.image_url ?? p.attributes.image_url;
+  return imageList(p.fields.image_url ?? p.attributes.image_url);
+}
+
+/**
+ * Google's `g:additional_image_link`: the images after the first of `image_url`, then those
+ * of the `additional_image_link` attribute (as an imported Google feed has it, with or
+ * without its `g:` prefix), each once and not the main image, at most ten; null when none.
+ */
+function additionalImages(p: Product): FeedValue {
+  const [main, ...rest] = images(p);
+  const listed = imageList(p.attributes.additional_image_link ?? p.attributes['g:additional_image_link']);
+  const out: string[] = [];
+  for (const url of [...rest, ...listed]) {
+    if (out.length === MAX_ADDITIONAL_IMAGES) break;
+    if (url !== main && !out.includes(url)) out.push(url);
+  }
+  return out.length > 0 ? out : null;
+}
+
+/** Image URLs from a list, or from one cell of comma-separated URLs. */
+function imageList(v: FieldValue | undefined): string[] {
   const all = Array.isArray(v)
-    ? v.map((x) => String(x))
+    ? v.filter((x) => typeof x === 'string' || typeof x === 'number').map((x) => String(x))
     : typeof v === 'string'
       ? v.split(/,\s*(?=https?:\/\/)/)
       : [];

@@ -201,4 +201,36 @@ describe('google-shopping images', () => {
     expect(single.items[0]?.['g:image_link']).toBe('https://shop.example/shirt.jpg');
     expect(single.text).not.toContain('additional_image_link');
   });
+
+  it('republishes an imported additional_image_link list as repeated elements, at most ten', () => {
+    const link = (n: number) => `https://cdn.example/tee/${n}.jpg`;
+    // As a Google feed imports it: the main image in image_url, the others as a list.
+    const tee = product(
+      'TEE',
+      { title: 'Tee', image_url: link(0) },
+      { additional_image_link: [link(1), link(2)] },
+    );
+    const { items, text } = googleItems([tee]);
+    expect(items[0]?.['g:image_link']).toBe(link(0));
+    expect(text).toContain(
+      `<g:additional_image_link>${link(1)}</g:additional_image_link><g:additional_image_link>${link(2)}</g:additional_image_link>`,
+    );
+
+    // Google takes ten: the others of a multi-image cell come first, then the list, without repeats.
+    const many = product(
+      'MANY',
+      { title: 'Many', image_url: `${link(0)}, ${link(1)}` },
+      { additional_image_link: Array.from({ length: 12 }, (_, i) => link(i + 1)) },
+    );
+    const written = [...googleItems([many]).text.matchAll(/<g:additional_image_link>([^<]*)</g)].map(
+      (m) => m[1],
+    );
+    expect(written).toEqual(Array.from({ length: 10 }, (_, i) => link(i + 1)));
+
+    // One link, as a CSV column gives it, is written too.
+    const one = product('ONE', { title: 'One', image_url: link(0) }, { additional_image_link: link(5) });
+    expect(googleItems([one]).text).toContain(
+      `<g:additional_image_link>${link(5)}</g:additional_image_link>`,
+    );
+  });
 });
