@@ -180,13 +180,12 @@ describe('graceful shutdown', () => {
       const runs = (await listRuns(store, 'big', { limit: 10 })).runs;
       expect(runs.map((r) => r.status)).toEqual(['applied', 'applied']);
       const log = logLines(s.serve.stdout());
-      expect(log).toContainEqual(
-        expect.objectContaining({
-          msg: expect.stringMatching(/^shutting down/),
-          signal: 'SIGTERM',
-          requests: 1,
-        }),
-      );
+      const shutdown = log.find((l) => /^shutting down/.test(String(l.msg)));
+      expect(shutdown).toMatchObject({ signal: 'SIGTERM' });
+      // The upload is under way; the last status poll may be too (its answer read by the
+      // test before the server's own end of it ran, on a busy machine).
+      expect(shutdown?.requests).toBeGreaterThanOrEqual(1);
+      expect(shutdown?.requests).toBeLessThanOrEqual(2);
       expect(log).toContainEqual(expect.objectContaining({ msg: 'stopped' }));
     } finally {
       await s.cleanup(store);
