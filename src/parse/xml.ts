@@ -209,6 +209,14 @@ class XmlItemReader implements ItemReader {
     }
     if (!this.rootSeen) throw this.fail('the document has no root element: it is empty or not XML');
     if (!this.rootClosed) {
+      // Still skipping an element nested too deep while the items were being detected: no
+      // item was seen to hold it, so the document is refused for its depth (as it would be
+      // with a known item path), not as merely truncated.
+      if (this.mode === SKIP_ITEM && this.skipReturn === DETECT)
+        throw new FeedParseError(
+          `XML: elements nested deeper than ${this.maxDepth} levels`,
+          this.deepLines[0],
+        );
       const inside =
         this.mode === SKIP_ITEM && this.skipReturn === ITEMS ? 'an item' : `<${this.names.join('><')}>`;
       throw this.fail(`the document ends inside ${inside}: the feed is truncated`);
