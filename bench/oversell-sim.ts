@@ -6,7 +6,10 @@
  *
  *   A  feedwright's stock ledger (README "Orders and the stock ledger", SPEC §3);
  *   B  a periodic 15-minute stock sync with no ledger, modelled on LitCommerce;
- *   C  B with a buffer of 3, modelled on Lengow's advice.
+ *   C  B with a buffer of 3, modelled on Lengow's advice;
+ *   A′ A with a rule that shows 0 at `--ledger-buffer` (1) or fewer units, for comparison:
+ *      what a merchant trades in lost sales for fewer oversells on top of the ledger. The
+ *      verdict is A's (the ledger alone), not A′'s.
  *
  * It is a model of the documented behaviour, not a run of feedwright's code: no store, no
  * HTTP, no feed files. Every modelling choice is below; the figures depend on them, and
@@ -165,6 +168,7 @@ interface SimOptions {
   reconcileAfterMin: number;
   /** C: the feed shows 0 at this quantity or below. */
   buffer: number;
+  ledgerBuffer: number;
   writeResults: boolean;
 }
 
@@ -182,6 +186,7 @@ const DEFAULTS: SimOptions = {
   rebuildMaxS: 5,
   reconcileAfterMin: 30,
   buffer: 3,
+  ledgerBuffer: 1,
   writeResults: true,
 };
 
@@ -200,6 +205,7 @@ const USAGE = `usage: npm run bench:oversell -- [options]
   --rebuild-max S        A: the feeds show a reported order within S seconds, uniform from 0.25 (default ${DEFAULTS.rebuildMaxS})
   --reconcile-after M    A: the catalog's reconcileAfter in minutes (default ${DEFAULTS.reconcileAfterMin})
   --buffer N             C: the feed shows 0 at N or fewer (default ${DEFAULTS.buffer})
+  --ledger-buffer N      A′: A with a rule showing 0 at N or fewer (default ${DEFAULTS.ledgerBuffer})
   --no-results           do not write bench/results/oversell-sim-*.json
 
 Exit status 1 when feedwright (A) does not oversell at least ${TARGET_RATIO}× fewer units than B.`;
@@ -280,6 +286,9 @@ function parseArgs(argv: string[]): SimOptions {
         break;
       case '--buffer':
         o.buffer = parseNumber(name, value(), { min: 0, whole: true });
+        break;
+      case '--ledger-buffer':
+        o.ledgerBuffer = parseNumber(name, value(), { min: 0, whole: true });
         break;
       default:
         throw new UsageError(`unknown argument "${arg}"`);
@@ -380,7 +389,7 @@ function buildWorld(o: SimOptions): World {
 // ---------------------------------------------------------------------------------------
 // The three setups
 
-type SetupId = 'A' | 'B' | 'C';
+type SetupId = 'A' | 'B' | 'C' | 'A2';
 
 interface SetupFigures {
   setup: SetupId;
@@ -401,6 +410,7 @@ const SETUP_NAMES: Record<SetupId, string> = {
   A: 'A feedwright ledger',
   B: 'B 15-min sync (LitCommerce)',
   C: 'C sync + buffer (Lengow)',
+  A2: 'A′ ledger + low-stock rule',
 };
 
 /** An accepted order, with the moments each party learns of it. */
@@ -426,7 +436,7 @@ function simulate(setup: SetupId, world: World, o: SimOptions): SetupFigures {
   const reconcileAfter = o.reconcileAfterMin * 60;
   const fig: SetupFigures = {
     setup,
-    name: SETUP_NAMES[setup],
+    name: setup === 'A2' ? `A′ ledger + rule 0 at ≤ ${o.ledgerBuffer}` : SETUP_NAMES[setup],
     ordersAccepted: 0,
     unitsSold: 0,
     unitsOversold: 0,
@@ -464,7 +474,9 @@ function simulate(setup: SetupId, world: World, o: SimOptions): SetupFigures {
       for (const s of sales) {
         if (s.entryShownAt <= t && s.entryAt > fetched - reconcileAfter) pending += s.quantity;
       }
-      return Math.max(0, imported - pending);
+      const q = Math.max(0, imported - pending);
+      // A′: the same, through a rule that shows 0 at ledgerBuffer units or fewer.
+      return setup === 'A2' && q <= o.ledgerBuffer ? 0 : q;
     };
 
     for (const order of world.ordersByProduct[p] ?? []) {
@@ -582,8 +594,8 @@ function main(): void {
   }
   const startedAt = new Date();
   const world = buildWorld(o);
-  const setups = (['A', 'B', 'C'] as const).map((s) => simulate(s, world, o));
-  const [a, b] = setups as [SetupFigures, SetupFigures, SetupFigures];
+  const setups = (['A', 'B', 'C', 'A2'] as const).map((s) => simulate(s, world, o));
+  const [a, b] = setups as [SetupFigures, SetupFigures, SetupFigures, SetupFigures];
   const verdict = judge(a, b);
   const totalUnits = world.stock.reduce((sum, s) => sum + s, 0);
 
@@ -595,7 +607,8 @@ function main(): void {
   console.log(
     `  pulls every ${o.pullEveryMin} min · imports/syncs every ${o.importEveryMin} min · shop learns of an order ` +
       `after ${o.shopLagMin.min}–${o.shopLagMin.max} min · A: reported within ${o.reportDelayS} s, ` +
-      `rebuild ≤ ${o.rebuildMaxS} s, reconcileAfter ${o.reconcileAfterMin} min · C: 0 shown at ≤ ${o.buffer}`,
+      `rebuild ≤ ${o.rebuildMaxS} s, reconcileAfter ${o.reconcileAfterMin} min · C: 0 shown at ≤ ${o.buffer} · ` +
+      `A′: 0 shown at ≤ ${o.ledgerBuffer}`,
   );
   const head = [
     'setup',
