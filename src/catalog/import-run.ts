@@ -197,18 +197,20 @@ async function executeRun(
   const errors = new ErrorSink();
   const warnings = new ErrorSink();
   let keepStaging = false;
+  let feed: ImportFeed | undefined;
   try {
-    const feed = await openFeed(def, source, req.mode);
+    feed = await openFeed(def, source, req.mode);
+    const opened = feed;
     await createStaging(session, table);
 
     // Parsing, validation and COPY run as one stream: the store works on a batch while
     // the next one is parsed.
     async function* copyChunks(): AsyncGenerator<string> {
       let chunk = '';
-      for await (const record of feed.records) {
+      for await (const record of opened.records) {
         counts.rows++;
-        if (feed.issues.length > 0) errors.drain(feed.issues);
-        const out = feed.normalize(record);
+        if (opened.issues.length > 0) errors.drain(opened.issues);
+        const out = opened.normalize(record);
         for (const w of out.warnings) warnings.add(w);
         const result = out.result;
         if (!result) {
@@ -227,7 +229,7 @@ async function executeRun(
         if (counts.rows % 10_000 === 0)
           req.onProgress?.({ phase: 'reading', rows: counts.rows, bytes: bytesRead(source.stream) });
       }
-      if (feed.issues.length > 0) errors.drain(feed.issues);
+      if (opened.issues.length > 0) errors.drain(opened.issues);
       if (chunk.length > 0) yield chunk;
     }
     await session.copyIn(copyIntoStaging(table), copyChunks());
@@ -252,8 +254,8 @@ async function executeRun(
     // A partial feed carries only the columns it updates (a stock feed: sku and quantity).
     const missing =
       req.mode === 'partial'
-        ? feed.missingColumns().filter((c) => c === feed.skuColumn)
-        : feed.missingColumns();
+        ? opened.missingColumns().filter((c) => c === opened.skuColumn)
+        : opened.missingColumns();
     const heldReasons = gate(def, missing, counts, diff, req.mode);
     await insertRowErrors(store, run.id, errors.stored);
     if (heldReasons.length > 0 && !req.force) {
@@ -292,6 +294,7 @@ async function executeRun(
     return await finishUnread(store, run, counts, errors, err, req.actor, stage);
   } finally {
     source.stream.destroy();
+    await feed?.close?.().catch(() => {});
     if (!keepStaging) await dropStaging(session, table).catch(() => {});
   }
 }
@@ -486,6 +489,8 @@ interface ImportFeed {
   missingColumns: () => string[];
   /** The column the sku is read from: the one column a partial feed cannot do without. */
   skuColumn: string;
+  /** Releases the parser (a CSV worker thread) when the records are not read to their end. */
+  close?: () => Promise<void>;
 }
 
 /**
@@ -514,27 +519,34 @@ async function openFeed(
     threaded: (source.size ?? 0) >= THREADED_MIN_BYTES,
   });
   if (opened.kind === 'rows') {
-    const header = opened.feed.header;
-    const preset = def.preset ?? detectPreset(header);
-    if (preset) {
-      const { plan, skuColumn, normalize } = createPresetNormalizer(preset, header, def.mapping, mode);
+    const { header, close } = opened.feed;
+    try {
+      const preset = def.preset ?? detectPreset(header);
+      if (preset) {
+        const { plan, skuColumn, normalize } = createPresetNormalizer(preset, header, def.mapping, mode);
+        return {
+          records: opened.feed.records,
+          normalize: (r) => normalize(r as RawRecord),
+          issues: opened.feed.issues,
+          missingColumns: () => plan.missingColumns,
+          skuColumn,
+          close,
+        };
+      }
+      const plan = planHeader(header, def.mapping);
+      const normalize = createNormalizer(plan, mode);
       return {
         records: opened.feed.records,
-        normalize: (r) => normalize(r as RawRecord),
+        normalize: (r) => ({ result: normalize(r as RawRecord), warnings: NO_WARNINGS }),
         issues: opened.feed.issues,
         missingColumns: () => plan.missingColumns,
-        skuColumn,
+        skuColumn: def.mapping?.sku ?? 'sku',
+        close,
       };
+    } catch (err) {
+      await close?.();
+      throw err;
     }
-    const plan = planHeader(header, def.mapping);
-    const normalize = createNormalizer(plan, mode);
-    return {
-      records: opened.feed.records,
-      normalize: (r) => ({ result: normalize(r as RawRecord), warnings: NO_WARNINGS }),
-      issues: opened.feed.issues,
-      missingColumns: () => plan.missingColumns,
-      skuColumn: def.mapping?.sku ?? 'sku',
-    };
   }
   if (def.preset) {
     // A preset reshapes a shop's CSV export: on another format it would be silently ignored

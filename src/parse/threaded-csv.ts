@@ -59,6 +59,7 @@ export async function parseCsvThreaded(input: Readable, options: CsvOptions = {}
     batchRecords: BATCH_RECORDS,
     maxBatchesAhead: MAX_BATCHES_AHEAD,
   });
+  let reading = false;
   const issues: RowIssue[] = [];
   const batches: Array<{ lines: number[]; values: string[][]; issues: RowIssue[] }> = [];
   let ended = false;
@@ -142,6 +143,8 @@ export async function parseCsvThreaded(input: Readable, options: CsvOptions = {}
       inputError ??= err;
       worker.postMessage({ type: 'abort' } satisfies ToCsvWorker);
       wake();
+      // The input was destroyed before anyone read the records: nobody will stop the worker.
+      if (!reading) await stop();
     }
   })();
 
@@ -149,7 +152,7 @@ export async function parseCsvThreaded(input: Readable, options: CsvOptions = {}
   for (;;) {
     const h = await Promise.race([header, new Promise<undefined>((r) => (wakeReader = () => r(undefined)))]);
     if (h !== undefined) {
-      return { header: h, records: records(), issues };
+      return { header: h, records: records(), issues, close: stop };
     }
     const err = failure();
     if (err !== undefined || stopped) {
@@ -159,6 +162,7 @@ export async function parseCsvThreaded(input: Readable, options: CsvOptions = {}
   }
 
   async function* records(): AsyncGenerator<RawRecord> {
+    reading = true;
     try {
       for (;;) {
         const err = failure();

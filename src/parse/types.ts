@@ -35,4 +35,9 @@ export interface ParsedFeed {
   records: AsyncIterable<RawRecord>;
   /** Record-level parse problems (too long, wrong column count); filled while iterating. */
   issues: RowIssue[];
+  /**
+   * Stops the parser and releases what it holds (a worker thread) when its records will
+   * not be read to their end; reading them to their end, or stopping early, does it too.
+   */
+  close?: () => Promise<void>;
 }

@@ -103,6 +103,14 @@ describe('threaded CSV parsing', () => {
     expect(input.destroyed).toBe(true);
   });
 
+  it('stops the worker and the input on close(), when the records are never read', async () => {
+    const text = ['sku', ...Array.from({ length: 50_000 }, (_, i) => `S-${i}`)].join('\n');
+    const input = chunked(text, 4096);
+    const feed = await parseCsvThreaded(input, {});
+    await feed.close?.();
+    expect(input.destroyed).toBe(true);
+  });
+
   it('gives an empty feed for empty bytes', async () => {
     const feed = await parseCsvThreaded(Readable.from([], { objectMode: false }), {});
     expect(await readAll(feed)).toEqual({ header: [], records: [], issues: [] });
