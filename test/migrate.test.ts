@@ -40,6 +40,34 @@ describe('migrate', () => {
     expect(catalog?.version).toBe(1);
   });
 
+  it("keeps products to existing catalogs and deletes them with their catalog (migration 13's set-based check)", async () => {
+    await saveCatalog(t.store, { kind: 'catalog', id: 'owner' }, 'test');
+    const insert = (catalog: string, skus: string[]) =>
+      t.store.query({
+        text: `INSERT INTO products (catalog_id, sku, fields, attributes, hash)
+               SELECT $1, s, jsonb_build_object('sku', s), '{}', 'h' FROM unnest($2::text[]) s`,
+        values: [catalog, skus],
+      });
+    await insert('owner', ['A', 'B', 'C']);
+    // A statement naming an unknown catalog is refused whole, as the foreign key refused it.
+    const refused = await insert('nobody', ['X']).catch((e: unknown) => e);
+    expect(String(refused)).toMatch(/catalog "nobody" does not exist/);
+    expect(await countProducts(t.store, 'nobody')).toBe(0);
+    const moved = await t.store
+      .query({ text: "UPDATE products SET catalog_id = 'nobody' WHERE catalog_id = 'owner' AND sku = 'A'" })
+      .catch((e: unknown) => e);
+    expect(String(moved)).toMatch(/catalog "nobody" does not exist/);
+    const renamed = await t.store
+      .query({ text: "UPDATE catalogs SET id = 'renamed' WHERE id = 'owner'" })
+      .catch((e: unknown) => e);
+    expect(String(renamed)).toMatch(/a catalog id does not change/);
+    expect(await countProducts(t.store, 'owner')).toBe(3);
+    // Deleting a catalog deletes its products (and its other rows, by their foreign keys).
+    await t.store.query({ text: "DELETE FROM catalogs WHERE id = 'owner'" });
+    expect(await countProducts(t.store, 'owner')).toBe(0);
+    expect(await countProducts(t.store, 'kept')).toBe(1);
+  });
+
   it('lets two migrators meet without harm', async () => {
     expect(await Promise.all([migrate(t.store), migrate(t.store)])).toEqual([[], []]);
   });
