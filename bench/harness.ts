@@ -329,6 +329,33 @@ export function wholeNumber(name: string, value: string | undefined, min = 1): n
   return n;
 }
 
+/**
+ * Parses a bench's options, each a whole number (`--name N` or `--name=N`), over their
+ * defaults: `names` maps each flag to its option, `min` gives an option's least value (1
+ * when left out). `--help` prints the usage and exits; an unknown flag is a UsageError.
+ */
+export function wholeNumberOptions<T extends Record<string, number>>(
+  argv: readonly string[],
+  defaults: T,
+  names: Record<string, keyof T & string>,
+  usage: string,
+  min: Partial<Record<keyof T, number>> = {},
+): T {
+  const opts = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help' || arg === '-h') {
+      console.log(usage);
+      process.exit(0);
+    }
+    const [name, inline] = arg.split('=', 2) as [string, string | undefined];
+    const key = names[name];
+    if (key === undefined) throw new UsageError(`unknown argument "${arg}"`);
+    (opts as Record<string, number>)[key] = wholeNumber(name, inline ?? argv[++i], min[key] ?? 1);
+  }
+  return opts;
+}
+
 /** A wrong command line: printed with the usage, exit status 2. */
 export class UsageError extends Error {}
 

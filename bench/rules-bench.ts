@@ -16,7 +16,7 @@ import { compileRuleSets } from '../src/rules/engine.js';
 import { factsOf } from '../src/rules/facts.js';
 import { createReferenceEvaluator, referenceEngine, toEngineCondition } from '../src/rules/reference.js';
 import type { ApplyResult, Product } from '../src/rules/types.js';
-import { RESULTS_DIR, runBench, UsageError, wholeNumber } from './harness.js';
+import { RESULTS_DIR, runBench, wholeNumberOptions } from './harness.js';
 import { pick, rng } from './random.js';
 import { BENCH_RULE_SET } from './ten-rules.js';
 
@@ -31,24 +31,12 @@ const USAGE = `usage: node dist/bench/rules-bench.js [--products N] [--engine-sa
   --check N          products whose results are compared (default ${DEFAULTS.check.toLocaleString('en-US')})`;
 
 function parseArgs(argv: string[]): typeof DEFAULTS {
-  const opts = { ...DEFAULTS };
-  const names: Record<string, keyof typeof DEFAULTS> = {
-    '--products': 'products',
-    '--engine-sample': 'engineSample',
-    '--check': 'check',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    const key = names[name];
-    if (!key) throw new UsageError(`unknown argument "${arg}"`);
-    opts[key] = wholeNumber(name, inline ?? argv[++i]);
-  }
-  return opts;
+  return wholeNumberOptions(
+    argv,
+    DEFAULTS,
+    { '--products': 'products', '--engine-sample': 'engineSample', '--check': 'check' },
+    USAGE,
+  );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -50,8 +50,7 @@ import {
   renderTable,
   reportFailures,
   runBench,
-  UsageError,
-  wholeNumber,
+  wholeNumberOptions,
   writeResults,
 } from './harness.js';
 import { BENCH_RULE_SET } from './ten-rules.js';
@@ -91,27 +90,20 @@ against PGlite in a fresh temporary folder otherwise.`;
 type BenchOptions = typeof DEFAULTS;
 
 function parseArgs(argv: string[]): BenchOptions {
-  const opts = { ...DEFAULTS };
-  const names: Record<string, keyof BenchOptions> = {
-    '--products': 'products',
-    '--serve-products': 'serveProducts',
-    '--duration': 'duration',
-    '--connections': 'connections',
-    '--clients': 'clients',
-    '--stream-seconds': 'streamSeconds',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    const key = names[name];
-    if (!key) throw new UsageError(`unknown argument "${arg}"`);
-    opts[key] = wholeNumber(name, inline ?? argv[++i], key === 'serveProducts' ? 0 : 1);
-  }
-  return opts;
+  return wholeNumberOptions(
+    argv,
+    DEFAULTS,
+    {
+      '--products': 'products',
+      '--serve-products': 'serveProducts',
+      '--duration': 'duration',
+      '--connections': 'connections',
+      '--clients': 'clients',
+      '--stream-seconds': 'streamSeconds',
+    },
+    USAGE,
+    { serveProducts: 0 },
+  );
 }
 
 // ---------------------------------------------------------------------------------------

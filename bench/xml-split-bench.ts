@@ -53,8 +53,7 @@ import {
   renderTable,
   reportFailures,
   runBench,
-  UsageError,
-  wholeNumber,
+  wholeNumberOptions,
   writeResults,
 } from './harness.js';
 
@@ -78,24 +77,12 @@ const LABELS: Record<Variant, string> = {
 };
 
 function parseArgs(argv: string[]): typeof DEFAULTS {
-  const opts = { ...DEFAULTS };
-  const names: Record<string, keyof typeof DEFAULTS> = {
-    '--products': 'products',
-    '--slice': 'slice',
-    '--check': 'check',
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    const key = names[name];
-    if (key === undefined) throw new UsageError(`unknown argument "${arg}"`);
-    opts[key] = wholeNumber(name, inline ?? argv[++i]);
-  }
-  return opts;
+  return wholeNumberOptions(
+    argv,
+    DEFAULTS,
+    { '--products': 'products', '--slice': 'slice', '--check': 'check' },
+    USAGE,
+  );
 }
 
 // ---------------------------------------------------------------------------------------
