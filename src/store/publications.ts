@@ -323,34 +323,15 @@ export async function listFetches(
   channelId: string,
   opts: { before?: number; since?: Date; limit: number },
 ): Promise<{ fetches: Array<Omit<FeedFetch, 'at'> & { id: number; at: string }>; next: number | null }> {
-  const rows = await db.query<{
-    id: number | string;
-    at: Date;
-    status: number;
-    bytes: number | string;
-    version: number | null;
-    encoding: string | null;
-    user_agent: string | null;
-    address: string | null;
-    method: 'GET' | 'HEAD';
-  }>({
+  const rows = await db.query<FetchSummaryRow & { id: number | string }>({
     text: `SELECT id, at, method, status, bytes, version, encoding, user_agent, address FROM channel_fetches
            WHERE channel_id = $1 AND ($2::bigint IS NULL OR id < $2) AND ($3::timestamptz IS NULL OR at >= $3)
            ORDER BY id DESC LIMIT $4`,
     values: [channelId, opts.before ?? null, opts.since ?? null, opts.limit + 1],
   });
-  const page = rows.slice(0, opts.limit).map((r) => ({
-    id: Number(r.id),
-    channel: channelId,
-    at: new Date(r.at).toISOString(),
-    method: r.method,
-    status: Number(r.status),
-    bytes: Number(r.bytes),
-    version: r.version === null ? null : Number(r.version),
-    encoding: r.encoding,
-    userAgent: r.user_agent,
-    address: r.address,
-  }));
+  const page = rows
+    .slice(0, opts.limit)
+    .map((r) => ({ id: Number(r.id), channel: channelId, ...toFetchSummary(r) }));
   return { fetches: page, next: rows.length > opts.limit ? (page.at(-1)?.id ?? null) : null };
 }
 
