@@ -165,8 +165,7 @@ export async function parseCsvThreaded(input: Readable, options: CsvOptions = {}
     reading = true;
     try {
       for (;;) {
-        const err = failure();
-        if (err !== undefined) throw err;
+        // Records parsed before a failure are given first, as parseCsv gives them.
         const batch = batches.shift();
         if (batch) {
           if (batch.issues.length > 0) issues.push(...batch.issues);
@@ -175,6 +174,8 @@ export async function parseCsvThreaded(input: Readable, options: CsvOptions = {}
             yield { line: batch.lines[i] as number, values: batch.values[i] as string[] };
           continue;
         }
+        const err = failure();
+        if (err !== undefined) throw err;
         if (ended) return;
         await new Promise<void>((r) => (wakeReader = r));
       }

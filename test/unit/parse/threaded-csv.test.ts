@@ -93,6 +93,28 @@ describe('threaded CSV parsing', () => {
     expect(seen.length).toBeLessThanOrEqual(3000);
   });
 
+  it('gives the records the worker parsed before the input failed, then its error', async () => {
+    const input = new PassThrough();
+    const cut = new Error('the upload was cut');
+    input.write('sku,title\n');
+    for (let i = 0; i < 3000; i++) input.write(`S-${i},Thing ${i}\n`);
+    const feed = await parseCsvThreaded(input, {});
+    const records = feed.records[Symbol.asyncIterator]();
+    const seen: string[] = [((await records.next()).value as RawRecord).values[0] as string];
+    // The worker has parsed and sent two whole batches (the last record waits for what follows
+    // it) before the input fails: both are given, not only the one being read.
+    await new Promise((r) => setTimeout(r, 300));
+    input.destroy(cut);
+    await new Promise((r) => setTimeout(r, 100));
+    const err = await (async () => {
+      for (let r = await records.next(); !r.done; r = await records.next())
+        seen.push(r.value.values[0] as string);
+    })().catch((e: unknown) => e);
+    expect(err).toBe(cut);
+    expect(seen.length).toBeGreaterThanOrEqual(2000);
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => `S-${i}`));
+  });
+
   it('stops the worker and the input when the reader stops early', async () => {
     const text = ['sku', ...Array.from({ length: 50_000 }, (_, i) => `S-${i}`)].join('\n');
     const input = chunked(text, 4096);
