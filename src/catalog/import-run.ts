@@ -563,7 +563,7 @@ async function openFeed(
     (prefix) => prefix !== '' && keyed.namespaces[prefix] === GOOGLE_NAMESPACE,
   );
   const plan = planKeyedFeed(def.mapping, { googlePrefixes, strippedName: keyed.strippedName });
-  const normalize = createKeyedNormalizer(def.mapping, mode, plan);
+  const normalize = createKeyedNormalizer(plan, mode);
   const mapped = Object.keys(def.mapping ?? {}) as CanonicalField[];
   return {
     records: keyed.records,

@@ -250,7 +250,7 @@ export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
  * (`price`, `sale_price`, `availability`, `brand`, `gtin`, `mpn`, `condition`, `quantity`,
  * `title`, `description`) have the canonical name.
  */
-export const GOOGLE_FIELD_NAMES: Readonly<Partial<Record<CanonicalField, string>>> = {
+const GOOGLE_FIELD_NAMES: Readonly<Partial<Record<CanonicalField, string>>> = {
   sku: 'id',
   url: 'link',
   image_url: 'image_link',
@@ -263,7 +263,7 @@ export const GOOGLE_FIELD_NAMES: Readonly<Partial<Record<CanonicalField, string>
  * product data specification): kept as a list even when an item gives one, so that a rule
  * or a channel reads them the same way whatever the item.
  */
-export const GOOGLE_REPEATED_NAMES: readonly string[] = [
+const GOOGLE_REPEATED_NAMES: readonly string[] = [
   'additional_image_link',
   'lifestyle_image_link',
   'shipping',
@@ -304,10 +304,7 @@ export interface KeyedNames {
  * With the prefixes kept (`stripNamespaces: []`), `g:price` is still found for `price`.
  * Google's repeatable attributes (GOOGLE_REPEATED_NAMES) are lists in a Google feed.
  */
-export function planKeyedFeed(
-  mapping: CatalogDefinition['mapping'] = {},
-  names: KeyedNames = { googlePrefixes: [], strippedName: () => null },
-): KeyedPlan {
+export function planKeyedFeed(mapping: CatalogDefinition['mapping'] = {}, names: KeyedNames): KeyedPlan {
   const out = Object.create(null) as Record<CanonicalField, string[]>;
   for (const field of CANONICAL_FIELDS) {
     const column = mapping[field];
@@ -352,16 +349,10 @@ export function planKeyedFeed(
  * kept as JSON. In partial mode an absent key leaves the stored value alone, and an empty
  * one clears it.
  */
-export function createKeyedNormalizer(
-  mapping: CatalogDefinition['mapping'] = {},
-  mode: 'full' | 'partial',
-  { columns, lists }: KeyedPlan = planKeyedFeed(mapping),
-) {
+export function createKeyedNormalizer({ columns, lists }: KeyedPlan, mode: 'full' | 'partial') {
   const keepNulls = mode === 'partial';
   const plan = CANONICAL_FIELDS.map((field) => ({ field, columns: columns[field] }));
-  const [skuKey = 'sku', ...skuOthers] = columns.sku;
-  const skuWhere = [skuKey, ...skuOthers].map((k) => `"${k}"`).join(' or ');
-  const hasQuantity = true;
+  const skuWhere = columns.sku.map((k) => `"${k}"`).join(' or ');
   // The first column of each field is never an attribute; another is not when it was read.
   const used = new Set(plan.map((p) => topKey(p.columns[0] ?? p.field)));
   const others = plan.filter((p) => p.field !== 'sku');
@@ -369,49 +360,24 @@ export function createKeyedNormalizer(
   return function normalize(record: KeyedRecord): NormalizeResult {
     const { data, line } = record;
     // Top-level keys read through a column other than a field's first: not attributes.
-    let read: string[] | undefined;
-    let skuValue = valueAt(data, skuKey);
-    for (let i = 0; skuValue === undefined && i < skuOthers.length; i++) {
-      const key = skuOthers[i] as string;
-      skuValue = valueAt(data, key);
-      if (skuValue !== undefined) {
-        read ??= [];
-        read.push(topKey(key));
-      }
-    }
-    const sku = clean(scalarText(skuValue)).trim();
+    const read: string[] = [];
+    const sku = clean(scalarText(firstPresent(data, columns.sku, 'sku', read).raw)).trim();
     if (sku === '') return fail(line, null, 'missing_sku', `no sku in ${skuWhere}`);
     const fields: Record<string, FieldValue> = Object.create(null);
     fields.sku = sku;
     const cells: Array<{ field: CanonicalField; column: string; cell: string | undefined }> = [];
     let quantityPresent = false;
     for (const { field, columns: keys } of others) {
-      let column = keys[0] ?? field;
-      let raw = valueAt(data, column);
-      for (let i = 1; raw === undefined && i < keys.length; i++) {
-        column = keys[i] as string;
-        raw = valueAt(data, column);
-        if (raw !== undefined) {
-          read ??= [];
-          read.push(topKey(column));
-        }
-      }
+      const { raw, column } = firstPresent(data, keys, field, read);
       if (raw === undefined && keepNulls) continue;
       if (field === 'quantity' && raw !== undefined) quantityPresent = true;
       cells.push({ field, column, cell: raw === undefined ? undefined : clean(scalarText(raw)).trim() });
     }
-    const issue = fillFields(
-      fields,
-      cells,
-      line,
-      sku,
-      keepNulls,
-      hasQuantity && (quantityPresent || !keepNulls),
-    );
+    const issue = fillFields(fields, cells, line, sku, keepNulls, quantityPresent || !keepNulls);
     if (issue) return { ok: false, issue };
     const attributes: Record<string, FieldValue> = Object.create(null);
     for (const key of Object.keys(data)) {
-      if (used.has(key) || read?.includes(key)) continue;
+      if (used.has(key) || read.includes(key)) continue;
       const value = toFieldValue(data[key] ?? null);
       if (value === null || value === '') {
         if (keepNulls) attributes[key] = null;
@@ -421,6 +387,26 @@ export function createKeyedNormalizer(
     }
     return { ok: true, product: { line, sku, fields, attributes } };
   };
+}
+
+/**
+ * The value of the first of `keys` present in `data` (the first key, or `fallback`, when
+ * none is), and the key it was read from; a key other than the first that is read goes
+ * into `read` (by its top-level key), so that it is not kept as an attribute too.
+ */
+function firstPresent(
+  data: KeyedRecord['data'],
+  keys: readonly string[],
+  fallback: string,
+  read: string[],
+): { raw: RawValue | undefined; column: string } {
+  for (const [i, key] of keys.entries()) {
+    const raw = valueAt(data, key);
+    if (raw === undefined) continue;
+    if (i > 0) read.push(topKey(key));
+    return { raw, column: key };
+  }
+  return { raw: undefined, column: keys[0] ?? fallback };
 }
 
 /** The top-level key of a path (`g:shipping` of `g:shipping/g:price`). */
