@@ -96,6 +96,9 @@ const EFFECTIVE_FIELDS = `CASE WHEN pending.delta IS NULL OR jsonb_typeof(p.fiel
     ELSE jsonb_set(p.fields, '{quantity}', to_jsonb(greatest(0, (p.fields->>'quantity')::int + pending.delta)))
   END`;
 
+/** Products as rules see them (effective stock): the head of every such read. */
+const SELECT_FOR_RULES = `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}`;
+
 /** Some products as rules see them (quantity is the effective stock), by sku; unknown skus are left out. */
 export async function getProductsForRules(
   db: Queryable,
@@ -103,7 +106,7 @@ export async function getProductsForRules(
   skus: readonly string[],
 ): Promise<Map<string, ProductRecord>> {
   const rows = await db.query<ProductRecord>({
-    text: `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}
+    text: `${SELECT_FOR_RULES}
            WHERE p.catalog_id = $1 AND p.sku = ANY($2::text[])`,
     values: [catalogId, [...skus]],
   });
@@ -138,7 +141,7 @@ export async function* streamProductBatches(
 ): AsyncGenerator<ProductRecord[]> {
   const fetch = (after: string | null): Promise<ProductRecord[]> =>
     db.query({
-      text: `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}
+      text: `${SELECT_FOR_RULES}
                WHERE p.catalog_id = $1 AND ($2::text IS NULL OR p.sku > $2) ORDER BY p.sku LIMIT $3`,
       values: [catalogId, after, batchSize],
     });
@@ -165,7 +168,7 @@ export async function productsInSkuRange(
   last: string,
 ): Promise<ProductRecord[]> {
   return db.query<ProductRecord>({
-    text: `SELECT p.sku, ${EFFECTIVE_FIELDS} AS fields, p.attributes FROM products p ${PENDING_STOCK}
+    text: `${SELECT_FOR_RULES}
            WHERE p.catalog_id = $1 AND ($2::text IS NULL OR p.sku > $2) AND p.sku <= $3 ORDER BY p.sku`,
     values: [catalogId, after, last],
   });
