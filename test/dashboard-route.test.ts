@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -61,5 +61,14 @@ describe('serving the dashboard', () => {
     const asset = await a.inject({ method: 'GET', url: '/assets/app-ABC.js' });
     expect(asset.statusCode).toBe(404);
     expect(asset.json().error.code).toBe('NOT_FOUND');
+  });
+
+  it('does not serve a page built after it started, whose assets it could not serve', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'feedwright-dash-late-'));
+    const a = await start(dir);
+    writeFileSync(path.join(dir, 'index.html'), '<!doctype html><script src="/assets/app-X.js"></script>');
+    const page = await a.inject({ method: 'GET', url: '/' });
+    expect(page.statusCode).toBe(503);
+    expect(page.body).toContain('serve</code> again');
   });
 });

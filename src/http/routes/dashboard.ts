@@ -19,7 +19,8 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>feedwright</title>
-<p>The dashboard is not built. Run <code>npm run build</code> (<code>npm start</code> does it), then reload.
+<p>The dashboard is not built. Run <code>npm run build</code> (<code>npm start</code> does it), then start
+<code>feedwright serve</code> again.
 The API answers at <a href="/docs">/docs</a>.</p>`;
 
 /**
@@ -29,6 +30,10 @@ The API answers at <a href="/docs">/docs</a>.</p>`;
  */
 export const dashboardRoutes: FastifyPluginAsync<{ dir: string }> = async (app, { dir }) => {
   const indexFile = path.join(dir, 'index.html');
+  const assets = path.join(dir, 'assets');
+  // The assets are served from what was built when the server started: a page built later
+  // is not served without them (it would load nothing) until the server starts again.
+  const built = existsSync(assets);
   app.get(
     '/',
     {
@@ -49,15 +54,14 @@ export const dashboardRoutes: FastifyPluginAsync<{ dir: string }> = async (app, 
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
-      if (!existsSync(indexFile)) {
+      if (!built || !existsSync(indexFile)) {
         return reply.status(503).type('text/html; charset=utf-8').send(NOT_BUILT);
       }
       reply.header('cache-control', 'no-cache');
       return reply.type('text/html; charset=utf-8').send(await readFile(indexFile));
     },
   );
-  const assets = path.join(dir, 'assets');
-  if (!existsSync(assets)) {
+  if (!built) {
     // Not built: the page says so; its assets are simply not there (no warning at each start).
     app.get(
       '/assets/*',
