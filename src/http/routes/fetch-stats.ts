@@ -5,6 +5,7 @@ import { AppError } from '../../errors.js';
 import type { FetchLog } from '../../publish/fetch-log.js';
 import { fetchStats, latestFetches, MAX_FETCHERS } from '../../store/publications.js';
 import type { Store } from '../../store/types.js';
+import { isTimeZone } from '../../time/zone.js';
 import { apiErrors } from '../schemas.js';
 
 /** What the fetch statistics routes need. */
@@ -53,15 +54,6 @@ const latestFetchSchema = {
   },
   required: ['channel', 'lastFetch', 'lastDelivery'],
 } as const;
-
-function validTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Aggregates of the fetch log, for the dashboard's channel pages: which version each channel's
@@ -211,7 +203,7 @@ export const fetchStatsRoutes: FastifyPluginAsync<FetchStatsRouteOptions> = asyn
           `a period of ${bucket === 'hour' ? '31 days of hours' : '400 days of days'} at most; ask for days, or a shorter period`,
         );
       }
-      if (!validTimeZone(tz)) throw new AppError('BAD_REQUEST', `unknown time zone "${tz}"`);
+      if (!isTimeZone(tz)) throw new AppError('BAD_REQUEST', `unknown time zone "${tz}"`);
       const channel = await requireChannel(store, request.params.id);
       await opts.fetchLog?.flush();
       let stats: Awaited<ReturnType<typeof fetchStats>>;
