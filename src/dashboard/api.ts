@@ -59,13 +59,6 @@ export async function api<T>(path: string, init: ApiInit = {}): Promise<T> {
   return body as T;
 }
 
-/** Calls `/api{path}` and answers the body as a Blob (downloads). */
-export async function apiBlob(path: string, init: ApiInit = {}): Promise<Blob> {
-  const res = await send(path, init);
-  if (!res.ok) throw toApiError(res, safeJson(await res.text()));
-  return res.blob();
-}
-
 async function send(path: string, init: ApiInit): Promise<Response> {
   const key = init.key ?? storedKey();
   const headers: Record<string, string> = {};

@@ -3,7 +3,7 @@ import type { StoredCatalog } from '../../store/catalogs.js';
 import type { ImportRun } from '../../store/imports.js';
 import type { StoredProduct } from '../../store/products.js';
 import { api, qs, seg } from '../api.js';
-import { href, navigate, setQuery, useRoute } from '../router.js';
+import { href, setQuery, useRoute } from '../router.js';
 import {
   Badge,
   Card,
@@ -411,9 +411,4 @@ function ProductsCard(props: { catalog: string }) {
       </Loaded>
     </Card>
   );
-}
-
-/** Goes to a product page, for search boxes elsewhere. */
-export function openProduct(catalog: string, sku: string): void {
-  navigate(href('products', catalog, sku));
 }
