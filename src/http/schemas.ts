@@ -27,9 +27,10 @@ export const BEARER_SCHEME = 'bearerAuth';
 export const apiSecurity = [{ [BEARER_SCHEME]: [] }] as const;
 
 const dateTime = { type: 'string', format: 'date-time' } as const;
-const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
-const nullableString = { type: ['string', 'null'] } as const;
-const nullableInteger = { type: ['integer', 'null'] } as const;
+/** Nullable scalars, shared by the routes' schemas. */
+export const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
+export const nullableString = { type: ['string', 'null'] } as const;
+export const nullableInteger = { type: ['integer', 'null'] } as const;
 const stringList = { type: 'array', items: { type: 'string' } } as const;
 
 /** An object whose keys are not ours (product fields, a definition as written): sent as it is. */

@@ -6,7 +6,7 @@ import type { FetchLog } from '../../publish/fetch-log.js';
 import { fetchStats, latestFetches, MAX_FETCHERS } from '../../store/publications.js';
 import type { Store } from '../../store/types.js';
 import { isTimeZone } from '../../time/zone.js';
-import { apiErrors } from '../schemas.js';
+import { apiErrors, apiSecurity, nullableDateTime, nullableString } from '../schemas.js';
 
 /** What the fetch statistics routes need. */
 export interface FetchStatsRouteOptions {
@@ -20,11 +20,8 @@ export const MAX_PERIOD_MS = { hour: 31 * 86_400_000, day: 400 * 86_400_000 } as
 /** The period when `since` is left out: the last 48 hours, or the last 30 days. */
 export const DEFAULT_PERIOD_MS = { hour: 48 * 3_600_000, day: 30 * 86_400_000 } as const;
 
-const security = [{ bearerAuth: [] }];
 // PostgreSQL's invalid_parameter_value: what it answers to a time zone it does not know.
 const PG_INVALID_PARAMETER = '22023';
-const nullableDateTime = { type: ['string', 'null'], format: 'date-time' } as const;
-const nullableString = { type: ['string', 'null'] } as const;
 
 const fetchSummarySchema = {
   type: ['object', 'null'],
@@ -68,7 +65,7 @@ export const fetchStatsRoutes: FastifyPluginAsync<FetchStatsRouteOptions> = asyn
     {
       schema: {
         tags: ['channels'],
-        security,
+        security: apiSecurity,
         summary: 'The last fetch of every channel',
         description:
           "Every channel's newest fetch and newest delivery (a 200 with a body, or a 304): which publication " +
@@ -97,7 +94,7 @@ export const fetchStatsRoutes: FastifyPluginAsync<FetchStatsRouteOptions> = asyn
     {
       schema: {
         tags: ['channels'],
-        security,
+        security: apiSecurity,
         summary: "A channel's fetches per hour or day, by status",
         description:
           'Counts of the fetch log in [since, until) per bucket and kind (the HTTP status, or `head` for a ' +

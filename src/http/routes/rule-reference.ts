@@ -4,9 +4,8 @@ import { AppError } from '../../errors.js';
 import { ruleVocabulary } from '../../rules/vocabulary.js';
 import { diffRuleSets, listRuleSetVersions } from '../../store/rule-sets.js';
 import type { Store } from '../../store/types.js';
-import { apiErrors } from '../schemas.js';
+import { apiErrors, apiSecurity } from '../schemas.js';
 
-const security = [{ bearerAuth: [] }];
 const text = { type: 'string' } as const;
 const strings = { type: 'array', items: text } as const;
 const beforeAfter = {
@@ -123,7 +122,7 @@ export const ruleReferenceRoutes: FastifyPluginAsync<{ store: Store }> = async (
     {
       schema: {
         tags: ['rules'],
-        security,
+        security: apiSecurity,
         summary: 'What rule sets can use',
         description:
           'The operators and decorators conditions can use, the actions rules can take (with the schema’s ' +
@@ -139,7 +138,7 @@ export const ruleReferenceRoutes: FastifyPluginAsync<{ store: Store }> = async (
     {
       schema: {
         tags: ['rules'],
-        security,
+        security: apiSecurity,
         summary: 'What a version of a rule set changed',
         description:
           'Rule by rule (added, removed, changed, reordered) and the other properties, between a version and ' +

@@ -3,10 +3,7 @@ import { AppError } from '../../errors.js';
 import { getCatalog } from '../../store/catalogs.js';
 import { stockTimeline } from '../../store/stock-timeline.js';
 import type { Store } from '../../store/types.js';
-import { apiErrors, apiSecurity, idSkuParams } from '../schemas.js';
-
-const nullableInteger = { type: ['integer', 'null'] } as const;
-const nullableString = { type: ['string', 'null'] } as const;
+import { apiErrors, apiSecurity, idSkuParams, nullableInteger, nullableString } from '../schemas.js';
 
 /** The stock at one moment: imported, pending ledger sum, effective. */
 const stockState = {
