@@ -133,31 +133,27 @@ function PublicationBlock(props: {
         ) : p.added + p.removed + p.changed === 0 ? (
           <p class="muted">No item added, removed or changed: the same feed, built again.</p>
         ) : null}
-        <SkuList
-          title="Added"
-          count={p.added}
-          skus={p.diff.added}
-          catalog={props.channel.catalog}
-          tone="added"
-        />
-        <SkuList
-          title="Removed"
-          count={p.removed}
-          skus={p.diff.removed}
-          catalog={props.channel.catalog}
-          tone="ch-bad"
-        />
-        <SkuList
-          title="Changed"
-          count={p.changed}
-          skus={p.diff.changed}
-          catalog={props.channel.catalog}
-          tone="ch-changed"
-        />
+        {DIFF_LISTS.map(([title, kind, tone]) => (
+          <SkuList
+            key={kind}
+            title={title}
+            count={p[kind]}
+            skus={p.diff[kind]}
+            catalog={props.channel.catalog}
+            tone={tone}
+          />
+        ))}
       </div>
     </details>
   );
 }
+
+/** The diff's three lists: title, kind, and the tone they are shown in. */
+const DIFF_LISTS = [
+  ['Added', 'added', 'added'],
+  ['Removed', 'removed', 'ch-bad'],
+  ['Changed', 'changed', 'ch-changed'],
+] as const;
 
 /** The rule set versions a build used, in the channel's order (then any others). */
 function RuleVersions(props: { order: string[]; versions: Record<string, number> }) {
