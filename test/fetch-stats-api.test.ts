@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/http/app.js';
 import { type FeedFetch, insertFetches } from '../src/store/publications.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
@@ -126,6 +126,20 @@ describe('fetch statistics over HTTP', () => {
       kinds[b.kind] = (kinds[b.kind] ?? 0) + b.fetches;
     }
     expect(kinds).toEqual({ '200': 2, '304': 1, '404': 1, head: 1 });
+  });
+
+  it('counts a fetch made in the same millisecond as the statistics asked for up to now', async () => {
+    const before = (await api('GET', '/channels/market/fetch-stats')).json();
+    const count = (stats: { fetchers: Array<{ userAgent: string; fetches: number }> }) =>
+      stats.fetchers.find((f) => f.userAgent === GOOGLE)?.fetches ?? 0;
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 5 });
+    try {
+      await fetchFeed(GOOGLE, { 'if-none-match': '"some-old-version"' });
+      const after = (await api('GET', '/channels/market/fetch-stats')).json();
+      expect(count(after)).toBe(count(before) + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('counts fetches per hour and per day by status, in the asked time zone', async () => {

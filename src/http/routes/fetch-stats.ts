@@ -188,7 +188,10 @@ export const fetchStatsRoutes: FastifyPluginAsync<FetchStatsRouteOptions> = asyn
     },
     async (request) => {
       const { bucket, tz } = request.query;
-      const until = request.query.until === undefined ? new Date() : new Date(request.query.until);
+      // Left out, the period ends now, this millisecond included (the period is [since, until)):
+      // a fetch logged in the same millisecond as this request is counted.
+      const until =
+        request.query.until === undefined ? new Date(Date.now() + 1) : new Date(request.query.until);
       const since =
         request.query.since === undefined
           ? new Date(until.getTime() - DEFAULT_PERIOD_MS[bucket])
