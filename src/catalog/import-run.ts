@@ -30,7 +30,7 @@ import {
   type RunCounts,
   releaseStaleHeldRuns,
 } from '../store/imports.js';
-import { analyzeProducts } from '../store/products.js';
+import { analyzeProducts, countProducts } from '../store/products.js';
 import { bumpCatalogRevision } from '../store/publications.js';
 import {
   applyStaging,
@@ -47,8 +47,9 @@ import {
   stagingTableName,
 } from '../store/staging.js';
 import { reconcileLedger } from '../store/stock.js';
-import type { Session, Store } from '../store/types.js';
+import type { Queryable, Session, Store } from '../store/types.js';
 import { type CatalogDefinition, DEFAULT_MAX_DROP_PERCENT, reconcileAfterMs } from './definition.js';
+import { EAGER_CHUNK_ROWS, EagerApply } from './eager-apply.js';
 import type { CanonicalField } from './fields.js';
 import { isImportLocked, withImportLock } from './import-lock.js';
 import {
@@ -82,6 +83,8 @@ export interface ImportRequest {
   /** Lets a linked URL reach private and loopback addresses (FEEDWRIGHT_ALLOW_PRIVATE_SOURCES). */
   allowPrivateSources?: boolean;
   onProgress?: (p: ImportProgress) => void;
+  /** Rows per COPY of an eager run (tests make it small to cross several); EAGER_CHUNK_ROWS by default. */
+  eagerChunkRows?: number;
 }
 
 /**
@@ -198,16 +201,32 @@ async function executeRun(
   const warnings = new ErrorSink();
   let keepStaging = false;
   let feed: ImportFeed | undefined;
+  let eager: EagerApply<Applied> | undefined;
   try {
     feed = await openFeed(def, source, req.mode);
     const opened = feed;
-    await createStaging(session, table);
+    // The first full import into an empty catalog, on PostgreSQL: its rows are created while
+    // the feed is still read (see eager-apply.ts). PGlite runs in this thread: nothing to overlap.
+    const eagerRun =
+      store.kind === 'postgres' && req.mode === 'full' && (await countProducts(session, def.id)) === 0;
+    await createStaging(session, table, { byOrd: eagerRun });
+    if (eagerRun)
+      eager = new EagerApply(store, { table, catalogId: def.id, runId: run.id, actor: req.actor });
 
     // Parsing, validation and COPY run as one stream: the store works on a batch while
-    // the next one is parsed.
-    async function* copyChunks(): AsyncGenerator<string> {
+    // the next one is parsed. An eager run ends a COPY every `chunkRows` rows and hands them on.
+    const records = opened.records[Symbol.asyncIterator]();
+    let exhausted = false;
+    let staged = 0;
+    async function* copyChunks(upTo: number): AsyncGenerator<string> {
       let chunk = '';
-      for await (const record of opened.records) {
+      while (staged < upTo) {
+        const next = await records.next();
+        if (next.done) {
+          exhausted = true;
+          break;
+        }
+        const record = next.value;
         counts.rows++;
         if (opened.issues.length > 0) errors.drain(opened.issues);
         const out = opened.normalize(record);
@@ -220,7 +239,7 @@ async function executeRun(
         }
         if (result.ok) {
           counts.valid++;
-          chunk += copyLine(result.product);
+          chunk += copyLine(++staged, result.product);
           if (chunk.length >= 512 * 1024) {
             yield chunk;
             chunk = '';
@@ -232,12 +251,20 @@ async function executeRun(
       if (opened.issues.length > 0) errors.drain(opened.issues);
       if (chunk.length > 0) yield chunk;
     }
-    await session.copyIn(copyIntoStaging(table), copyChunks());
+    const chunkRows = eager ? (req.eagerChunkRows ?? EAGER_CHUNK_ROWS) : Number.POSITIVE_INFINITY;
+    while (!exhausted) {
+      const after = staged;
+      await session.copyIn(copyIntoStaging(table), copyChunks(staged + chunkRows));
+      eager?.add(after, staged);
+    }
     // Records csv-parse skipped count as rows too.
     counts.rows += errors.parserSkipped;
     req.onProgress?.({ phase: 'diffing', rows: counts.rows });
 
-    const duplicates = await removeDuplicateSkus(session, table);
+    // An eager run created the first row of each sku already; duplicates are only looked for
+    // when some row was not created.
+    const created = eager ? await eager.end() : undefined;
+    const duplicates = created === counts.valid ? [] : await removeDuplicateSkus(session, table);
     counts.valid -= duplicates.length;
     errors.addAll(duplicates);
     if (req.mode === 'partial') {
@@ -245,7 +272,9 @@ async function executeRun(
       counts.valid -= unknown.length;
       errors.addAll(unknown);
     }
-    const diff = await diffStaging(session, table, def.id, req.mode, counts.valid);
+    const diff = eager
+      ? { created: counts.valid, updated: 0, unchanged: 0, removed: 0, existing: 0 }
+      : await diffStaging(session, table, def.id, req.mode, counts.valid);
     Object.assign(counts, pick(diff));
     counts.errors = errors.count;
     counts.warnings = warnings.count;
@@ -259,6 +288,7 @@ async function executeRun(
     const heldReasons = gate(def, missing, counts, diff, req.mode);
     await insertRowErrors(store, run.id, errors.stored);
     if (heldReasons.length > 0 && !req.force) {
+      await eager?.rollback();
       keepStaging = true;
       const held = await finishRun(store, run.id, {
         status: 'held',
@@ -277,7 +307,7 @@ async function executeRun(
       return held;
     }
     req.onProgress?.({ phase: 'applying', rows: counts.rows });
-    return await applyRun(session, def.id, run.id, table, {
+    const applying = {
       actor: req.actor,
       mode: req.mode,
       counts,
@@ -285,8 +315,19 @@ async function executeRun(
       forced: req.force,
       fetchedAt: source.fetchedAt,
       fetchState,
-    });
+    };
+    if (eager) {
+      const applied = await eager.commit(async (tx) => {
+        // applyStaging bumps the catalog's revision for what it writes; the eager run wrote already.
+        if (counts.created > 0) await bumpCatalogRevision(tx, def.id);
+        return finishApply(tx, def.id, run.id, table, applying);
+      });
+      if (!applied) throw new Error('the import was rolled back before it could be applied');
+      return await afterApply(session, applying.counts, applied);
+    }
+    return await applyRun(session, def.id, run.id, table, applying);
   } catch (err) {
+    await eager?.rollback();
     // A linked feed whose body failed before its first byte (a timeout, a reset) was never
     // fetched; once bytes came, it was cut.
     const linked = req.input.kind === 'default' && def.source !== undefined && 'url' in def.source;
@@ -299,24 +340,32 @@ async function executeRun(
   }
 }
 
+/** How a run is applied: who, its counts and what the gate said. */
+interface Applying {
+  actor: string;
+  mode: 'full' | 'partial';
+  counts: RunCounts;
+  heldReasons: HeldReason[];
+  forced: boolean;
+  fetchedAt: Date | null;
+  fetchState?: FetchState;
+  expectedBase?: number | null;
+}
+
+/** An applied run, and the staging tables of the held runs it made stale. */
+interface Applied {
+  run: ImportRunRecord;
+  stale: string[];
+}
+
 /** Applies a run's staged rows in one transaction and marks the run applied. */
 async function applyRun(
   session: Session,
   catalogId: string,
   runId: number,
   table: string,
-  a: {
-    actor: string;
-    mode: 'full' | 'partial';
-    counts: RunCounts;
-    heldReasons: HeldReason[];
-    forced: boolean;
-    fetchedAt: Date | null;
-    fetchState?: FetchState;
-    expectedBase?: number | null;
-  },
+  a: Applying,
 ): Promise<ImportRunRecord> {
-  let stale: string[] = [];
   const result = await session.transaction(async (tx) => {
     // Serialises appliers of one catalog; a held run applied late checks it is not stale.
     await lockCatalog(tx, catalogId);
@@ -330,53 +379,71 @@ async function applyRun(
     // The counts are the diff of this run against the catalog it was staged over (a held run
     // applied later is checked above not to be stale).
     await applyStaging(tx, table, { catalogId, runId, actor: a.actor, mode: a.mode, diff: a.counts });
-    const applied = await finishRun(tx, runId, {
-      status: 'applied',
-      counts: a.counts,
-      heldReasons: a.heldReasons,
-      forced: a.forced,
-      fetchedAt: a.fetchedAt,
-      fetchState: a.fetchState,
-    });
-    // Ledger entries this feed can know of are now reflected by it: it is the truth again.
-    const catalog = await getCatalog(tx, catalogId);
-    const reflected = await reconcileLedger(tx, {
-      catalogId,
-      runId,
-      reconcileAfterMs: reconcileAfterMs(catalog?.definition ?? {}),
-      ...(a.mode === 'partial' ? { stagingTable: table } : {}),
-    });
-    if (reflected > 0) {
-      // Effective stock moved for the reflected skus: a full rebuild, as for any import.
-      await bumpCatalogRevision(tx, catalogId);
-      await recordHistory(tx, {
-        type: 'stock.reconciled',
-        catalogId,
-        runId,
-        actor: a.actor,
-        data: { entries: reflected },
-      });
-    }
+    return finishApply(tx, catalogId, runId, table, a);
+  });
+  return afterApply(session, a.counts, result);
+}
+
+/**
+ * The end of an apply, in its transaction once the products are written: the run is marked
+ * applied, the ledger reconciled, history told; held runs of the catalog staged before it
+ * are released (their tables are dropped by afterApply).
+ */
+async function finishApply(
+  tx: Queryable,
+  catalogId: string,
+  runId: number,
+  table: string,
+  a: Applying,
+): Promise<Applied> {
+  const run = await finishRun(tx, runId, {
+    status: 'applied',
+    counts: a.counts,
+    heldReasons: a.heldReasons,
+    forced: a.forced,
+    fetchedAt: a.fetchedAt,
+    fetchState: a.fetchState,
+  });
+  // Ledger entries this feed can know of are now reflected by it: it is the truth again.
+  const catalog = await getCatalog(tx, catalogId);
+  const reflected = await reconcileLedger(tx, {
+    catalogId,
+    runId,
+    reconcileAfterMs: reconcileAfterMs(catalog?.definition ?? {}),
+    ...(a.mode === 'partial' ? { stagingTable: table } : {}),
+  });
+  if (reflected > 0) {
+    // Effective stock moved for the reflected skus: a full rebuild, as for any import.
+    await bumpCatalogRevision(tx, catalogId);
     await recordHistory(tx, {
-      type: 'import.applied',
+      type: 'stock.reconciled',
       catalogId,
       runId,
       actor: a.actor,
-      data: {
-        counts: a.counts,
-        forced: a.forced,
-        ...(a.heldReasons.length ? { overrode: a.heldReasons } : {}),
-      },
+      data: { entries: reflected },
     });
-    stale = await releaseStaleHeldRuns(tx, catalogId, runId);
-    return applied;
+  }
+  await recordHistory(tx, {
+    type: 'import.applied',
+    catalogId,
+    runId,
+    actor: a.actor,
+    data: {
+      counts: a.counts,
+      forced: a.forced,
+      ...(a.heldReasons.length ? { overrode: a.heldReasons } : {}),
+    },
   });
-  for (const table of stale) await dropStaging(session, table);
+  return { run, stale: await releaseStaleHeldRuns(tx, catalogId, runId) };
+}
+
+/** After an apply's commit: drops the released staging tables and refreshes the planner's statistics. */
+async function afterApply(session: Session, c: RunCounts, applied: Applied): Promise<ImportRunRecord> {
+  for (const table of applied.stale) await dropStaging(session, table);
   // After a large change the planner's idea of the catalog is stale (autovacuum comes later):
   // the next import's diff join would be planned as if the catalog were small.
-  const c = a.counts;
   if (c.created + c.removed + c.updated > Math.max(1000, c.unchanged / 10)) await analyzeProducts(session);
-  return result;
+  return applied.run;
 }
 
 /**
@@ -704,8 +771,8 @@ class ErrorSink {
 
 // COPY text format: backslash, tab and line breaks are escaped; JSON text has no raw
 // control characters, so only its backslashes need doubling.
-function copyLine(p: NormalizedProduct): string {
-  return `${p.line}\t${escapeCopy(p.sku)}\t${escapeJson(JSON.stringify(p.fields))}\t${escapeJson(JSON.stringify(p.attributes))}\n`;
+function copyLine(ord: number, p: NormalizedProduct): string {
+  return `${ord}\t${p.line}\t${escapeCopy(p.sku)}\t${escapeJson(JSON.stringify(p.fields))}\t${escapeJson(JSON.stringify(p.attributes))}\n`;
 }
 
 function escapeJson(s: string): string {

@@ -1,0 +1,112 @@
+import { lockCatalog } from '../store/catalogs.js';
+import { countProducts } from '../store/products.js';
+import { createStagedRange } from '../store/staging.js';
+import type { Queryable, Store } from '../store/types.js';
+
+/** Rows per COPY statement of an eager run: each is created in the catalog as soon as it is staged. */
+export const EAGER_CHUNK_ROWS = 50_000;
+
+/** Undoes the transaction: the run was held, or its reading failed. */
+class RolledBack extends Error {}
+
+/**
+ * The first full import into an empty catalog, on PostgreSQL, creates its products while the
+ * feed is still being read: each COPY of `EAGER_CHUNK_ROWS` staged rows is handed to this
+ * applier, which creates them (and their history) on a second connection, inside one
+ * transaction that commits only once the whole feed was read and passed the safety gate.
+ * The server's inserting thus runs while the client parses, instead of after it. The
+ * catalog is still seen before or after the run, never half-way: a held, cut or killed run
+ * rolls the transaction back, and its staged rows are kept as any run's (a held run can be
+ * applied later from them). Over an existing catalog an import diffs first; this is for the
+ * one case where every row is new.
+ */
+export class EagerApply<T> {
+  private readonly ranges: Array<{ after: number; upTo: number }> = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private failure: unknown;
+  private created = 0;
+  private readonly allCreated: Promise<number>;
+  private resolveAllCreated!: (n: number) => void;
+  private decide!: (finish: ((tx: Queryable) => Promise<T>) | undefined) => void;
+  private readonly decision: Promise<((tx: Queryable) => Promise<T>) | undefined>;
+  /** The finished transaction: what `finish` returned, or undefined when rolled back. */
+  readonly done: Promise<T | undefined>;
+
+  constructor(
+    store: Store,
+    private readonly a: { table: string; catalogId: string; runId: number; actor: string },
+  ) {
+    this.allCreated = new Promise((resolve) => {
+      this.resolveAllCreated = resolve;
+    });
+    this.decision = new Promise((resolve) => {
+      this.decide = resolve;
+    });
+    this.done = store
+      .session((s) => s.transaction((tx) => this.apply(tx)), { longRunning: true })
+      .catch((err: unknown) => {
+        if (err instanceof RolledBack) return undefined;
+        this.failure = err;
+        this.wake?.();
+        throw err;
+      });
+    // The reader learns of a failure at its next `add` or at `created`; never unhandled.
+    this.done.catch(() => {});
+  }
+
+  private async apply(tx: Queryable): Promise<T> {
+    // Serialises appliers of the catalog, as every apply does; held for the whole run.
+    await lockCatalog(tx, this.a.catalogId);
+    // The feed may arrive slowly (a linked URL, an upload): the transaction waits for it.
+    await tx.exec('SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0');
+    if ((await countProducts(tx, this.a.catalogId)) > 0) {
+      throw new Error(`catalog "${this.a.catalogId}" is no longer empty: another process imported into it`);
+    }
+    for (;;) {
+      const range = this.ranges.shift();
+      if (range) {
+        this.created += await createStagedRange(tx, this.a.table, { ...this.a, ...range });
+        continue;
+      }
+      if (this.ended) break;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+    this.resolveAllCreated(this.created);
+    const finish = await this.decision;
+    if (!finish) throw new RolledBack();
+    return finish(tx);
+  }
+
+  /** Rows `after < ord ≤ upTo` are staged (their COPY has committed). Throws once the applier failed. */
+  add(after: number, upTo: number): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (upTo > after) this.ranges.push({ after, upTo });
+    this.wake?.();
+  }
+
+  /** No more rows: resolves with how many products were created (fewer than staged when skus repeat). */
+  async end(): Promise<number> {
+    this.ended = true;
+    this.wake?.();
+    return Promise.race([this.allCreated, this.done.then(() => this.created)]);
+  }
+
+  /** Commits: runs `finish` in the transaction (the run's record, history) and resolves `done` with it. */
+  commit(finish: (tx: Queryable) => Promise<T>): Promise<T | undefined> {
+    this.decide(finish);
+    return this.done;
+  }
+
+  /** Rolls everything back (the run was held or failed); resolves once the connection is free. */
+  async rollback(): Promise<void> {
+    this.ended = true;
+    this.ranges.length = 0;
+    this.decide(undefined);
+    this.wake?.();
+    await this.done.catch(() => {});
+  }
+}
