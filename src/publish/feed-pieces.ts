@@ -101,10 +101,20 @@ const TRAILER_BYTES = FINAL_BLOCK.length + 8;
 
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
 
+/**
+ * The gzip twin's deflate level. Measured per 330 KiB piece on the benchmark's feeds (200,000
+ * products): CSV level 6 at 67 MiB/s to 15.5 % of the bytes, level 3 at 136 MiB/s to 17.4 %;
+ * XML 88 MiB/s to 12.1 %, level 3 144 MiB/s to 14.0 %. Every full build deflates the whole
+ * feed, several channels at once after an import, while a download of an unchanged feed is a
+ * 304: level 3 halves the build's deflating for 12–15 % more bytes in a full download
+ * (nginx's gzip default is level 1).
+ */
+export const GZIP_LEVEL = 3;
+
 /** A piece's text deflated alone, ended by a full flush (see the module comment). */
 export function deflatePiece(body: Buffer): Promise<Buffer> {
   if (body.length === 0) return Promise.resolve(Buffer.alloc(0));
-  return deflateRaw(body, { level: 6, finishFlush: zlib.constants.Z_FULL_FLUSH });
+  return deflateRaw(body, { level: GZIP_LEVEL, finishFlush: zlib.constants.Z_FULL_FLUSH });
 }
 
 const CRC_POLY = 0xedb88320;
