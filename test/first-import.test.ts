@@ -196,6 +196,55 @@ describe('the first import into an empty catalog', () => {
     expect(await eventsOf('first-cut', 'product.created')).toHaveLength(40);
   });
 
+  it('keeps the first item of a sku repeated in a one-line JSON feed, where every item is on line 1', async () => {
+    await saveCatalog(store, { kind: 'catalog', id: 'first-json' }, 'test');
+    const items = Array.from({ length: 20 }, (_, i) => ({ sku: `J-${i}`, title: `Item ${i}`, price: i }));
+    items.push({ sku: 'J-3', title: 'Again', price: 99 }, { sku: 'J-12', title: 'Again', price: 98 });
+    const run = await importText('first-json', JSON.stringify(items));
+    expect(run.status).toBe('applied');
+    expect(run.counts).toMatchObject({ rows: 22, valid: 20, created: 20, errors: 2 });
+    const errors = await listRowErrors(store, run.id, { limit: 100, offset: 0 });
+    expect(errors.map((e) => [e.sku, e.code])).toEqual([
+      ['J-3', 'duplicate_sku'],
+      ['J-12', 'duplicate_sku'],
+    ]);
+    const products = await productsOf('first-json');
+    expect(products.size).toBe(20);
+    expect(products.get('J-3')?.fields).toMatchObject({ title: 'Item 3', price: 3 });
+    expect(products.get('J-12')?.fields).toMatchObject({ title: 'Item 12', price: 12 });
+    expect(await createdEvents('first-json')).toBe(20);
+  });
+
+  it('holds a feed with no valid row, creating nothing, and applies nothing when forced', async () => {
+    await defineCatalog('first-none');
+    const body = feed(10, (i) => `,No sku ${i},${i},1`);
+    const held = await importText('first-none', body);
+    expect(held.status).toBe('held');
+    expect(held.heldReasons.map((r) => r.code)).toEqual(['no_valid_rows']);
+    expect(held.counts).toMatchObject({ rows: 10, valid: 0, errors: 10 });
+    const forced = await importText('first-none', body, { force: true });
+    expect(forced).toMatchObject({ status: 'applied', counts: { created: 0, errors: 10 } });
+    expect(await countProducts(store, 'first-none')).toBe(0);
+  });
+
+  it('dates the run and its events when they happen, not when the run began', async () => {
+    await defineCatalog('first-timed');
+    // Past the 64 KiB the format is sniffed from: the run is under way before the pause.
+    const text = feed(4_000);
+    async function* slow(): AsyncGenerator<Buffer> {
+      yield Buffer.from(`${text.split('\n').slice(0, 3_001).join('\n')}\n`);
+      await new Promise((r) => setTimeout(r, 600));
+      yield Buffer.from(`${text.split('\n').slice(3_001).join('\n')}`);
+    }
+    const run = await importText('first-timed', slow(), { chunk: 1_000 });
+    expect(run.status).toBe('applied');
+    const started = Date.parse(run.startedAt);
+    expect(Date.parse(run.finishedAt ?? '')).toBeGreaterThanOrEqual(started + 600);
+    expect(run.durationMs).toBeGreaterThanOrEqual(600);
+    const [applied] = await eventsOf('first-timed', 'import.applied');
+    expect(Date.parse(applied?.at ?? '')).toBeGreaterThanOrEqual(started + 600);
+  });
+
   // PGlite has one connection: nothing can look at the catalog while its import runs.
   it.runIf(BACKEND === 'postgres')(
     'creates the rows while the feed is read, yet shows the catalog empty until the run is applied',
@@ -231,6 +280,57 @@ describe('the first import into an empty catalog', () => {
       expect(views[1]?.[2]).toBeGreaterThan(0);
       expect(await countProducts(store, 'first-unseen')).toBe(30_000);
       expect(await createdEvents('first-unseen')).toBe(30_000);
+    },
+  );
+
+  it.runIf(BACKEND === 'postgres')(
+    'lets the catalog be saved while its first import is creating products',
+    async () => {
+      await defineCatalog('first-open');
+      // Past the 64 KiB the format is sniffed from, so that rows are parsed before the pause.
+      const text = feed(4_000);
+      let release!: () => void;
+      const paused = new Promise<void>((r) => {
+        release = r;
+      });
+      async function* held(): AsyncGenerator<Buffer> {
+        // 3,000 rows (about 100 KiB): three chunks of 1,000 are handed over, then the feed
+        // waits for the test.
+        yield Buffer.from(`${text.split('\n').slice(0, 3_001).join('\n')}\n`);
+        await paused;
+        yield Buffer.from(`${text.split('\n').slice(3_001).join('\n')}`);
+      }
+      const running = importText('first-open', held(), { chunk: 1_000 });
+      try {
+        // Wait until the run's transaction holds created products.
+        let inserting = 0;
+        for (let i = 0; i < 100 && inserting === 0; i++) {
+          const r = await store.query<{ n: number }>({
+            text: `SELECT count(*)::int AS n FROM pg_locks
+                   WHERE relation = 'products'::regclass AND mode = 'RowExclusiveLock' AND granted`,
+          });
+          inserting = r[0]?.n ?? 0;
+          if (inserting === 0) await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(inserting).toBeGreaterThan(0);
+        // A definition saved now (as an order report or a stock push would lock the catalog)
+        // goes through at once instead of waiting for the feed's end.
+        const saved = await Promise.race([
+          saveCatalog(
+            store,
+            { kind: 'catalog', id: 'first-open', mapping: MAPPING, safety: { maxDropPercent: 40 } },
+            'test',
+          ).then(() => 'saved'),
+          new Promise((r) => setTimeout(() => r('blocked'), 5_000)),
+        ]);
+        expect(saved).toBe('saved');
+        expect(await countProducts(store, 'first-open')).toBe(0);
+      } finally {
+        release();
+      }
+      const run = await running;
+      expect(run).toMatchObject({ status: 'applied', counts: { created: 4_000 } });
+      expect(await countProducts(store, 'first-open')).toBe(4_000);
     },
   );
 

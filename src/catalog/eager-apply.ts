@@ -6,6 +6,27 @@ import type { Queryable, Store } from '../store/types.js';
 /** Rows per COPY statement of an eager run: each is created in the catalog as soon as it is staged. */
 export const EAGER_CHUNK_ROWS = 50_000;
 
+/**
+ * Eager runs at once in this process. Each holds a second pool connection for the whole
+ * run (the pool has 10, shared with the API and the builds); more first imports at once
+ * stage then apply, as later imports do.
+ */
+const MAX_EAGER_RUNS = 2;
+let eagerRuns = 0;
+
+/** Takes one of the eager slots, if one is free; `release` gives it back. */
+export function takeEagerSlot(): { release: () => void } | undefined {
+  if (eagerRuns >= MAX_EAGER_RUNS) return undefined;
+  eagerRuns++;
+  let released = false;
+  return {
+    release: () => {
+      if (!released) eagerRuns--;
+      released = true;
+    },
+  };
+}
+
 /** Undoes the transaction: the run was held, or its reading failed. */
 class RolledBack extends Error {}
 
@@ -56,10 +77,13 @@ export class EagerApply<T> {
   }
 
   private async apply(tx: Queryable): Promise<T> {
-    // Serialises appliers of the catalog, as every apply does; held for the whole run.
-    await lockCatalog(tx, this.a.catalogId);
     // The feed may arrive slowly (a linked URL, an upload): the transaction waits for it.
-    await tx.exec('SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0');
+    // Each range is read by the ord index in order (no bitmap scan, so no sort), and its
+    // statement is too small for JIT compiling to pay.
+    await tx.exec(`SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0;
+      SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off`);
+    // The import lock keeps other imports of the catalog out; the catalog's row is locked
+    // only at the end, as every apply does, so orders and stock pushes are not held up.
     if ((await countProducts(tx, this.a.catalogId)) > 0) {
       throw new Error(`catalog "${this.a.catalogId}" is no longer empty: another process imported into it`);
     }
@@ -78,6 +102,9 @@ export class EagerApply<T> {
     this.resolveAllCreated(this.created);
     const finish = await this.decision;
     if (!finish) throw new RolledBack();
+    if (!(await lockCatalog(tx, this.a.catalogId))) {
+      throw new Error(`catalog "${this.a.catalogId}" was deleted during its import`);
+    }
     return finish(tx);
   }
 

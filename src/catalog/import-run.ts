@@ -49,7 +49,7 @@ import {
 import { reconcileLedger } from '../store/stock.js';
 import type { Queryable, Session, Store } from '../store/types.js';
 import { type CatalogDefinition, DEFAULT_MAX_DROP_PERCENT, reconcileAfterMs } from './definition.js';
-import { EAGER_CHUNK_ROWS, EagerApply } from './eager-apply.js';
+import { EAGER_CHUNK_ROWS, EagerApply, takeEagerSlot } from './eager-apply.js';
 import type { CanonicalField } from './fields.js';
 import { isImportLocked, withImportLock } from './import-lock.js';
 import {
@@ -202,15 +202,16 @@ async function executeRun(
   let keepStaging = false;
   let feed: ImportFeed | undefined;
   let eager: EagerApply<Applied> | undefined;
+  let eagerSlot: { release: () => void } | undefined;
   try {
     feed = await openFeed(def, source, req.mode);
     const opened = feed;
     // The first full import into an empty catalog, on PostgreSQL: its rows are created while
     // the feed is still read (see eager-apply.ts). PGlite runs in this thread: nothing to overlap.
-    const eagerRun =
-      store.kind === 'postgres' && req.mode === 'full' && (await countProducts(session, def.id)) === 0;
-    await createStaging(session, table, { byOrd: eagerRun });
-    if (eagerRun)
+    if (store.kind === 'postgres' && req.mode === 'full' && (await countProducts(session, def.id)) === 0)
+      eagerSlot = takeEagerSlot();
+    await createStaging(session, table, { byOrd: eagerSlot !== undefined });
+    if (eagerSlot)
       eager = new EagerApply(store, { table, catalogId: def.id, runId: run.id, actor: req.actor });
 
     // Parsing, validation and COPY run as one stream: the store works on a batch while
@@ -251,7 +252,7 @@ async function executeRun(
       if (opened.issues.length > 0) errors.drain(opened.issues);
       if (chunk.length > 0) yield chunk;
     }
-    const chunkRows = eager ? (req.eagerChunkRows ?? EAGER_CHUNK_ROWS) : Number.POSITIVE_INFINITY;
+    const chunkRows = eager ? Math.max(1, req.eagerChunkRows ?? EAGER_CHUNK_ROWS) : Number.POSITIVE_INFINITY;
     while (!exhausted) {
       const after = staged;
       await session.copyIn(copyIntoStaging(table), copyChunks(staged + chunkRows));
@@ -267,6 +268,9 @@ async function executeRun(
     const duplicates = created === counts.valid ? [] : await removeDuplicateSkus(session, table);
     counts.valid -= duplicates.length;
     errors.addAll(duplicates);
+    if (created !== undefined && created !== counts.valid) {
+      throw new Error(`${created} products were created from ${counts.valid} distinct skus staged`);
+    }
     if (req.mode === 'partial') {
       const unknown = await mergePartialRows(session, table, def.id);
       counts.valid -= unknown.length;
@@ -334,6 +338,7 @@ async function executeRun(
     const stage = linked && !source.stream.readableDidRead ? 'not_fetched' : 'cut';
     return await finishUnread(store, run, counts, errors, err, req.actor, stage);
   } finally {
+    eagerSlot?.release();
     source.stream.destroy();
     await feed?.close?.().catch(() => {});
     if (!keepStaging) await dropStaging(session, table).catch(() => {});
@@ -439,10 +444,14 @@ async function finishApply(
 
 /** After an apply's commit: drops the released staging tables and refreshes the planner's statistics. */
 async function afterApply(session: Session, c: RunCounts, applied: Applied): Promise<ImportRunRecord> {
-  for (const table of applied.stale) await dropStaging(session, table);
-  // After a large change the planner's idea of the catalog is stale (autovacuum comes later):
-  // the next import's diff join would be planned as if the catalog were small.
-  if (c.created + c.removed + c.updated > Math.max(1000, c.unchanged / 10)) await analyzeProducts(session);
+  // The run is applied: what follows is housekeeping, and its failure must not mark the run
+  // failed (a table left behind is dropped at the next start, statistics by autovacuum).
+  try {
+    for (const table of applied.stale) await dropStaging(session, table);
+    // After a large change the planner's idea of the catalog is stale (autovacuum comes later):
+    // the next import's diff join would be planned as if the catalog were small.
+    if (c.created + c.removed + c.updated > Math.max(1000, c.unchanged / 10)) await analyzeProducts(session);
+  } catch {}
   return applied.run;
 }
 

@@ -96,7 +96,8 @@ export async function saveCatalog(
   return { outcome: row.outcome, catalog: toCatalog(row) };
 }
 
-/** Locks a catalog's row for the caller's transaction: appliers of one catalog go one at a time. */
-export async function lockCatalog(tx: Queryable, id: string): Promise<void> {
-  await tx.query({ text: 'SELECT id FROM catalogs WHERE id = $1 FOR UPDATE', values: [id] });
+/** Locks a catalog's row for the caller's transaction (appliers of one catalog go one at a time); false when it is gone. */
+export async function lockCatalog(tx: Queryable, id: string): Promise<boolean> {
+  const rows = await tx.query({ text: 'SELECT id FROM catalogs WHERE id = $1 FOR UPDATE', values: [id] });
+  return rows.length > 0;
 }

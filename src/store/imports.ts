@@ -183,8 +183,9 @@ export async function finishRun(
              staging_table = $12, forced = forced OR $13, fetched_at = coalesce($14, fetched_at),
              skipped = $18, warnings = $19,
              source_key = $15, source_etag = $16, source_last_modified = $17,
-             finished_at = now(),
-             duration_ms = (extract(epoch FROM (now() - started_at)) * 1000)::int
+             -- The clock, not now(): a run is often finished inside its long apply transaction.
+             finished_at = clock_timestamp(),
+             duration_ms = (extract(epoch FROM (clock_timestamp() - started_at)) * 1000)::int
            WHERE id = $1 RETURNING *`,
     values: [
       id,

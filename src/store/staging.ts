@@ -82,18 +82,21 @@ export async function orphanStagingTables(db: Queryable): Promise<string[]> {
 }
 
 /**
- * Keeps the first row of each sku and returns the later ones as duplicate_sku issues.
+ * Keeps the first row of each sku (by `ord`: a one-line JSON or XML feed has every item on
+ * the same line) and returns the later ones as duplicate_sku issues, in feed order.
  * Set-based: one aggregate finds the skus seen twice; only those rows are touched.
  */
 export async function removeDuplicateSkus(db: Queryable, table: string): Promise<RowIssue[]> {
   await db.exec(`ANALYZE ${table}`);
-  const rows = await db.query<{ line: number; sku: string; first: number }>({
-    text: `WITH dup AS (SELECT sku, min(line) AS first FROM ${table} GROUP BY sku HAVING count(*) > 1)
-           DELETE FROM ${table} s USING dup WHERE s.sku = dup.sku AND s.line <> dup.first
-           RETURNING s.line, s.sku, dup.first`,
+  const rows = await db.query<{ ord: number; line: number; sku: string; first: number }>({
+    text: `WITH dup AS (SELECT sku, min(ord) AS first_ord FROM ${table} GROUP BY sku HAVING count(*) > 1),
+           first AS (SELECT dup.sku, dup.first_ord, s.line FROM dup JOIN ${table} s
+                     ON s.sku = dup.sku AND s.ord = dup.first_ord)
+           DELETE FROM ${table} s USING first WHERE s.sku = first.sku AND s.ord <> first.first_ord
+           RETURNING s.ord, s.line, s.sku, first.line AS first`,
   });
   return rows
-    .sort((a, b) => a.line - b.line)
+    .sort((a, b) => a.ord - b.ord)
     .map((r) => ({
       line: r.line,
       sku: r.sku,
@@ -249,41 +252,29 @@ export async function applyStaging(
 
 /**
  * Creates, inside the caller's transaction, the products of the staged rows whose `ord` is
- * in (after, upTo], each with its product.created event, in one statement; a sku already
- * created (a duplicate row of the feed) is skipped, so the first row of each sku is the one
- * created. Returns how many were created. The rows are read in whatever order the scan
- * finds them, which is not always the feed's: when a sku of the range was skipped, the
- * statement is undone and run again in `ord` order (duplicates are rare; the sort is
- * paid only then).
+ * in (after, upTo], each with its product.created event, in one statement, and returns how
+ * many were created. The rows are taken in `ord` order (by the index on it: the caller turns
+ * bitmap scans off, so no sort is needed) and a sku already created is skipped, so the first
+ * row of each sku in the feed is the one created.
  */
 export async function createStagedRange(
   tx: Queryable,
   table: string,
   a: { catalogId: string; runId: number; actor: string; after: number; upTo: number },
 ): Promise<number> {
-  const run = async (ordered: boolean) => {
-    const rows = await tx.query<{ n: number }>({
-      text: `WITH ins AS (
-               INSERT INTO products (catalog_id, sku, fields, attributes, hash, last_run_id)
-               SELECT $1, sku, fields, attributes, hash, $2 FROM ${table}
-               WHERE ord > $4 AND ord <= $5${ordered ? ' ORDER BY ord' : ''}
-               ON CONFLICT (catalog_id, sku) DO NOTHING
-               RETURNING sku, fields
-             ), history_rows AS (
-               INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
-               SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields) FROM ins
-             )
-             SELECT count(*)::int AS n FROM ins`,
-      values: [a.catalogId, a.runId, a.actor, a.after, a.upTo],
-    });
-    return rows[0]?.n ?? 0;
-  };
-  await tx.exec('SAVEPOINT staged_range');
-  let created = await run(false);
-  if (created < a.upTo - a.after) {
-    await tx.exec('ROLLBACK TO SAVEPOINT staged_range');
-    created = await run(true);
-  }
-  await tx.exec('RELEASE SAVEPOINT staged_range');
-  return created;
+  const rows = await tx.query<{ n: number }>({
+    text: `WITH ins AS (
+             INSERT INTO products (catalog_id, sku, fields, attributes, hash, last_run_id)
+             SELECT $1, sku, fields, attributes, hash, $2 FROM ${table}
+             WHERE ord > $4 AND ord <= $5 ORDER BY ord
+             ON CONFLICT (catalog_id, sku) DO NOTHING
+             RETURNING sku, fields
+           ), history_rows AS (
+             INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
+             SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields) FROM ins
+           )
+           SELECT count(*)::int AS n FROM ins`,
+    values: [a.catalogId, a.runId, a.actor, a.after, a.upTo],
+  });
+  return rows[0]?.n ?? 0;
 }
