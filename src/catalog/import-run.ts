@@ -324,7 +324,7 @@ async function executeRun(
       const applied = await eager.commit(async (tx) => {
         // applyStaging bumps the catalog's revision for what it writes; the eager run wrote already.
         if (counts.created > 0) await bumpCatalogRevision(tx, def.id);
-        return finishApply(tx, def.id, run.id, table, applying);
+        return finishApply(tx, def.id, run.id, table, { ...applying, byClock: true });
       });
       if (!applied) throw new Error('the import was rolled back before it could be applied');
       return await afterApply(session, applying.counts, applied);
@@ -355,6 +355,8 @@ interface Applying {
   fetchedAt: Date | null;
   fetchState?: FetchState;
   expectedBase?: number | null;
+  /** The run and its closing events are dated by the clock (an eager run's transaction began with the run). */
+  byClock?: boolean;
 }
 
 /** An applied run, and the staging tables of the held runs it made stale. */
@@ -408,6 +410,7 @@ async function finishApply(
     forced: a.forced,
     fetchedAt: a.fetchedAt,
     fetchState: a.fetchState,
+    byClock: a.byClock,
   });
   // Ledger entries this feed can know of are now reflected by it: it is the truth again.
   const catalog = await getCatalog(tx, catalogId);
@@ -426,6 +429,7 @@ async function finishApply(
       runId,
       actor: a.actor,
       data: { entries: reflected },
+      byClock: a.byClock,
     });
   }
   await recordHistory(tx, {
@@ -438,6 +442,7 @@ async function finishApply(
       forced: a.forced,
       ...(a.heldReasons.length ? { overrode: a.heldReasons } : {}),
     },
+    byClock: a.byClock,
   });
   return { run, stale: await releaseStaleHeldRuns(tx, catalogId, runId) };
 }

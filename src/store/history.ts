@@ -48,6 +48,12 @@ export interface NewHistoryEvent {
   runId?: number | null;
   actor?: string | null;
   data?: Record<string, unknown>;
+  /**
+   * Dated by the clock instead of the transaction's start (`now()`, which every event of one
+   * apply shares): for an event written at the end of a transaction that stayed open while a
+   * feed was read.
+   */
+  byClock?: boolean;
 }
 
 /** Filters of `feedwright history` and `GET /api/history`. */
@@ -68,8 +74,9 @@ export interface HistoryFilter {
 /** Appends one event. */
 export function insertHistory(e: NewHistoryEvent): SqlQuery {
   return {
-    text: `INSERT INTO history (type, catalog_id, channel_id, sku, run_id, actor, data)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) RETURNING id`,
+    text: `INSERT INTO history (type, catalog_id, channel_id, sku, run_id, actor, data, at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, CASE WHEN $8 THEN clock_timestamp() ELSE now() END)
+           RETURNING id`,
     values: [
       e.type,
       e.catalogId ?? null,
@@ -78,6 +85,7 @@ export function insertHistory(e: NewHistoryEvent): SqlQuery {
       e.runId ?? null,
       e.actor ?? null,
       JSON.stringify(e.data ?? {}),
+      e.byClock === true,
     ],
   };
 }

@@ -174,6 +174,8 @@ export async function finishRun(
     fetchedAt?: Date | null;
     /** Validators of a linked feed, kept on an applied run for the next conditional GET. */
     fetchState?: FetchState;
+    /** Stamped by the clock, not the transaction's start (see insertHistory's `byClock`). */
+    byClock?: boolean;
   },
 ): Promise<ImportRunRecord> {
   const c = r.counts;
@@ -183,9 +185,10 @@ export async function finishRun(
              staging_table = $12, forced = forced OR $13, fetched_at = coalesce($14, fetched_at),
              skipped = $18, warnings = $19,
              source_key = $15, source_etag = $16, source_last_modified = $17,
-             -- The clock, not now(): a run is often finished inside its long apply transaction.
-             finished_at = clock_timestamp(),
-             duration_ms = (extract(epoch FROM (clock_timestamp() - started_at)) * 1000)::int
+             -- now() is the transaction's start, which an import's history events share; a
+             -- run finished in a transaction that stayed open while its feed was read goes by the clock.
+             finished_at = CASE WHEN $20 THEN clock_timestamp() ELSE now() END,
+             duration_ms = (extract(epoch FROM (CASE WHEN $20 THEN clock_timestamp() ELSE now() END - started_at)) * 1000)::int
            WHERE id = $1 RETURNING *`,
     values: [
       id,
@@ -207,6 +210,7 @@ export async function finishRun(
       r.fetchState?.lastModified ?? null,
       c.skipped,
       c.warnings,
+      r.byClock === true,
     ],
   });
   return toRun(rows[0] as RunRow);

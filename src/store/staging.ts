@@ -270,8 +270,11 @@ export async function createStagedRange(
              ON CONFLICT (catalog_id, sku) DO NOTHING
              RETURNING sku, fields
            ), history_rows AS (
-             INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
-             SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields) FROM ins
+             -- Dated when the range is created: the transaction began with the run.
+             INSERT INTO history (type, catalog_id, sku, run_id, actor, data, at)
+             SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields),
+                    statement_timestamp()
+             FROM ins
            )
            SELECT count(*)::int AS n FROM ins`,
     values: [a.catalogId, a.runId, a.actor, a.after, a.upTo],
