@@ -186,9 +186,10 @@ export async function finishRun(
              skipped = $18, warnings = $19,
              source_key = $15, source_etag = $16, source_last_modified = $17,
              -- now() is the transaction's start, which an import's history events share; a
-             -- run finished in a transaction that stayed open while its feed was read goes by the clock.
+             -- run finished in a transaction that stayed open while its feed was read goes by the
+             -- clock. The duration always does: it includes the apply transaction's own work.
              finished_at = CASE WHEN $20 THEN clock_timestamp() ELSE now() END,
-             duration_ms = (extract(epoch FROM (CASE WHEN $20 THEN clock_timestamp() ELSE now() END - started_at)) * 1000)::int
+             duration_ms = (extract(epoch FROM (clock_timestamp() - started_at)) * 1000)::int
            WHERE id = $1 RETURNING *`,
     values: [
       id,
