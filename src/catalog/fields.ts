@@ -23,6 +23,25 @@ export const CANONICAL_FIELDS = [
 
 export type CanonicalField = (typeof CANONICAL_FIELDS)[number];
 
+/**
+ * Google Shopping's names of the canonical fields it names otherwise (`g:id` is the sku,
+ * `g:link` the url…): read from a Google feed on import, written by the google-shopping
+ * channel preset. The others (`title`, `description`, `brand`, `gtin`, `mpn`, `condition`,
+ * `price`, `sale_price`, `availability`, `quantity`) have the canonical name.
+ */
+export const GOOGLE_FIELD_NAMES: Readonly<Partial<Record<CanonicalField, string>>> = {
+  sku: 'id',
+  url: 'link',
+  image_url: 'image_link',
+  parent_sku: 'item_group_id',
+  category: 'product_type',
+};
+
+/** A canonical field's name in Google Shopping's product data. */
+export function googleName(field: CanonicalField): string {
+  return GOOGLE_FIELD_NAMES[field] ?? field;
+}
+
 /** How a canonical field's cell is typed. */
 export type FieldType = 'text' | 'decimal' | 'integer' | 'boolean' | 'status';
 

@@ -1,7 +1,7 @@
 import { type KeyedRecord, type RawValue, scalarText, valueAt } from '../parse/records.js';
 import type { RawRecord, RowIssue } from '../parse/types.js';
 import type { CatalogDefinition } from './definition.js';
-import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES } from './fields.js';
+import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES, GOOGLE_FIELD_NAMES } from './fields.js';
 
 /** A JSON value as stored in a product's fields or attributes. */
 /** A JSON value: canonical fields are scalars; attributes of XML and JSON feeds may be lists or objects. */
@@ -243,20 +243,6 @@ export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
     return { ok: true, product: { line, sku, fields, attributes } };
   };
 }
-
-/**
- * Google Shopping's names of the canonical fields it names otherwise (`g:id` is the sku,
- * `g:link` the url…), as the google-shopping channel preset writes them. The others
- * (`price`, `sale_price`, `availability`, `brand`, `gtin`, `mpn`, `condition`, `quantity`,
- * `title`, `description`) have the canonical name.
- */
-const GOOGLE_FIELD_NAMES: Readonly<Partial<Record<CanonicalField, string>>> = {
-  sku: 'id',
-  url: 'link',
-  image_url: 'image_link',
-  parent_sku: 'item_group_id',
-  category: 'product_type',
-};
 
 /**
  * Google's product attributes that may be given several times (Google Merchant Center's

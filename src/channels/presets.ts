@@ -1,4 +1,4 @@
-import { CANONICAL_FIELDS } from '../catalog/fields.js';
+import { CANONICAL_FIELDS, type CanonicalField, googleName } from '../catalog/fields.js';
 import type { FieldValue } from '../catalog/normalize.js';
 import { parseTemplate, type TemplateParts } from '../rules/template.js';
 import type { Product } from '../rules/types.js';
@@ -114,6 +114,8 @@ function presetFields(preset: ChannelPreset): ResolvedField[] {
 }
 
 const field = (name: string, from: string): ResolvedField => ({ name, spec: { kind: 'field', field: from } });
+/** A canonical field under its Google name (catalog/fields.ts GOOGLE_FIELD_NAMES): `g:link` is `url`. */
+const googleField = (from: CanonicalField): ResolvedField => field(`g:${googleName(from)}`, from);
 
 /**
  * Google Shopping's product data (RSS 2.0, `g:` namespace). `g:condition` is written only
@@ -122,12 +124,12 @@ const field = (name: string, from: string): ResolvedField => ({ name, spec: { ki
  */
 function googleFields(): ResolvedField[] {
   return [
-    field('g:id', 'sku'),
-    field('g:title', 'title'),
-    field('g:description', 'description'),
-    field('g:link', 'url'),
+    googleField('sku'),
+    googleField('title'),
+    googleField('description'),
+    googleField('url'),
     {
-      name: 'g:image_link',
+      name: `g:${googleName('image_url')}`,
       spec: { kind: 'computed', description: 'first image', compile: () => (p) => images(p)[0] ?? null },
     },
     {
@@ -161,12 +163,12 @@ function googleFields(): ResolvedField[] {
         compile: (o) => googlePrice('sale_price', o),
       },
     },
-    field('g:brand', 'brand'),
-    field('g:gtin', 'gtin'),
-    field('g:mpn', 'mpn'),
-    field('g:condition', 'condition'),
-    field('g:item_group_id', 'parent_sku'),
-    field('g:product_type', 'category'),
+    googleField('brand'),
+    googleField('gtin'),
+    googleField('mpn'),
+    googleField('condition'),
+    googleField('parent_sku'),
+    googleField('category'),
   ];
 }
 
