@@ -136,7 +136,7 @@ export async function runImport(store: Store, req: ImportRequest): Promise<Impor
         }
         if (source.notModified) return finishNotModified(store, run, source, req.actor);
         const fetchState = url && source.validators ? fetchStateAfter(url, source.validators) : undefined;
-        return executeRun(store, session, def, run, source, req, fetchState);
+        return executeRun(store, session, def, run, source, req, { linked: url !== undefined, fetchState });
       }),
     { longRunning: true },
   );
@@ -193,8 +193,9 @@ async function executeRun(
   run: ImportRunRecord,
   source: OpenedSource,
   req: ImportRequest,
-  fetchState: FetchState | undefined,
+  fetched: { linked: boolean; fetchState: FetchState | undefined },
 ): Promise<ImportRunRecord> {
+  const { fetchState } = fetched;
   const table = stagingTableName(run.id);
   const counts = emptyCounts();
   const errors = new ErrorSink();
@@ -334,8 +335,7 @@ async function executeRun(
     await eager?.rollback();
     // A linked feed whose body failed before its first byte (a timeout, a reset) was never
     // fetched; once bytes came, it was cut.
-    const linked = req.input.kind === 'default' && def.source !== undefined && 'url' in def.source;
-    const stage = linked && !source.stream.readableDidRead ? 'not_fetched' : 'cut';
+    const stage = fetched.linked && !source.stream.readableDidRead ? 'not_fetched' : 'cut';
     return await finishUnread(store, run, counts, errors, err, req.actor, stage);
   } finally {
     eagerSlot?.release();
