@@ -69,11 +69,11 @@ export async function stockTimeline(
   opts: { since?: Date; limit: number },
 ): Promise<StockTimeline | undefined> {
   const current = await db.query<{ exists: boolean; imported: number | null; pending: number | string }>({
-    text: `SELECT EXISTS (SELECT 1 FROM products WHERE catalog_id = $1 AND sku = $2) AS exists,
-                  (SELECT CASE WHEN jsonb_typeof(fields->'quantity') = 'number' THEN (fields->>'quantity')::int END
-                   FROM products WHERE catalog_id = $1 AND sku = $2) AS imported,
+    text: `SELECT p.sku IS NOT NULL AS exists,
+                  CASE WHEN jsonb_typeof(p.fields->'quantity') = 'number' THEN (p.fields->>'quantity')::int END AS imported,
                   (SELECT coalesce(sum(delta), 0) FROM stock_ledger
-                   WHERE catalog_id = $1 AND sku = $2 AND reflected_by_run IS NULL) AS pending`,
+                   WHERE catalog_id = $1 AND sku = $2 AND reflected_by_run IS NULL) AS pending
+           FROM (SELECT 1) AS one LEFT JOIN products p ON p.catalog_id = $1 AND p.sku = $2`,
     values: [catalogId, sku],
   });
   const since = opts.since ?? new Date(0);
