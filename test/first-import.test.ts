@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { takeEagerSlot } from '../src/catalog/eager-apply.js';
 import {
   applyHeldRun,
   type ImportProgress,
@@ -243,6 +244,24 @@ describe('the first import into an empty catalog', () => {
     expect(run.durationMs).toBeGreaterThanOrEqual(600);
     const [applied] = await eventsOf('first-timed', 'import.applied');
     expect(Date.parse(applied?.at ?? '')).toBeGreaterThanOrEqual(started + 600);
+  });
+
+  it('imports four empty catalogs at once, each whole, and gives every eager slot back', async () => {
+    const ids = ['first-par-1', 'first-par-2', 'first-par-3', 'first-par-4'];
+    for (const id of ids) await defineCatalog(id);
+    const runs = await Promise.all(ids.map((id, i) => importText(id, feed(300 + i * 50), { chunk: 40 })));
+    for (const [i, run] of runs.entries()) {
+      expect(run).toMatchObject({ status: 'applied', counts: { created: 300 + i * 50, errors: 0 } });
+      expect(await countProducts(store, ids[i] as string)).toBe(300 + i * 50);
+      expect(await createdEvents(ids[i] as string)).toBe(300 + i * 50);
+    }
+    // On PostgreSQL at most two of them created their rows while reading (each holds a second
+    // connection); both slots are free again once the runs are over.
+    const slots = [takeEagerSlot(), takeEagerSlot(), takeEagerSlot()];
+    expect(slots.map((x) => x !== undefined)).toEqual([true, true, false]);
+    for (const slot of slots) slot?.release();
+    await defineCatalog('first-par-5');
+    expect((await importText('first-par-5', feed(100))).counts.created).toBe(100);
   });
 
   // PGlite has one connection: nothing can look at the catalog while its import runs.
