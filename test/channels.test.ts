@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
 import { Publisher } from '../src/publish/publisher.js';
 import { readHistory } from '../src/store/history.js';
-import { listPublications } from '../src/store/publications.js';
+import { bumpCatalogRevision, listPublications } from '../src/store/publications.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 const KEY = 'channels-test-key';
@@ -510,6 +510,24 @@ describe('the publisher', () => {
     expect(new Set(versions)).toEqual(new Set([before + 1, before + 2]));
     expect(versions.filter((v) => v === before + 2)).toHaveLength(3);
     expect((await latest(t, 'json')).version).toBe(before + 2);
+  });
+
+  it('tells of each new version once, not again for a queued rebuild that found the feed up to date', async () => {
+    const told: Array<[string, number]> = [];
+    const publisher = new Publisher({
+      store: t.store,
+      dataDir,
+      onPublished: (p) => told.push([p.channel, p.version]),
+    });
+    // The shop's channels go stale; two checks at once: the second one finds them still
+    // stale while their builds run, and queues rebuilds that find them up to date.
+    await bumpCatalogRevision(t.store, 'shop');
+    await Promise.all([publisher.check(), publisher.check()]);
+    await publisher.idle();
+    const channels = new Set(told.map(([c]) => c));
+    expect(channels.size).toBeGreaterThan(0);
+    expect(told).toHaveLength(channels.size);
+    for (const [channel, version] of told) expect((await latest(t, channel)).version).toBe(version);
   });
 });
 

@@ -55,6 +55,8 @@ export class Publisher {
   private readonly running = new Map<string, Promise<Publication>>();
   private readonly pending = new Map<string, Waiter>();
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  /** The version last told to onPublished, per channel: a queued rebuild that found the feed up to date published nothing. */
+  private readonly told = new Map<string, number>();
   private pollTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<Array<Promise<unknown>>> | undefined;
@@ -231,6 +233,8 @@ export class Publisher {
     build.then(
       (publication) => {
         this.failures.delete(channelId);
+        if (this.told.get(channelId) === publication.version) return;
+        this.told.set(channelId, publication.version);
         this.opts.onPublished?.(publication);
       },
       (err: unknown) => {
