@@ -37,6 +37,7 @@ import {
   RssSampler,
   runBench,
   tableBytes,
+  wholeNumberOptions,
 } from './harness.js';
 
 // ---------------------------------------------------------------------------------------
@@ -53,32 +54,9 @@ const USAGE = `usage: npm run bench -- [--products N]
 Runs against PostgreSQL when DATABASE_URL is set (in a fresh schema, dropped at the end),
 against PGlite in a fresh temporary folder otherwise.`;
 
-interface BenchOptions {
-  products: number;
+function parseArgs(argv: string[]): { products: number } {
+  return wholeNumberOptions(argv, { products: DEFAULT_PRODUCTS }, { '--products': 'products' }, USAGE);
 }
-
-function parseArgs(argv: string[]): BenchOptions {
-  const opts: BenchOptions = { products: DEFAULT_PRODUCTS };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--help' || arg === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const [name, inline] = arg.split('=', 2) as [string, string | undefined];
-    if (name !== '--products') throw new UsageError(`unknown argument "${arg}"`);
-    const value = inline ?? argv[++i];
-    // Accepts 100000, 100_000 and 1e5.
-    const n = value === undefined ? Number.NaN : Number(value.replaceAll('_', ''));
-    if (!Number.isSafeInteger(n) || n < 1) {
-      throw new UsageError(`--products needs a whole number ≥ 1, got "${value ?? ''}"`);
-    }
-    opts.products = n;
-  }
-  return opts;
-}
-
-class UsageError extends Error {}
 
 // ---------------------------------------------------------------------------------------
 // Measuring
