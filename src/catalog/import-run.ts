@@ -277,9 +277,8 @@ async function executeRun(
       counts.valid -= unknown.length;
       errors.addAll(unknown);
     }
-    const diff = eager
-      ? { created: counts.valid, updated: 0, unchanged: 0, removed: 0, existing: 0 }
-      : await diffStaging(session, table, def.id, req.mode, counts.valid);
+    // An eager run's catalog is still empty to this connection: every staged row is created.
+    const diff = await diffStaging(session, table, def.id, req.mode, counts.valid);
     Object.assign(counts, pick(diff));
     counts.errors = errors.count;
     counts.warnings = warnings.count;

@@ -233,17 +233,7 @@ export async function applyStaging(
     });
   }
   if (a.diff.created > 0) {
-    const source = hasDelta ? `${delta} WHERE is_new` : table;
-    await tx.query({
-      text: `WITH ins AS (
-               INSERT INTO products (catalog_id, sku, fields, attributes, hash, last_run_id)
-               SELECT $1, sku, fields, attributes, hash, $2 FROM ${source}
-               RETURNING sku, fields
-             )
-             INSERT INTO history (type, catalog_id, sku, run_id, actor, data)
-             SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields) FROM ins`,
-      values,
-    });
+    await tx.query({ text: createProducts(hasDelta ? `${delta} WHERE is_new` : table), values });
   }
   if (a.diff.created + a.diff.updated + (a.mode === 'full' ? a.diff.removed : 0) > 0) {
     await bumpCatalogRevision(tx, a.catalogId);
@@ -251,11 +241,34 @@ export async function applyStaging(
 }
 
 /**
+ * One statement that creates the products of `rows` (staged rows: a table and its filter),
+ * each with its product.created event, and counts them; $1 is the catalog, $2 the run, $3
+ * the actor. `opts.firstOfSku` skips a sku already in the catalog, so the first row of each
+ * sku in the order given is the one created; `opts.at` dates the events (the transaction's
+ * start by default).
+ */
+function createProducts(rows: string, opts: { firstOfSku?: boolean; at?: string } = {}): string {
+  return `WITH ins AS (
+            INSERT INTO products (catalog_id, sku, fields, attributes, hash, last_run_id)
+            SELECT $1, sku, fields, attributes, hash, $2 FROM ${rows}
+            ${opts.firstOfSku ? 'ON CONFLICT (catalog_id, sku) DO NOTHING' : ''}
+            RETURNING sku, fields
+          ), history_rows AS (
+            INSERT INTO history (type, catalog_id, sku, run_id, actor, data, at)
+            SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields),
+                   ${opts.at ?? 'now()'}
+            FROM ins
+          )
+          SELECT count(*)::int AS n FROM ins`;
+}
+
+/**
  * Creates, inside the caller's transaction, the products of the staged rows whose `ord` is
  * in (after, upTo], each with its product.created event, in one statement, and returns how
  * many were created. The rows are taken in `ord` order (by the index on it: the caller turns
  * bitmap scans off, so no sort is needed) and a sku already created is skipped, so the first
- * row of each sku in the feed is the one created.
+ * row of each sku in the feed is the one created. The events are dated when the range is
+ * created: the caller's transaction began with the run.
  */
 export async function createStagedRange(
   tx: Queryable,
@@ -263,20 +276,10 @@ export async function createStagedRange(
   a: { catalogId: string; runId: number; actor: string; after: number; upTo: number },
 ): Promise<number> {
   const rows = await tx.query<{ n: number }>({
-    text: `WITH ins AS (
-             INSERT INTO products (catalog_id, sku, fields, attributes, hash, last_run_id)
-             SELECT $1, sku, fields, attributes, hash, $2 FROM ${table}
-             WHERE ord > $4 AND ord <= $5 ORDER BY ord
-             ON CONFLICT (catalog_id, sku) DO NOTHING
-             RETURNING sku, fields
-           ), history_rows AS (
-             -- Dated when the range is created: the transaction began with the run.
-             INSERT INTO history (type, catalog_id, sku, run_id, actor, data, at)
-             SELECT 'product.created', $1, ins.sku, $2, $3, jsonb_build_object('fields', ins.fields),
-                    statement_timestamp()
-             FROM ins
-           )
-           SELECT count(*)::int AS n FROM ins`,
+    text: createProducts(`${table} WHERE ord > $4 AND ord <= $5 ORDER BY ord`, {
+      firstOfSku: true,
+      at: 'statement_timestamp()',
+    }),
     values: [a.catalogId, a.runId, a.actor, a.after, a.upTo],
   });
   return rows[0]?.n ?? 0;
