@@ -1,8 +1,5 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { startWorker } from '../workers.js';
 import { type CsvOptions, FeedParseError } from './csv.js';
 import type { ParsedFeed, RawRecord, RowIssue } from './types.js';
 
@@ -29,21 +26,6 @@ const MAX_BYTES_AHEAD = 4 * 1024 * 1024;
 const BATCH_RECORDS = 1000;
 const MAX_BATCHES_AHEAD = 4;
 
-/** Starts a worker of this folder: its .js beside this file, or its .ts through tsx when run from the sources. */
-function startWorker(name: string, workerData: unknown): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const url = new URL(`./${name}${fromSources ? '.ts' : '.js'}`, import.meta.url);
-  if (!fromSources) return new Worker(url, { workerData });
-  // tsx is a development dependency: only the sources (tests, `tsx src/…`) come here. Its
-  // API by absolute URL: the process may run in a folder with no node_modules.
-  const tsx = path.join(
-    path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')),
-    'dist/esm/api/index.mjs',
-  );
-  const boot = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
-
 /**
  * parseCsv on a worker thread: the same header, records (with their lines) and issues, in
  * the same order, while this thread normalises them and the store copies them in. The bytes
@@ -54,7 +36,7 @@ function startWorker(name: string, workerData: unknown): Worker {
  * loop ends or throws) stops the worker and destroys the input.
  */
 export async function parseCsvThreaded(input: Readable, options: CsvOptions = {}): Promise<ParsedFeed> {
-  const worker = startWorker('csv-worker', {
+  const worker = startWorker(import.meta.url, 'csv-worker', {
     options,
     batchRecords: BATCH_RECORDS,
     maxBatchesAhead: MAX_BATCHES_AHEAD,
