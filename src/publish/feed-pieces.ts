@@ -184,14 +184,27 @@ export interface PieceFiles {
   index: string;
 }
 
-/** A piece to write: its text, its item list lines, and what the index says of it. */
+/** A piece's text as UTF-8, with its CRC-32 and sha256 (base64), as the index records them. */
+export interface EncodedText {
+  body: Buffer;
+  crc: number;
+  sha: string;
+}
+
+/** Encodes a piece's text (on whichever thread renders it). */
+export function encodeText(text: string): EncodedText {
+  const body = Buffer.from(text, 'utf8');
+  return { body, crc: zlib.crc32(body), sha: createHash('sha256').update(body).digest('base64') };
+}
+
+/** A piece to write: its text (or the text encoded), its item list lines, and what the index says of it. */
 export interface NewPiece {
   kind: FeedPiece['kind'];
   last: string | null;
   products: number;
   items: number;
   exclusions: ExclusionCount[];
-  text: string;
+  text: string | EncodedText;
   itemLines: string;
 }
 
@@ -329,7 +342,7 @@ export class PieceWriter {
   async add(p: NewPiece): Promise<void> {
     const feed = this.feed as FileHandle;
     const items = this.items as FileHandle;
-    const body = Buffer.from(p.text, 'utf8');
+    const { body, crc, sha } = typeof p.text === 'string' ? encodeText(p.text) : p.text;
     const lines = Buffer.from(p.itemLines, 'utf8');
     const piece: FeedPiece = {
       kind: p.kind,
@@ -344,8 +357,8 @@ export class PieceWriter {
       gzLength: 0,
       itemsOffset: this.itemsPos,
       itemsLength: lines.length,
-      crc: zlib.crc32(body),
-      sha: createHash('sha256').update(body).digest('base64'),
+      crc,
+      sha,
     };
     this.count(piece);
     this.feedPos += body.length;

@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/http/app.js';
+import { buildChannelFeed } from '../src/publish/build.js';
+import { readPublication } from '../src/publish/feed-reader.js';
+import { BuildRenderer, SegmentRenderer } from '../src/publish/piece-renderer.js';
+import type { Publication } from '../src/store/publications.js';
+import { openTestStore, type TestStore } from './helpers/store.js';
+
+// A large build renders its first products itself and hands the rest to a render thread
+// (piece-renderer.ts). Whichever thread renders which segment, the feed is the same bytes.
+
+const KEY = 'render-thread-test-key';
+const auth = { authorization: `Bearer ${KEY}` };
+// Nine segments of 500 products; the first 1,500 products have no stock, so the rule leaves
+// them all out: the first item of the feed comes after a hand-over at 1,000, before one at 2,000.
+const PRODUCTS = 4321;
+const sku = (i: number) => `R-${String(i).padStart(5, '0')}`;
+
+function catalogCsv(): string {
+  const lines = ['sku,title,description,brand,price,currency,quantity,url,image_url,status'];
+  for (let i = 1; i <= PRODUCTS; i++) {
+    const title = i % 97 === 0 ? `"=Formula ""${i}"" <&> ]]> 日本 😀"` : `Product ${i} é`;
+    const quantity = i <= 1500 ? '0' : i % 11 === 0 ? '' : String(1 + ((i * 7) % 13));
+    lines.push(
+      `${sku(i)},${title},"Thing, number ${i}",${i % 5 === 0 ? 'Brewco' : 'Acme'},${(i % 50) + 0.5},EUR,${quantity},` +
+        `https://shop.example/${i},https://shop.example/${i}.jpg,active`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const NO_STOCK_OUT = {
+  id: 'no-stock-out',
+  rules: [
+    {
+      id: 'hide-empty',
+      when: { all: [{ fact: 'quantity', operator: 'lessThanInclusive', value: 0 }] },
+      then: [{ exclude: true, reason: 'no stock' }],
+    },
+  ],
+};
+
+const CHANNELS = [
+  { id: 't-csv', format: 'csv', fields: { id: 'sku', title: 'title', stock: 'quantity', price: 'price' } },
+  { id: 't-tsv', format: 'tsv', fields: { id: 'sku', title: 'title', stock: 'quantity' } },
+  { id: 't-google', preset: 'google-shopping', options: { title: 'Shop', link: 'https://shop.example' } },
+  { id: 't-json', preset: 'json', fields: { id: 'sku', title: 'title' } },
+];
+
+describe('the render thread', () => {
+  let t: TestStore;
+  let app: FastifyInstance;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    t = await openTestStore();
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-render-thread-'));
+    app = await buildApp({ store: t.store, apiKey: KEY, maxUploadBytes: 1 << 24, dataDir });
+    const api = (method: 'PUT', url: string, payload: unknown) =>
+      app.inject({ method, url: `/api${url}`, headers: auth, payload: payload as object });
+    expect((await api('PUT', '/catalogs/shop', { kind: 'catalog', id: 'shop' })).statusCode).toBe(201);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/catalogs/shop/imports',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      payload: catalogCsv(),
+    });
+    expect(res.statusCode).toBe(201);
+    expect((await api('PUT', '/rules/no-stock-out', NO_STOCK_OUT)).statusCode).toBe(201);
+    for (const c of CHANNELS) {
+      const put = await api('PUT', `/channels/${c.id}`, {
+        kind: 'channel',
+        catalog: 'shop',
+        rules: ['no-stock-out'],
+        ...c,
+      });
+      expect(put.statusCode).toBe(201);
+    }
+    await app.feeds.publisher.check();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await t?.cleanup();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const build = (channelId: string, renderThreadAfter: number) => {
+    let threadProducts = -1;
+    const done = buildChannelFeed(
+      { store: t.store, dataDir, renderThreadAfter },
+      {
+        channelId,
+        reason: `thread after ${renderThreadAfter}`,
+        actor: 't',
+        onTimings: (timings) => {
+          threadProducts = timings.thread.products;
+        },
+      },
+    );
+    return done.then(async (p: Publication) => ({
+      p,
+      threadProducts,
+      feed: await readPublication(dataDir, p, 'feed'),
+      gzip: await readPublication(dataDir, p, 'gzip'),
+      items: await readPublication(dataDir, p, 'items'),
+    }));
+  };
+
+  it.each(CHANNELS.map((c) => c.id))(
+    'writes %s the same, rendered here, from the start there, or handed over',
+    async (id) => {
+      const here = await build(id, Number.POSITIVE_INFINITY);
+      expect(here.threadProducts).toBe(0);
+      expect(here.p.items).toBe(PRODUCTS - 1500);
+      expect(here.p.exclusions).toEqual([
+        { ruleSet: 'no-stock-out', rule: 'hide-empty', reason: 'no stock', count: 1500 },
+      ]);
+      for (const after of [0, 1000, 2000]) {
+        const there = await build(id, after);
+        expect(there.threadProducts, `thread after ${after}`).toBe(PRODUCTS - after);
+        expect(there.feed.equals(here.feed), `feed, thread after ${after}`).toBe(true);
+        expect(
+          gunzipSync(there.gzip).equals(there.feed),
+          `gzip decodes to the feed, thread after ${after}`,
+        ).toBe(true);
+        expect(there.gzip.equals(here.gzip), `gzip, thread after ${after}`).toBe(true);
+        expect(there.items.equals(here.items), `item list, thread after ${after}`).toBe(true);
+        expect(there.p).toMatchObject({
+          sha256: here.p.sha256,
+          bytes: here.p.bytes,
+          items: here.p.items,
+          excluded: 1500,
+          exclusions: here.p.exclusions,
+          added: 0,
+          removed: 0,
+          changed: 0,
+        });
+      }
+      if (id === 't-json') {
+        const items = JSON.parse(here.feed.toString('utf8')) as Array<{ id: string }>;
+        expect(items).toHaveLength(PRODUCTS - 1500);
+        expect(items[0]?.id).toBe(sku(1501));
+      }
+    },
+  );
+
+  it('fails every segment after one the thread could not render, and says why', async () => {
+    const inputs = {
+      ruleSets: [],
+      channel: {
+        kind: 'channel' as const,
+        id: 'x',
+        catalog: 'shop',
+        format: 'csv' as const,
+        fields: { id: 'sku' },
+      },
+      at: Date.now(),
+    };
+    const renderer = new BuildRenderer(inputs, 0);
+    try {
+      const good = { sku: 'A', fields: '{"sku":"A"}', attributes: '{}' };
+      const first = renderer.render([good]);
+      const broken = renderer.render([{ sku: 'B', fields: '{"sku": ', attributes: '{}' }]);
+      const after = renderer.render([good]);
+      const expected = new SegmentRenderer(inputs).render([good]);
+      expect((await first).encoded.body.toString('utf8')).toBe(expected.encoded.body.toString('utf8'));
+      await expect(broken).rejects.toThrow(/rendering the feed failed: .*JSON/);
+      await expect(after).rejects.toThrow(/rendering the feed failed/);
+      await expect(renderer.render([good])).rejects.toThrow(/rendering the feed failed/);
+    } finally {
+      await renderer.close();
+    }
+  });
+});
