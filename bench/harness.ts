@@ -42,6 +42,64 @@ export class RssSampler {
   }
 }
 
+/** CPU time spent by the whole machine (every process, from /proc/stat) and by this process. */
+export interface CpuUse {
+  /** Core-seconds the machine's cores were busy (user, nice, system, irq, softirq). */
+  machineBusyS: number;
+  /** Core-seconds the machine had: elapsed time times the cores (idle, iowait and steal too). */
+  machineTotalS: number;
+  /** Core-seconds of this process, its threads included (process.cpuUsage). */
+  processS: number;
+}
+
+interface CpuMark {
+  machine: { busy: number; total: number } | null;
+  process: NodeJS.CpuUsage;
+}
+
+// /proc/stat counts in USER_HZ ticks, 100 a second on Linux.
+const TICKS_PER_S = 100;
+
+function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0);
+    return { busy, total: busy + (idle ?? 0) + (iowait ?? 0) + (steal ?? 0) };
+  } catch {
+    return null;
+  }
+}
+
+/** Where CPU use is counted from (see cpuSince). */
+export function cpuMark(): CpuMark {
+  return { machine: machineTicks(), process: process.cpuUsage() };
+}
+
+/** CPU used since a mark; the machine's figures are null where /proc/stat cannot be read. */
+export function cpuSince(mark: CpuMark): CpuUse | null {
+  const now = machineTicks();
+  const proc = process.cpuUsage(mark.process);
+  if (!now || !mark.machine) return null;
+  return {
+    machineBusyS: (now.busy - mark.machine.busy) / TICKS_PER_S,
+    machineTotalS: (now.total - mark.machine.total) / TICKS_PER_S,
+    processS: (proc.user + proc.system) / 1e6,
+  };
+}
+
+/** "93.1 of 106 core-s busy (88 %), this process 61.2". */
+export function fmtCpu(c: CpuUse | null): string {
+  if (!c) return 'CPU use unknown (no /proc/stat)';
+  return `${c.machineBusyS.toFixed(1)} of ${c.machineTotalS.toFixed(1)} core-seconds busy (${Math.round(
+    (100 * c.machineBusyS) / Math.max(c.machineTotalS, 1e-9),
+  )} %), this process ${c.processS.toFixed(1)}`;
+}
+
 /** Progress on a terminal (a redrawn line), plain lines otherwise (at most one per 5 s). */
 export class Progress {
   private label = '';

@@ -42,6 +42,10 @@ import type { Publication } from '../src/store/publications.js';
 import type { Store } from '../src/store/types.js';
 import { BENCH_CATALOG, CATALOG_ID, ensureCatalogFile } from './catalog-data.js';
 import {
+  type CpuUse,
+  cpuMark,
+  cpuSince,
+  fmtCpu,
   fmtInt,
   fmtLoad,
   fmtMiB,
@@ -183,6 +187,9 @@ interface StepResult {
   peakRssBytes: number;
   /** process.resourceUsage().maxRSS after the step: the process's high-water mark so far. */
   processMaxRssBytes: number;
+  /** CPU used during the step (null without /proc/stat); (d) also splits it into import and builds. */
+  cpu: CpuUse | null;
+  pipelineCpu?: { import: CpuUse | null; builds: CpuUse | null };
   publications?: PublicationSummary[];
   /** (a): what the floor did besides the timed part. */
   floor?: Omit<FloorResult, 'rows' | 'timedMs'>;
@@ -211,6 +218,8 @@ interface Measured<T> {
   startRssBytes: number;
   peakRssBytes: number;
   processMaxRssBytes: number;
+  /** CPU used during the step, by the machine and by this process. */
+  cpu: CpuUse | null;
 }
 
 /** Runs one step with a GC first, RSS sampling and a progress line. */
@@ -226,6 +235,7 @@ async function measure<T>(
   const sampler = new RssSampler();
   progress.start(label, total);
   sampler.start();
+  const cpu = cpuMark();
   const started = performance.now();
   let value: T;
   try {
@@ -242,6 +252,7 @@ async function measure<T>(
     startRssBytes,
     peakRssBytes,
     processMaxRssBytes: process.resourceUsage().maxRSS * 1024,
+    cpu: cpuSince(cpu),
   };
 }
 
@@ -633,6 +644,7 @@ async function main(): Promise<void> {
         startRssBytes: m.startRssBytes,
         peakRssBytes: m.peakRssBytes,
         processMaxRssBytes: m.processMaxRssBytes,
+        cpu: m.cpu,
         ...extra,
       };
       const floor = steps.find((s) => s.id === 'a');
@@ -774,8 +786,11 @@ async function main(): Promise<void> {
       progress,
       async (tick) => {
         const t0 = performance.now();
+        const importCpu = cpuMark();
         const { run, summary } = await importInto(PIPELINE_CATALOG, (p) => tick(`import ${p.phase}`, p.rows));
-        if (run.status !== 'applied') return { run, summary, builds: [] as PublicationSummary[] };
+        const cpu = { import: cpuSince(importCpu), builds: null as CpuUse | null };
+        if (run.status !== 'applied') return { run, summary, cpu, builds: [] as PublicationSummary[] };
+        const buildsCpu = cpuMark();
         // Built by a publisher (not started: it builds when asked), as `serve` builds stale
         // channels after an import: its own limit on builds at once applies.
         const publisher = new Publisher({ store, dataDir });
@@ -789,9 +804,10 @@ async function main(): Promise<void> {
         const results: { publication: Publication; summary: PublicationSummary }[] = [];
         if (opts.sequential) for (const def of PIPELINE_CHANNELS) results.push(await buildOne(def));
         else results.push(...(await Promise.all(PIPELINE_CHANNELS.map(buildOne))));
+        cpu.builds = cpuSince(buildsCpu);
         for (const r of results)
           checkPublication(`(d) ${r.publication.channel}`, r.publication, expectedExcluded);
-        return { run, summary, builds: results.map((r) => r.summary) };
+        return { run, summary, cpu, builds: results.map((r) => r.summary) };
       },
     );
     checkImport('(d) import', pipelineRun.value.run);
@@ -802,6 +818,7 @@ async function main(): Promise<void> {
       n,
       {
         publications: pipelineRun.value.builds,
+        pipelineCpu: pipelineRun.value.cpu,
         importRun: pipelineRun.value.summary,
       },
     );
@@ -844,6 +861,13 @@ async function main(): Promise<void> {
           ? ''
           : ` (not this run: here it would scale to < ${fmtSec((TARGET_PIPELINE_MS * n) / TARGET_PIPELINE_PRODUCTS)})`
       }`,
+    );
+    // What the target asks of the CPU: the pipeline's core-seconds against what the cores
+    // give in the target's time, whatever the overlap.
+    console.log(
+      `  (d) CPU: import ${fmtCpu(p.cpu.import)}; builds ${fmtCpu(p.cpu.builds)}; ${os.cpus().length} cores give ${(
+        (os.cpus().length * TARGET_PIPELINE_MS * n) / TARGET_PIPELINE_PRODUCTS / 1000
+      ).toFixed(0)} core-seconds in the target's time`,
     );
     console.log(
       `  (a): csv-stringify ${fmtSec(floor.value.stringifyMs)} + file writes ${fmtSec(floor.value.writeMs)} timed; reading the store, rules and mapping ${fmtSec(floor.value.untimedMs)} untimed; ${fmtInt(floor.value.bytes / Math.max(1, floorRows))} bytes a row`,
