@@ -433,7 +433,7 @@ async function timedCsvBuild(
       what: "csv-stringify sync with feedwright's casts, UTF-8, crc32, sha256",
       ms: t.serialize,
     },
-    { phase: 'wait', what: "waiting for the render thread's next segment", ms: t.wait },
+    { phase: 'wait', what: 'handing segments to the render thread, waiting for its next one', ms: t.wait },
     { phase: 'write', what: 'waiting for the feed and gzip writes', ms: t.write },
     { phase: 'item list + diff', what: 'item list write, ItemDiffer.add', ms: t.items },
     { phase: 'finish', what: 'end streams, fsync on close, gzip tail', ms: t.finish },

@@ -149,31 +149,70 @@ describe('the render thread', () => {
     },
   );
 
+  const inputs = {
+    ruleSets: [],
+    channel: {
+      kind: 'channel' as const,
+      id: 'x',
+      catalog: 'shop',
+      format: 'json' as const,
+      fields: { id: 'sku' },
+    },
+    at: Date.now(),
+  };
+  const good = (n = 1) => ({ sku: `A${n}`, fields: `{"sku":"A${n}"}`, attributes: '{}' });
+  const broken = { sku: 'B', fields: '{"sku": ', attributes: '{}' };
+
   it('fails every segment after one the thread could not render, and says why', async () => {
-    const inputs = {
-      ruleSets: [],
-      channel: {
-        kind: 'channel' as const,
-        id: 'x',
-        catalog: 'shop',
-        format: 'csv' as const,
-        fields: { id: 'sku' },
-      },
-      at: Date.now(),
-    };
     const renderer = new BuildRenderer(inputs, 0);
     try {
-      const good = { sku: 'A', fields: '{"sku":"A"}', attributes: '{}' };
-      const first = renderer.render([good]);
-      const broken = renderer.render([{ sku: 'B', fields: '{"sku": ', attributes: '{}' }]);
-      const after = renderer.render([good]);
-      const expected = new SegmentRenderer(inputs).render([good]);
+      const first = renderer.render([good()]);
+      const failed = renderer.render([broken]);
+      const after = renderer.render([good()]);
+      const expected = new SegmentRenderer(inputs).render([good()]);
       expect((await first).encoded.body.toString('utf8')).toBe(expected.encoded.body.toString('utf8'));
-      await expect(broken).rejects.toThrow(/rendering the feed failed: .*JSON/);
+      await expect(failed).rejects.toThrow(/rendering the feed failed: .*JSON/);
       await expect(after).rejects.toThrow(/rendering the feed failed/);
-      await expect(renderer.render([good])).rejects.toThrow(/rendering the feed failed/);
+      await expect(renderer.render([good()])).rejects.toThrow(/rendering the feed failed/);
     } finally {
       await renderer.close();
+    }
+  });
+
+  it('gives back in order many more segments than the thread takes at once', async () => {
+    const renderer = new BuildRenderer(inputs, 2);
+    const inline = new SegmentRenderer(inputs);
+    try {
+      const segments = Array.from({ length: 40 }, (_, i) => [good(2 * i), good(2 * i + 1)]);
+      const pieces = segments.map((products) => renderer.render(products));
+      const texts = (await Promise.all(pieces)).map((p) => p.encoded.body.toString('utf8'));
+      expect(texts).toEqual(
+        segments.map((products) => inline.render(products).encoded.body.toString('utf8')),
+      );
+      expect(renderer.threadProducts).toBe(78);
+    } finally {
+      await renderer.close();
+    }
+  });
+
+  it('leaves no failure unheard when a build stops with segments still on the thread', async () => {
+    const unheard: unknown[] = [];
+    const listen = (reason: unknown) => unheard.push(reason);
+    process.on('unhandledRejection', listen);
+    try {
+      // The thread fails a segment: the build awaits that one and never the ones after it.
+      const failing = new BuildRenderer(inputs, 0);
+      const segments = [failing.render([good()]), failing.render([broken]), failing.render([good()])];
+      await expect(segments[1]).rejects.toThrow(/rendering the feed failed/);
+      await failing.close();
+      // The build stops (a write failed) with segments out: close fails them.
+      const stopped = new BuildRenderer(inputs, 0);
+      for (let i = 0; i < 5; i++) stopped.render([good(i)]);
+      await stopped.close();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(unheard).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listen);
     }
   });
 });

@@ -68,7 +68,7 @@ export interface BuildTimings {
   render: number;
   /** Their serializer (csv-stringify, the XML or JSON writer) and encoding with checksums. */
   serialize: number;
-  /** Waiting for the render thread's next segment. */
+  /** Handing segments to the render thread, and waiting for its next one. */
   wait: number;
   /** Waiting for the feed and gzip writes. */
   write: number;
@@ -250,6 +250,7 @@ async function buildOnce(
   const renderer = new BuildRenderer(
     { ruleSets, channel: def, at: at.getTime() },
     renderThreadAfter ?? RENDER_THREAD_AFTER,
+    { evaluator, mapper, serializer },
   );
   let read = 0;
   try {

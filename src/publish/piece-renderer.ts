@@ -6,7 +6,7 @@ import { type ProductText, parseProductText } from '../store/products.js';
 import type { ExclusionCount } from '../store/publications.js';
 import { startWorker } from '../workers.js';
 import { type EncodedText, encodeText } from './feed-pieces.js';
-import { renderSegment } from './render-segment.js';
+import { type FieldMapper, type RuleEvaluator, renderSegment } from './render-segment.js';
 import { createSerializer, type FeedSerializer } from './serialize/index.js';
 
 /** What a channel's feed is rendered from: plain data, so that it can go to a worker thread. */
@@ -15,6 +15,13 @@ export interface RenderInputs {
   channel: ChannelDefinition;
   /** The instant the rules are evaluated at (their windows), in ms since the epoch. */
   at: number;
+}
+
+/** A channel's rules, mapping and serializer, compiled. */
+export interface CompiledChannel {
+  evaluator: RuleEvaluator;
+  mapper: FieldMapper;
+  serializer: FeedSerializer;
 }
 
 /** One segment of products rendered, serialized and encoded: a piece for the PieceWriter. */
@@ -38,15 +45,16 @@ export interface RenderedPiece {
  */
 export class SegmentRenderer {
   private written: boolean;
-  private readonly evaluator;
-  private readonly mapper;
+  private readonly evaluator: RuleEvaluator;
+  private readonly mapper: FieldMapper;
   private readonly serializer: FeedSerializer;
   private readonly at: Date;
 
-  constructor(inputs: RenderInputs, written = false) {
-    this.evaluator = compileRuleSets(inputs.ruleSets, { trusted: true });
-    this.mapper = compileMapping(inputs.channel);
-    this.serializer = createSerializer(inputs.channel, this.mapper.columns);
+  /** `compiled`: the channel's rules, mapping and serializer, when the caller has them already. */
+  constructor(inputs: RenderInputs, written = false, compiled?: CompiledChannel) {
+    this.evaluator = compiled?.evaluator ?? compileRuleSets(inputs.ruleSets, { trusted: true });
+    this.mapper = compiled?.mapper ?? compileMapping(inputs.channel);
+    this.serializer = compiled?.serializer ?? createSerializer(inputs.channel, this.mapper.columns);
     this.at = new Date(inputs.at);
     this.written = written;
   }
@@ -107,34 +115,57 @@ export class BuildRenderer {
   private readonly waiting: Array<{ resolve: (p: RenderedPiece) => void; reject: (e: Error) => void }> = [];
   private failure: Error | undefined;
   private closed = false;
-  private slot: (() => void) | undefined;
+  // The wake-up of the segment waiting for room on the thread, and the end of the last post.
+  private room: (() => void) | undefined;
+  private turn: Promise<void> = Promise.resolve();
 
+  /** `compiled`: the channel compiled already, for the segments rendered on this thread. */
   constructor(
     private readonly inputs: RenderInputs,
     private readonly threadAfter: number,
+    compiled?: CompiledChannel,
   ) {
-    this.inline = new SegmentRenderer(inputs);
+    this.inline = new SegmentRenderer(inputs, false, compiled);
   }
 
   /** Products rendered on the worker thread so far (0 when it never started). */
   threadProducts = 0;
 
-  /** Renders one segment (the products in sku order, after those of the segments before). */
-  async render(products: ProductText[]): Promise<RenderedPiece> {
+  /**
+   * Renders one segment (the products in sku order, after those of the segments before).
+   * The promise is already handled: a caller that stops at a failure may leave the segments
+   * after it unawaited.
+   */
+  render(products: ProductText[]): Promise<RenderedPiece> {
+    const piece = this.renderInOrder(products);
+    piece.catch(() => {});
+    return piece;
+  }
+
+  private async renderInOrder(products: ProductText[]): Promise<RenderedPiece> {
     if (this.failure) throw this.failure;
     if (!this.worker && this.rendered < this.threadAfter) {
       this.rendered += products.length;
       return this.inline.render(products);
     }
-    while (this.waiting.length >= MAX_IN_FLIGHT && !this.failure)
-      await new Promise<void>((r) => (this.slot = r));
-    if (this.failure) throw this.failure;
-    const worker = this.worker ?? this.start();
-    this.threadProducts += products.length;
-    const piece = new Promise<RenderedPiece>((resolve, reject) => this.waiting.push({ resolve, reject }));
-    // The caller awaits its segments in order and stops at the first failure: the others fail unheard.
-    piece.catch(() => {});
-    worker.postMessage({ type: 'segment', products } satisfies ToRenderWorker);
+    // Segments go to the thread in the order they were given: each waits for the one before
+    // it to be posted, and only the first in line waits for room.
+    const before = this.turn;
+    let posted = () => {};
+    this.turn = new Promise<void>((r) => (posted = r));
+    let piece: Promise<RenderedPiece>;
+    try {
+      await before;
+      while (this.waiting.length >= MAX_IN_FLIGHT && !this.failure)
+        await new Promise<void>((r) => (this.room = r));
+      if (this.failure) throw this.failure;
+      const worker = this.worker ?? this.start();
+      this.threadProducts += products.length;
+      piece = new Promise<RenderedPiece>((resolve, reject) => this.waiting.push({ resolve, reject }));
+      worker.postMessage({ type: 'segment', products } satisfies ToRenderWorker);
+    } finally {
+      posted();
+    }
     return piece;
   }
 
@@ -157,9 +188,9 @@ export class BuildRenderer {
         return;
       }
       const next = this.waiting.shift();
-      const slot = this.slot;
-      this.slot = undefined;
-      slot?.();
+      const room = this.room;
+      this.room = undefined;
+      room?.();
       const { type: _type, body, crc, sha, ...rest } = m;
       next?.resolve({
         ...rest,
@@ -176,8 +207,8 @@ export class BuildRenderer {
   private fail(err: Error): void {
     this.failure ??= err;
     for (const w of this.waiting.splice(0)) w.reject(this.failure);
-    const slot = this.slot;
-    this.slot = undefined;
-    slot?.();
+    const room = this.room;
+    this.room = undefined;
+    room?.();
   }
 }
