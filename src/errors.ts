@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   IMPORT_NO_SOURCE: { status: 400, doc: 'The catalog has no source and no file was given.' },
   IMPORT_SOURCE_UNREADABLE: { status: 422, doc: 'The source file or upload could not be read.' },
   IMPORT_NOT_HELD: { status: 409, doc: 'Only a held import run can be applied.' },
+  IMPORT_FAILED: {
+    status: 422,
+    doc: 'The import run failed (the feed could not be read to its end, or the apply failed): the answer holds the run, whose `failure` says why; nothing was changed.',
+  },
   IMPORT_STALE: {
     status: 409,
     doc: 'The held run is older than the catalog: another run was applied since.',

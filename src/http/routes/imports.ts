@@ -5,6 +5,7 @@ import { AppError } from '../../errors.js';
 import { getCatalog } from '../../store/catalogs.js';
 import { getRun, listRowErrors, listRuns, publicRun } from '../../store/imports.js';
 import type { Store } from '../../store/types.js';
+import { type ErrorBody, errorSchema } from '../errors.js';
 import {
   apiErrors,
   apiSecurity,
@@ -43,7 +44,7 @@ const runParams = {
 
 const imports = { tags: ['imports'], security: apiSecurity } as const;
 
-// A failed run answers 422 with the run; a source that cannot be read answers 422 with an error.
+// A failed run answers 422 with the error and the run; a source that cannot be read answers 422 with an error.
 const uploadErrors = apiErrors(
   'BAD_REQUEST',
   'DEFINITION_INVALID',
@@ -61,6 +62,7 @@ const uploadErrors = apiErrors(
   'SOURCE_TIMEOUT',
 );
 const unprocessable = errorResponses(['IMPORT_SOURCE_UNREADABLE', 'SOURCE_FORBIDDEN_ADDRESS'])[422];
+const failedRun = errorResponses(['IMPORT_FAILED'])[422];
 
 /** The feed formats an upload may be, as the OpenAPI document shows them. */
 const uploadBody = {
@@ -102,7 +104,9 @@ export const importRoutes: FastifyPluginAsync<{
           description:
             "Imports the request body (any content type, streamed), or with no body the catalog's source. " +
             'Answers when the run is over: 201 applied, 202 held by the safety gate (apply it with ' +
-            '`POST /api/imports/{run}/apply`, or import again with `force=true`), 422 failed.',
+            '`POST /api/imports/{run}/apply`, or import again with `force=true`), 200 when the linked ' +
+            'feed had not changed since the last import (`not_modified`: nothing to do), 422 failed ' +
+            '(`IMPORT_FAILED`, with the run).',
           params: idParams,
           querystring: {
             type: 'object',
@@ -122,12 +126,23 @@ export const importRoutes: FastifyPluginAsync<{
             },
           },
           response: {
+            200: {
+              ...runAnswerSchema,
+              description: 'the run, not_modified: the linked feed had not changed since the last import',
+            },
             201: { ...runAnswerSchema, description: 'the run, applied' },
             202: { ...runAnswerSchema, description: 'the run, held by the safety gate' },
             ...uploadErrors,
             422: {
-              description: `the run failed (its \`failure\` says why), or:\n\n${unprocessable?.description}`,
-              anyOf: [runAnswerSchema, unprocessable],
+              description: `${failedRun?.description}\n\nor:\n\n${unprocessable?.description}`,
+              anyOf: [
+                {
+                  type: 'object',
+                  properties: { ...errorSchema.properties, ...runAnswerSchema.properties },
+                  required: ['error', 'run'],
+                },
+                unprocessable,
+              ],
             },
           },
         },
@@ -179,7 +194,15 @@ export const importRoutes: FastifyPluginAsync<{
             },
           );
         }
-        const status = run.status === 'applied' ? 201 : run.status === 'held' ? 202 : 422;
+        if (run.status === 'failed') {
+          const error: ErrorBody['error'] = {
+            code: 'IMPORT_FAILED',
+            message: `import run ${run.id} failed: ${run.failure ?? 'no reason recorded'}`,
+            details: { run: run.id },
+          };
+          return reply.status(422).send({ error, run: publicRun(run) });
+        }
+        const status = run.status === 'applied' ? 201 : run.status === 'held' ? 202 : 200;
         return reply.status(status).send({ run: publicRun(run) });
       },
     );
