@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { countProducts, getProduct } from '../src/store/products.js';
@@ -121,6 +122,7 @@ describe('command line', () => {
       /^feedwright: import (\d+) held: would remove 24 of 25 products \(96 %\), more than the 50 % allowed/,
     );
     const runId = /import (\d+) held/.exec(lines[0] ?? '')?.[1];
+    expect(lines[0]).toContain(`(apply it with --apply-run ${runId}, or re-run with --force)`);
     const applied = await runCli(['import', '--apply-run', String(runId)], env);
     expect(applied.code).toBe(0);
     expect(applied.stdout).toContain('applied (forced)');
@@ -217,6 +219,20 @@ describe('command line', () => {
     const missing = await runCli(['explain', 'unmanaged-stock', 'woo-cap', '--catalog', 'woo'], env);
     expect(missing.code).toBe(1);
     expect(missing.stderr.trim()).toBe('feedwright: catalog "woo" has no product "woo-cap"');
+  });
+
+  it('does not offer to apply a held run that staged nothing', async () => {
+    // A gzip file cut in the middle: the feed cannot be read to its end.
+    const cut = path.join(work, 'cut.csv.gz');
+    const whole = gzipSync(fs.readFileSync(path.join(SAMPLES, 'woocommerce-sample-products.csv')));
+    fs.writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const res = await runCli(['import', 'woo', '--file', cut], env);
+    expect(res.code).toBe(2);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^feedwright: import \d+ held: gzip: the compressed feed is cut short/);
+    expect(lines[0]).toContain('nothing was staged, so there is nothing to apply');
+    expect(lines[0]).not.toContain('--apply-run');
   });
 
   it('fails with one line and exit 1 on a missing file or an unknown catalog', async () => {

@@ -73,7 +73,11 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
     }
     if (run.status === 'held') {
       process.stderr.write(
-        `feedwright: import ${run.id} held: ${run.heldReasons.map((r) => r.message).join('; ')} (apply it with --apply-run ${run.id}, or re-run with --force)\n`,
+        `feedwright: import ${run.id} held: ${run.heldReasons.map((r) => r.message).join('; ')} (${
+          run.applicable
+            ? `apply it with --apply-run ${run.id}, or re-run with --force`
+            : 'nothing was staged, so there is nothing to apply: mend the feed and import again'
+        })\n`,
       );
       return EXIT_HELD;
     }
