@@ -134,6 +134,11 @@ describe("channels from the command line, with the repository's example catalog,
     expect(first.stdout).toContain('unlinked: no-such-sku × 2 is not a product of the catalog');
     const again = await runCli(['order', 'example-marketplace', file], env);
     expect(again.stdout).toContain('this report was received before; nothing moved');
+    const history = await runCli(['history', '--channel', 'example-marketplace', '--type', 'order'], env);
+    expect(history.stdout.split('\n')[0]).toMatch(/\bCHANNEL\b/);
+    expect(history.stdout).toMatch(
+      /order\.reported\s+example\s+example-marketplace\s+order CLI-1 paid: 0 stock movements, 1 unknown skus/,
+    );
     fs.writeFileSync(file, '{"orderId": "CLI-2", "status": "paid"}');
     const bad = await runCli(['order', 'example-marketplace', file], env);
     expect(bad.code).toBe(1);

@@ -1,7 +1,8 @@
+import { summarizeEvent } from '../history-text.js';
 import { readHistory } from '../store/history.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openContext } from './context.js';
-import { formatTable, showValue } from './output.js';
+import { formatTable } from './output.js';
 
 /** `feedwright history [--catalog ID] [--channel ID] [--sku SKU] [--run N] [--type T] [--since ISO] [--limit N]`. */
 export async function historyCommand(args: string[], json: boolean): Promise<number> {
@@ -52,15 +53,16 @@ export async function historyCommand(args: string[], json: boolean): Promise<num
     }
     ctx.out(
       formatTable([
-        ['ID', 'TIME', 'TYPE', 'CATALOG', 'SKU', 'RUN', 'DETAILS'],
+        ['ID', 'TIME', 'TYPE', 'CATALOG', 'CHANNEL', 'SKU', 'RUN', 'DETAILS'],
         ...page.events.map((e) => [
           String(e.id),
           e.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
           e.type,
           e.catalog ?? '',
+          e.channel ?? '',
           e.sku ?? '',
           e.run === null ? '' : String(e.run),
-          summarize(e.type, e.data),
+          summarizeEvent(e),
         ]),
       ]),
     );
@@ -69,24 +71,4 @@ export async function historyCommand(args: string[], json: boolean): Promise<num
   } finally {
     await ctx.store.close();
   }
-}
-
-/** One readable line for an event's data. */
-export function summarize(type: string, data: Record<string, unknown>): string {
-  if (type === 'product.updated' && data.changes && typeof data.changes === 'object') {
-    return Object.entries(data.changes as Record<string, { before: unknown; after: unknown }>)
-      .map(([k, v]) => `${k}: ${showValue(v.before, { max: 40 })} → ${showValue(v.after, { max: 40 })}`)
-      .join('; ');
-  }
-  if (data.counts && typeof data.counts === 'object') {
-    const c = data.counts as Record<string, number>;
-    const base = `rows ${c.rows}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, removed ${c.removed}, errors ${c.errors}`;
-    if (Array.isArray(data.reasons))
-      return `${base}; held: ${(data.reasons as Array<{ message: string }>).map((r) => r.message).join('; ')}`;
-    return base;
-  }
-  if (typeof data.reason === 'string') return data.reason;
-  if (typeof data.source === 'string') return `source ${data.source}`;
-  if (typeof data.version === 'number') return `version ${data.version}`;
-  return '';
 }

@@ -193,11 +193,6 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${fmtNumber(n)} ${n === 1 ? one : many}`;
 }
 
-/** Text cut to `max` characters, with … when cut. */
-export function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
 /** An instant as a datetime-local input's value, in the browser's zone ('' if not a time). */
 export function toLocalInput(at: number | string, withSeconds = false): string {
   const d = new Date(at);
@@ -231,12 +226,7 @@ export function fmtRelative(d: Date, now = Date.now()): string {
   return d.toLocaleDateString();
 }
 
-/** A value as the tables show it: ∅ for nothing, text as is, anything else as JSON. */
-export function showValue(v: unknown): string {
-  if (v === null || v === undefined) return '∅';
-  if (typeof v === 'string') return v;
-  return JSON.stringify(v);
-}
+export { clip, showValue } from '../history-text.js';
 
 /** A column of a Table. */
 export interface Column<R> {

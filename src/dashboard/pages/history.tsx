@@ -1,9 +1,10 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
+import { summarizeEvent } from '../../history-text.js';
 import type { HistoryEvent, HistoryType } from '../../store/history.js';
 import { qs } from '../api.js';
 import { href, setQuery } from '../router.js';
-import { Badge, Card, clip, Field, fmtNumber, Loaded, Page, showValue, Table, Time, useApi } from '../ui.js';
+import { Badge, Card, clip, Field, Loaded, Page, showValue, Table, Time, useApi } from '../ui.js';
 
 // Every type the history holds, for the filter (the compiler checks the list is whole).
 const TYPES: Record<HistoryType, true> = {
@@ -173,7 +174,7 @@ export function EventsTable(props: { events: HistoryEvent[]; testid?: string }) 
           text: (e) =>
             [e.catalog, e.channel, e.sku, e.run === null ? null : `#${e.run}`].filter(Boolean).join(' '),
         },
-        { title: 'What', cell: (e) => <Summary event={e} />, text: (e) => summaryText(e), class: 'wrap' },
+        { title: 'What', cell: (e) => <Summary event={e} />, text: (e) => summarizeEvent(e), class: 'wrap' },
         { title: 'By', cell: (e) => e.actor ?? '' },
       ]}
     />
@@ -226,65 +227,7 @@ function Summary(props: { event: HistoryEvent }) {
       </span>
     );
   }
-  return <span>{summaryText(e)}</span>;
-}
-
-/** One readable line for an event, as the CLI's `history` prints it. */
-export function summaryText(e: HistoryEvent): string {
-  const d = e.data;
-  switch (e.type) {
-    case 'product.updated':
-      return isRecord(d.changes)
-        ? Object.entries(d.changes as Record<string, { before: unknown; after: unknown }>)
-            .map(([k, v]) => `${k}: ${short(v.before)} → ${short(v.after)}`)
-            .join('; ')
-        : '';
-    case 'product.created':
-      return isRecord(d.fields) ? `${Object.keys(d.fields).length} fields` : '';
-    case 'publication.published': {
-      const n = (k: string) => fmtNumber(typeof d[k] === 'number' ? (d[k] as number) : 0);
-      return `version ${showValue(d.version)}: ${n('items')} items (+${n('added')} −${n('removed')} ~${n('changed')}), ${showValue(d.reason)}`;
-    }
-    case 'rules.created':
-    case 'rules.updated': {
-      const diff = isRecord(d.diff) ? d.diff : {};
-      const count = (k: string) => (Array.isArray(diff[k]) ? (diff[k] as unknown[]).length : 0);
-      const changes = [
-        count('added') ? `${count('added')} rules added` : '',
-        count('changed') ? `${count('changed')} changed` : '',
-        count('removed') ? `${count('removed')} removed` : '',
-        diff.reordered ? 'reordered' : '',
-      ].filter(Boolean);
-      return `rule set ${showValue(d.ruleSet)} version ${showValue(d.version)}${
-        d.restoredFrom ? ` (restored from version ${showValue(d.restoredFrom)})` : ''
-      }${changes.length ? `: ${changes.join(', ')}` : ''}`;
-    }
-    case 'publication.failed':
-      return showValue(d.error ?? d.message ?? d.reason);
-    case 'stock.moved':
-      return `${Number(d.delta) > 0 ? '+' : ''}${showValue(d.delta)} (${showValue(d.cause)}${d.order ? `, order ${showValue(d.order)}` : ''})`;
-    case 'stock.oversold':
-      return `${showValue(d.units)} units oversold by order ${showValue(d.order)} (effective stock ${showValue(d.effectiveStock)})`;
-    case 'order.reported': {
-      const moves = Array.isArray(d.movements) ? d.movements.length : 0;
-      return `order ${showValue(d.order)} ${showValue(d.status)}: ${moves} stock movements${
-        Array.isArray(d.unlinked) && d.unlinked.length ? `, ${d.unlinked.length} unknown skus` : ''
-      }`;
-    }
-  }
-  if (isRecord(d.counts)) {
-    const c = d.counts as Record<string, number>;
-    const base = `rows ${fmtNumber(c.rows)}, created ${fmtNumber(c.created)}, updated ${fmtNumber(c.updated)}, removed ${fmtNumber(c.removed)}, errors ${fmtNumber(c.errors)}`;
-    if (Array.isArray(d.reasons))
-      return `${base}; held: ${(d.reasons as Array<{ message: string }>).map((r) => r.message).join('; ')}`;
-    return base;
-  }
-  if (typeof d.reason === 'string') return d.reason;
-  if (typeof d.error === 'string') return d.error;
-  if (typeof d.source === 'string') return `source ${d.source}`;
-  if (typeof d.version === 'number') return `version ${d.version}`;
-  const text = JSON.stringify(d);
-  return text === '{}' ? '' : short(d, 160);
+  return <span>{summarizeEvent(e)}</span>;
 }
 
 function short(v: unknown, max = 60): string {

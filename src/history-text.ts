@@ -1,0 +1,115 @@
+/**
+ * One readable line for a history event's data: what the dashboard's history shows and the
+ * CLI's `history` prints. Plain TypeScript, no Node or DOM module: the dashboard bundles it.
+ */
+
+/** The parts of an event the line is made from. */
+export interface SummarizedEvent {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+const numbers = new Intl.NumberFormat('en');
+
+/** A value as text: a string as it is, ∅ for none, anything else as JSON. */
+export function showValue(v: unknown): string {
+  if (v === null || v === undefined) return '∅';
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+/** Text cut to `max` characters, with an ellipsis when cut. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function short(v: unknown, max = 60): string {
+  return clip(showValue(v), max);
+}
+
+function count(v: unknown): string {
+  return typeof v === 'number' ? numbers.format(v) : '–';
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The line for one event (its type decides which parts of its data are shown). */
+export function summarizeEvent(e: SummarizedEvent): string {
+  const d = e.data;
+  switch (e.type) {
+    case 'product.updated':
+      return isRecord(d.changes)
+        ? Object.entries(d.changes as Record<string, { before: unknown; after: unknown }>)
+            .map(([k, v]) => `${k}: ${short(v.before)} → ${short(v.after)}`)
+            .join('; ')
+        : '';
+    case 'product.created':
+      return isRecord(d.fields) ? `${Object.keys(d.fields).length} fields` : '';
+    case 'publication.published':
+      return `version ${showValue(d.version)}: ${count(d.items)} items (+${count(d.added)} −${count(
+        d.removed,
+      )} ~${count(d.changed)}), ${showValue(d.reason)}`;
+    case 'rules.created':
+    case 'rules.updated': {
+      const diff = isRecord(d.diff) ? d.diff : {};
+      const n = (k: string) => (Array.isArray(diff[k]) ? (diff[k] as unknown[]).length : 0);
+      const changes = [
+        n('added') ? `${n('added')} rules added` : '',
+        n('changed') ? `${n('changed')} changed` : '',
+        n('removed') ? `${n('removed')} removed` : '',
+        diff.reordered ? 'reordered' : '',
+      ].filter(Boolean);
+      return `rule set ${showValue(d.ruleSet)} version ${showValue(d.version)}${
+        d.restoredFrom ? ` (restored from version ${showValue(d.restoredFrom)})` : ''
+      }${changes.length ? `: ${changes.join(', ')}` : ''}`;
+    }
+    case 'publication.failed':
+      return showValue(d.error ?? d.message ?? d.reason);
+    case 'stock.moved':
+      return `${Number(d.delta) > 0 ? '+' : ''}${showValue(d.delta)} (${showValue(d.cause)}${
+        d.order ? `, order ${showValue(d.order)}` : ''
+      })`;
+    case 'stock.oversold':
+      return `${showValue(d.units)} units oversold by order ${showValue(d.order)} (effective stock ${showValue(
+        d.effectiveStock,
+      )})`;
+    case 'order.reported': {
+      const moves = Array.isArray(d.movements) ? d.movements.length : 0;
+      return `order ${showValue(d.order)} ${showValue(d.status)}: ${moves} stock movements${
+        Array.isArray(d.unlinked) && d.unlinked.length ? `, ${d.unlinked.length} unknown skus` : ''
+      }`;
+    }
+    case 'stock.adjusted': {
+      const c = isRecord(d.counts) ? d.counts : {};
+      const adjusted = Array.isArray(d.adjusted)
+        ? (d.adjusted as Array<{ sku: string; quantity: number }>)
+        : [];
+      const shown = adjusted
+        .slice(0, 3)
+        .map((a) => `${a.sku} → ${a.quantity}`)
+        .join(', ');
+      return `${count(c.adjusted)} adjusted${shown ? ` (${shown}${adjusted.length > 3 ? ', …' : ''})` : ''}, ${count(
+        c.unchanged,
+      )} unchanged, ${count(c.unknown)} unknown, ${count(c.notManaged)} not managed`;
+    }
+    case 'stock.reconciled':
+      return `${count(d.entries)} ledger entries reflected by the import`;
+  }
+  if (isRecord(d.counts)) {
+    const c = d.counts;
+    const base = `rows ${count(c.rows)}, created ${count(c.created)}, updated ${count(c.updated)}, unchanged ${count(
+      c.unchanged,
+    )}, removed ${count(c.removed)}, errors ${count(c.errors)}`;
+    if (Array.isArray(d.reasons))
+      return `${base}; held: ${(d.reasons as Array<{ message: string }>).map((r) => r.message).join('; ')}`;
+    return base;
+  }
+  if (typeof d.reason === 'string') return d.reason;
+  if (typeof d.error === 'string') return d.error;
+  if (typeof d.source === 'string') return `source ${d.source}`;
+  if (typeof d.version === 'number') return `version ${d.version}`;
+  const text = JSON.stringify(d);
+  return text === '{}' ? '' : short(d, 160);
+}
