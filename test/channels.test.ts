@@ -347,6 +347,28 @@ describe('channel feeds over HTTP', () => {
     });
     await publisher.check();
     expect(await versions()).toEqual({ market: afterImport.market + 1, google: afterImport.google });
+
+    // The channel's history holds the rule edit that rebuilt it, newest first among its own
+    // events; the channel that does not use that rule set does not show it.
+    const latest = (await api('GET', '/history?channel=market&limit=3')).json().events;
+    expect(latest.map((e: { type: string }) => e.type)).toEqual([
+      'publication.published',
+      'rules.updated',
+      'publication.published',
+    ]);
+    expect(latest[1].data).toMatchObject({ ruleSet: 'hide-brewco' });
+    const rulesOf = async (query: string) =>
+      (await api('GET', `/history?${query}&type=rules&limit=50`))
+        .json()
+        .events.map((e: { type: string; data: { ruleSet: string } }) => `${e.type} ${e.data.ruleSet}`);
+    expect(await rulesOf('channel=market')).toEqual([
+      'rules.updated hide-brewco',
+      'rules.created hide-brewco',
+      'rules.created buffer-stock',
+    ]);
+    expect(await rulesOf('channel=google')).toEqual(['rules.created buffer-stock']);
+    expect(await rulesOf('catalog=shop')).toEqual(await rulesOf('channel=market'));
+    expect(await rulesOf('catalog=shop&sku=A-1')).toEqual([]);
   });
 
   it('brings back an older version of a channel as a new version, keeping its URL', async () => {

@@ -95,29 +95,58 @@ export async function recordHistory(db: Queryable, e: NewHistoryEvent): Promise<
   await db.query(insertHistory(e));
 }
 
-/** Newest first, filtered; ask for limit + 1 to know whether a next page exists. */
+// Rule set events carry no catalog or channel: a rule set may serve several channels.
+const RULE_EVENT_TYPES = `('rules.created', 'rules.updated')`;
+
+/**
+ * Newest first, filtered; ask for limit + 1 to know whether a next page exists. Filtered by
+ * channel or catalog, the history also holds the changes of the rule sets that the channel
+ * (or a channel of the catalog) uses now: "why did this feed change" finds the rule edit.
+ * Those events have no catalog, channel, sku or run, so they come from a second branch of
+ * their own, merged in id order (each branch reads its index newest first).
+ */
 export function selectHistory(f: HistoryFilter): SqlQuery {
-  const where: string[] = [];
   const values: unknown[] = [];
-  const add = (sql: string, v: unknown) => {
+  const param = (v: unknown) => {
     values.push(v);
-    where.push(sql.replace('?', `$${values.length}`));
+    return `$${values.length}`;
   };
-  if (f.catalog !== undefined) add('catalog_id = ?', f.catalog);
-  if (f.channel !== undefined) add('channel_id = ?', f.channel);
-  if (f.sku !== undefined) add('sku = ?', f.sku);
-  if (f.run !== undefined) add('run_id = ?', f.run);
+  // Conditions every branch shares.
+  const common: string[] = [];
   if (f.type !== undefined) {
-    if (f.type.includes('.')) add('type = ?', f.type);
-    else add("type LIKE ? || '.%'", f.type);
+    if (f.type.includes('.')) common.push(`type = ${param(f.type)}`);
+    else common.push(`type LIKE ${param(f.type)} || '.%'`);
   }
-  if (f.since !== undefined) add('at >= ?', f.since);
-  if (f.before !== undefined) add('id < ?', f.before);
-  values.push(f.limit + 1);
+  if (f.since !== undefined) common.push(`at >= ${param(f.since)}`);
+  if (f.before !== undefined) common.push(`id < ${param(f.before)}`);
+  // The events of the scope itself.
+  const own = [...common];
+  const catalog = f.catalog === undefined ? undefined : param(f.catalog);
+  const channel = f.channel === undefined ? undefined : param(f.channel);
+  if (catalog) own.push(`catalog_id = ${catalog}`);
+  if (channel) own.push(`channel_id = ${channel}`);
+  if (f.sku !== undefined) own.push(`sku = ${param(f.sku)}`);
+  if (f.run !== undefined) own.push(`run_id = ${param(f.run)}`);
+  const limit = param(f.limit + 1);
+  const columns =
+    'id, at, type, catalog_id AS catalog, channel_id AS channel, sku, run_id AS run, actor, data';
+  const where = (conditions: string[]) => (conditions.length ? `WHERE ${conditions.join(' AND ')}` : '');
+  const ownSelect = `SELECT ${columns} FROM history ${where(own)} ORDER BY id DESC LIMIT ${limit}`;
+  const scoped = (catalog || channel) && f.sku === undefined && f.run === undefined;
+  if (!scoped) return { text: ownSelect, values };
+  const channels = [channel ? `c.id = ${channel}` : '', catalog ? `c.catalog_id = ${catalog}` : '']
+    .filter(Boolean)
+    .join(' AND ');
+  const rules = [
+    ...common,
+    `type IN ${RULE_EVENT_TYPES}`,
+    `data->>'ruleSet' IN (SELECT jsonb_array_elements_text(c.definition->'rules') FROM channels c WHERE ${channels})`,
+  ];
   return {
-    text: `SELECT id, at, type, catalog_id AS catalog, channel_id AS channel, sku, run_id AS run, actor, data
-           FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-           ORDER BY id DESC LIMIT $${values.length}`,
+    text: `(${ownSelect})
+           UNION ALL
+           (SELECT ${columns} FROM history ${where(rules)} ORDER BY id DESC LIMIT ${limit})
+           ORDER BY id DESC LIMIT ${limit}`,
     values,
   };
 }

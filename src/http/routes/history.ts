@@ -31,8 +31,14 @@ export const historyRoutes: FastifyPluginAsync<{ store: Store }> = async (app, {
           type: 'object',
           additionalProperties: false,
           properties: {
-            catalog: { type: 'string', description: 'events of this catalog' },
-            channel: { type: 'string', description: 'events of this channel' },
+            catalog: {
+              type: 'string',
+              description: 'events of this catalog, and changes of the rule sets its channels use',
+            },
+            channel: {
+              type: 'string',
+              description: 'events of this channel, and changes of the rule sets it uses',
+            },
             sku: { type: 'string', description: 'events of this product' },
             run: { type: 'integer', minimum: 1, description: 'events of this import run' },
             type: {
