@@ -135,14 +135,17 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts
     FEED_ROUTE,
     async (request, reply) => {
       const { channel, file } = request.params;
-      const name = FILE_NAME.exec(file);
-      if (!CHANNEL_ID.test(channel) || !name) throw notFound();
+      if (!CHANNEL_ID.test(channel)) throw notFound();
       const state = await opts.states.get(channel);
       if (!state) throw notFound();
       const log = (status: number, bytes: number, version: number | null, encoding: string | null) =>
         logFetch(opts.fetchLog, request, { channel, status, bytes, version, encoding });
       const pub = state.publication;
+      // Every request for a known channel is logged, a malformed file name too (`.xml.gz`, a
+      // cut token): the marketplace's misconfigured URL shows in the channel's fetch log.
+      const name = FILE_NAME.exec(file);
       if (
+        !name ||
         !tokenMatches(name[1] as string, state.token) ||
         !state.enabled ||
         !pub ||
