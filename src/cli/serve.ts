@@ -24,6 +24,7 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
     apiKey: key,
     maxUploadBytes: config.maxUploadBytes,
     allowPrivateSources: config.allowPrivateSources,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     dataDir: config.dataDir,
     logger: { level: config.logLevel },
     rateLimitPerMinute: config.rateLimitPerMinute,

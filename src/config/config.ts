@@ -28,6 +28,11 @@ export interface Config {
   maxUploadBytes: number;
   /** Lets linked feeds reach private and loopback addresses, for on-premise use. */
   allowPrivateSources: boolean;
+  /**
+   * The address marketplaces reach the service at (FEEDWRIGHT_PUBLIC_URL, no trailing slash),
+   * for the feed URLs the API answers; undefined: the address each request came to.
+   */
+  publicUrl: string | undefined;
   /** /api requests a client may make per minute (FEEDWRIGHT_RATE_LIMIT); 0 turns the limit off. */
   rateLimitPerMinute: number;
   /** Time a client has to send a request's headers; slower ones are dropped (slowloris). */
@@ -93,11 +98,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: logLevel as LogLevel,
     maxUploadBytes: maxUpload,
     allowPrivateSources: env.FEEDWRIGHT_ALLOW_PRIVATE_SOURCES === 'true',
+    publicUrl: publicUrl(env.FEEDWRIGHT_PUBLIC_URL),
     rateLimitPerMinute: wholeNumber(env, 'FEEDWRIGHT_RATE_LIMIT', OPERATION_DEFAULTS.rateLimitPerMinute, 0),
     headersTimeoutMs,
     requestTimeoutMs,
     shutdownGraceMs: wholeNumber(env, 'FEEDWRIGHT_SHUTDOWN_GRACE_MS', OPERATION_DEFAULTS.shutdownGraceMs, 0),
   };
+}
+
+/**
+ * FEEDWRIGHT_PUBLIC_URL: an http(s) address with no query or fragment, such as
+ * `https://feeds.shop.example` or `https://shop.example/feedwright` behind a proxy.
+ */
+function publicUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`FEEDWRIGHT_PUBLIC_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
+    throw new Error(
+      `FEEDWRIGHT_PUBLIC_URL must be an http(s) URL without user, query or fragment, got "${raw}"`,
+    );
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** An integer setting of at least `min`, or its default when unset. */

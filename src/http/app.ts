@@ -33,6 +33,8 @@ export interface AppOptions {
   maxUploadBytes: number;
   /** Lets linked feeds reach private addresses (FEEDWRIGHT_ALLOW_PRIVATE_SOURCES). */
   allowPrivateSources?: boolean;
+  /** The address marketplaces reach the service at, for feed URLs (FEEDWRIGHT_PUBLIC_URL). */
+  publicUrl?: string;
   /** Called after a catalog definition changed through the API (the scheduler re-reads it). */
   onCatalogChanged?: () => void;
   /** Where built feeds live (DATA_DIR). */
@@ -148,7 +150,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await api.register(historyRoutes, { store: opts.store });
       await api.register(ruleRoutes, { store: opts.store });
       await api.register(ruleReferenceRoutes, { store: opts.store });
-      await api.register(channelRoutes, { store: opts.store, publisher, states, fetchLog });
+      await api.register(channelRoutes, {
+        store: opts.store,
+        publisher,
+        states,
+        fetchLog,
+        publicUrl: opts.publicUrl,
+      });
       await api.register(fetchStatsRoutes, { store: opts.store, fetchLog });
       await api.register(stockTimelineRoutes, { store: opts.store });
     },

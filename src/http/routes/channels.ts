@@ -39,6 +39,8 @@ export interface ChannelRouteOptions {
   publisher: Publisher;
   states: FeedStateCache;
   fetchLog: FetchLog;
+  /** The address marketplaces reach the service at; the request's own when unset. */
+  publicUrl?: string | undefined;
 }
 
 const channels = { tags: ['channels'], security: apiSecurity } as const;
@@ -69,13 +71,13 @@ const atSchema = {
   description: 'the instant the rules run at (rule windows); now by default',
 } as const;
 
-/** The absolute feed URL as this request reached the server. */
-function feedUrl(request: FastifyRequest, channel: StoredChannel): string {
-  return `${request.protocol}://${request.host}${feedPath(channel)}`;
+/** The absolute feed URL under `base`, the address marketplaces reach the service at. */
+function feedUrl(base: string, channel: StoredChannel): string {
+  return `${base}${feedPath(channel)}`;
 }
 
 /** A channel as the API shows it: the definition in force, its version and feed URL. */
-function publicChannel(request: FastifyRequest, c: StoredChannel) {
+function publicChannel(base: string, c: StoredChannel) {
   return {
     id: c.id,
     catalog: c.catalog,
@@ -83,7 +85,7 @@ function publicChannel(request: FastifyRequest, c: StoredChannel) {
     enabled: c.definition.enabled !== false,
     definition: c.definition,
     author: c.author,
-    feedUrl: feedUrl(request, c),
+    feedUrl: feedUrl(base, c),
     tokenRotatedAt: c.tokenRotatedAt,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,
@@ -92,6 +94,8 @@ function publicChannel(request: FastifyRequest, c: StoredChannel) {
 
 /** Channels: definitions, feed URLs, publishing, publications and the fetch log (SPEC §5). */
 export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app, opts) => {
+  // The public address when one is set, else the address the request came to.
+  const base = (request: FastifyRequest) => opts.publicUrl ?? `${request.protocol}://${request.host}`;
   const { store, publisher, states } = opts;
 
   app.get(
@@ -121,7 +125,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
         channels: channels.map((c) => {
           const last = latest.get(c.id);
           return {
-            ...publicChannel(request, c),
+            ...publicChannel(base(request), c),
             lastPublication: last ? { ...last, diff: undefined } : null,
           };
         }),
@@ -146,7 +150,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     async (request) => {
       const channel = await requireChannel(store, request.params.id);
       const last = await latestPublication(store, channel.id);
-      return { ...publicChannel(request, channel), lastPublication: last ?? null };
+      return { ...publicChannel(base(request), channel), lastPublication: last ?? null };
     },
   );
 
@@ -180,8 +184,8 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
       if (result.outcome !== 'unchanged') publisher.poke();
       return reply.status(result.outcome === 'created' ? 201 : 200).send({
         outcome: result.outcome,
-        channel: publicChannel(request, result.channel),
-        feedUrl: feedUrl(request, result.channel),
+        channel: publicChannel(base(request), result.channel),
+        feedUrl: feedUrl(base(request), result.channel),
       });
     },
   );
@@ -229,7 +233,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     async (request) => {
       const result = await restoreChannel(store, request.params.id, request.body.version, 'api');
       states.invalidate(result.channel.id);
-      return { outcome: result.outcome, channel: publicChannel(request, result.channel) };
+      return { outcome: result.outcome, channel: publicChannel(base(request), result.channel) };
     },
   );
 
@@ -258,7 +262,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     async (request) => {
       const channel = await store.transaction((tx) => rotateToken(tx, request.params.id, 'api'));
       states.invalidate(channel.id);
-      return { feedUrl: feedUrl(request, channel), tokenRotatedAt: channel.tokenRotatedAt };
+      return { feedUrl: feedUrl(base(request), channel), tokenRotatedAt: channel.tokenRotatedAt };
     },
   );
 
