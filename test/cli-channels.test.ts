@@ -91,6 +91,20 @@ describe("channels from the command line, with the repository's example catalog,
     const text = await runCli(['explain', 'example-marketplace', 'woo-beanie'], env);
     expect(text.stdout).toContain('the feed of example-marketplace holds:');
     expect(text.stdout).toMatch(/\s+name\s+"Beanie"/);
+    // A channel runs over its own catalog: naming another is refused, not ignored.
+    const refusal =
+      'feedwright: channel "example-marketplace" runs over its own catalog "example"; --catalog names the catalog of a rule set';
+    const other = await runCli(
+      ['explain', 'example-marketplace', 'woo-beanie', '--catalog', 'elsewhere'],
+      env,
+    );
+    expect(other.code).toBe(1);
+    expect(other.stderr.trim()).toBe(refusal);
+    const preview = await runCli(['rules', 'preview', 'example-marketplace', '--catalog', 'elsewhere'], env);
+    expect(preview.code).toBe(1);
+    expect(preview.stderr.trim()).toBe(refusal);
+    const same = await runCli(['explain', 'example-marketplace', 'woo-beanie', '--catalog', 'example'], env);
+    expect(same.code).toBe(0);
   });
 
   it('previews a channel with a draft rule set in place of its stored one', async () => {

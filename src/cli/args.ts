@@ -15,3 +15,14 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
     throw new UsageError((err as Error).message.split('\n')[0] ?? String(err));
   }
 }
+
+/** `--catalog` with a channel: a channel runs over its own catalog, and naming another is refused. */
+export function refuseOtherCatalog(
+  channel: { id: string; catalog: string },
+  catalog: string | undefined,
+): void {
+  if (catalog !== undefined && catalog !== channel.catalog)
+    throw new UsageError(
+      `channel "${channel.id}" runs over its own catalog "${channel.catalog}"; --catalog names the catalog of a rule set`,
+    );
+}

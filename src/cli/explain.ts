@@ -2,7 +2,7 @@ import { explainInChannel, type FeedRow } from '../channels/explain.js';
 import type { ConditionTrace, Explanation } from '../rules/explain.js';
 import { explainProduct } from '../rules/service.js';
 import { getChannel } from '../store/channels.js';
-import { parseCommandArgs, UsageError } from './args.js';
+import { parseCommandArgs, refuseOtherCatalog, UsageError } from './args.js';
 import { parseAt } from './at.js';
 import { openContext } from './context.js';
 import { formatTable, showValue } from './output.js';
@@ -25,6 +25,7 @@ export async function explainCommand(args: string[], json: boolean): Promise<num
   const ctx = await openContext(json);
   try {
     const channel = await getChannel(ctx.store, target);
+    if (channel) refuseOtherCatalog(channel, values.catalog);
     const e: Explanation & { catalog: string; channel?: string; feedRow?: FeedRow } = channel
       ? await explainInChannel(ctx.store, { channelId: channel.id, sku, at })
       : await explainProduct(ctx.store, { rules: { ids: [target] }, catalogId: values.catalog, sku, at });

@@ -37,7 +37,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   rules: {
     run: rulesCommand,
     usage:
-      'rules validate <file…> | rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO] | rules versions <rule-set> | rules restore <rule-set> --version N',
+      'rules validate <file…> | rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO] [--samples N] | rules versions <rule-set> | rules restore <rule-set> --version N',
   },
   explain: {
     run: explainCommand,
@@ -57,9 +57,10 @@ ${Object.values(COMMANDS)
   .map((c) => `  ${c.usage}`)
   .join('\n')}
 
-Environment: DATABASE_URL, DATA_DIR (./data), PORT (8080), FEEDWRIGHT_API_KEY, LOG_LEVEL;
-for serve also FEEDWRIGHT_RATE_LIMIT, FEEDWRIGHT_HEADERS_TIMEOUT_MS, FEEDWRIGHT_REQUEST_TIMEOUT_MS
-and FEEDWRIGHT_SHUTDOWN_GRACE_MS (README, "Operating it").
+Environment: DATABASE_URL, DATA_DIR (./data), FEEDWRIGHT_API_KEY, FEEDWRIGHT_MAX_UPLOAD_BYTES,
+FEEDWRIGHT_ALLOW_PRIVATE_SOURCES, LOG_LEVEL; for serve also PORT (8080), HOST (0.0.0.0),
+FEEDWRIGHT_PUBLIC_URL, FEEDWRIGHT_RATE_LIMIT, FEEDWRIGHT_HEADERS_TIMEOUT_MS,
+FEEDWRIGHT_REQUEST_TIMEOUT_MS and FEEDWRIGHT_SHUTDOWN_GRACE_MS (README, "Configuration", "Operating it").
 Exit status: 0 ok, 1 failure (one line on stderr), 2 import held by the safety gate.
 `;
 

@@ -8,13 +8,13 @@ import { previewRules, restoreRuleSet } from '../rules/service.js';
 import type { RuleProblem } from '../rules/types.js';
 import { getChannel } from '../store/channels.js';
 import { listRuleSetVersions } from '../store/rule-sets.js';
-import { parseCommandArgs, UsageError } from './args.js';
+import { parseCommandArgs, refuseOtherCatalog, UsageError } from './args.js';
 import { parseAt } from './at.js';
 import { openContext } from './context.js';
 import { formatTable, showValue } from './output.js';
 
 const USAGE =
-  'usage: feedwright rules validate <file…> | rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO] | rules versions <rule-set> | rules restore <rule-set> --version N';
+  'usage: feedwright rules validate <file…> | rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO] [--samples N] | rules versions <rule-set> | rules restore <rule-set> --version N';
 
 /** `feedwright rules …`: validate files, preview over a catalog, list and restore versions. */
 export async function rulesCommand(args: string[], json: boolean): Promise<number> {
@@ -89,6 +89,7 @@ async function preview(args: string[], json: boolean): Promise<number> {
   try {
     // A channel: its rule sets over its catalog, with the file as a draft of one of them.
     const channel = id === undefined ? undefined : await getChannel(ctx.store, id);
+    if (channel) refuseOtherCatalog(channel, values.catalog);
     const result: PreviewResult & { catalog: string; channel?: string; feedRows?: Record<string, FeedRow> } =
       channel
         ? await previewInChannel(ctx.store, { channelId: channel.id, draft: ruleSet, at, samples })
