@@ -273,12 +273,12 @@ async function buildOnce(
     };
     await writer.add(edgePiece('head', serializer.head()));
     // Segments given to the renderer and not yet written, in sku order.
-    const queue: Array<{ last: string; products: number; piece: Promise<RenderedPiece> }> = [];
+    const queue: Array<{ last: string; products: number; piece: Promise<RenderedPiece>; threaded: boolean }> =
+      [];
     const writeNext = async () => {
       const next = queue.shift() as (typeof queue)[number];
-      const threaded = renderer.threadProducts > 0;
       const piece = await next.piece;
-      if (threaded) {
+      if (next.threaded) {
         lap('wait');
         timings.thread.render += piece.renderMs;
         timings.thread.serialize += piece.serializeMs;
@@ -311,9 +311,10 @@ async function buildOnce(
           last: (products.at(-1) as ProductText).sku,
           products: products.length,
           piece: renderer.render(products),
+          threaded: renderer.onThread,
         });
         // Rendered on this thread: written at once; on the render thread: a few ahead.
-        while (queue.length > (renderer.threadProducts > 0 ? RENDER_AHEAD : 0)) await writeNext();
+        while (queue.length > (renderer.onThread ? RENDER_AHEAD : 0)) await writeNext();
       }
     }
     while (queue.length > 0) await writeNext();

@@ -128,8 +128,10 @@ export class BuildRenderer {
     this.inline = new SegmentRenderer(inputs, false, compiled);
   }
 
-  /** Products rendered on the worker thread so far (0 when it never started). */
+  /** Products given to the worker thread so far (0 when it never started). */
   threadProducts = 0;
+  /** Whether segments now go to the worker thread (from the first past `threadAfter` on). */
+  onThread = false;
 
   /**
    * Renders one segment (the products in sku order, after those of the segments before).
@@ -137,19 +139,30 @@ export class BuildRenderer {
    * after it unawaited.
    */
   render(products: ProductText[]): Promise<RenderedPiece> {
-    const piece = this.renderInOrder(products);
+    let piece: Promise<RenderedPiece>;
+    if (this.failure) piece = Promise.reject(this.failure);
+    else if (!this.onThread && this.rendered < this.threadAfter) {
+      this.rendered += products.length;
+      try {
+        piece = Promise.resolve(this.inline.render(products));
+      } catch (err) {
+        piece = Promise.reject(err);
+      }
+    } else {
+      // Decided at once: the caller knows from now on where its segments render.
+      this.onThread = true;
+      this.threadProducts += products.length;
+      piece = this.post(products);
+    }
     piece.catch(() => {});
     return piece;
   }
 
-  private async renderInOrder(products: ProductText[]): Promise<RenderedPiece> {
-    if (this.failure) throw this.failure;
-    if (!this.worker && this.rendered < this.threadAfter) {
-      this.rendered += products.length;
-      return this.inline.render(products);
-    }
-    // Segments go to the thread in the order they were given: each waits for the one before
-    // it to be posted, and only the first in line waits for room.
+  /**
+   * Sends a segment to the thread. Segments go in the order they were given: each waits for
+   * the one before it to be posted, and only the first in line waits for room.
+   */
+  private async post(products: ProductText[]): Promise<RenderedPiece> {
     const before = this.turn;
     let posted = () => {};
     this.turn = new Promise<void>((r) => (posted = r));
@@ -160,7 +173,6 @@ export class BuildRenderer {
         await new Promise<void>((r) => (this.room = r));
       if (this.failure) throw this.failure;
       const worker = this.worker ?? this.start();
-      this.threadProducts += products.length;
       piece = new Promise<RenderedPiece>((resolve, reject) => this.waiting.push({ resolve, reject }));
       worker.postMessage({ type: 'segment', products } satisfies ToRenderWorker);
     } finally {
