@@ -32,18 +32,11 @@ vi.mock(import('../src/catalog/import-run.js'), async (importOriginal) => {
         source: 'upload',
         actor: 'test',
       });
-      const none = {
-        rows: 0,
-        valid: 0,
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        removed: 0,
-        errors: 0,
-        skipped: 0,
-        warnings: 0,
-      };
-      return finishRun(store, run.id, { status: 'failed', counts: none, failure: 'the store went away' });
+      return finishRun(store, run.id, {
+        status: 'failed',
+        counts: real.emptyCounts(),
+        failure: 'the store went away',
+      });
     },
   };
 });

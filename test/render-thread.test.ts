@@ -1,21 +1,16 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
 import { buildChannelFeed } from '../src/publish/build.js';
 import { readPublication } from '../src/publish/feed-reader.js';
 import { BuildRenderer, SegmentRenderer } from '../src/publish/piece-renderer.js';
 import type { Publication } from '../src/store/publications.js';
-import { openTestStore, type TestStore } from './helpers/store.js';
+import { openShop, type Shop } from './helpers/shop.js';
+import type { TestStore } from './helpers/store.js';
 
 // A large build renders its first products itself and hands the rest to a render thread
 // (piece-renderer.ts). Whichever thread renders which segment, the feed is the same bytes.
 
 const KEY = 'render-thread-test-key';
-const auth = { authorization: `Bearer ${KEY}` };
 // Nine segments of 500 products; the first 1,500 products have no stock, so the rule leaves
 // them all out: the first item of the feed comes after a hand-over at 1,000, before one at 2,000.
 const PRODUCTS = 4321;
@@ -54,39 +49,15 @@ const CHANNELS = [
 
 describe('the render thread', () => {
   let t: TestStore;
-  let app: FastifyInstance;
   let dataDir: string;
 
+  let shop: Shop | undefined;
   beforeAll(async () => {
-    t = await openTestStore();
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-render-thread-'));
-    app = await buildApp({ store: t.store, apiKey: KEY, maxUploadBytes: 1 << 24, dataDir });
-    const api = (method: 'PUT', url: string, payload: unknown) =>
-      app.inject({ method, url: `/api${url}`, headers: auth, payload: payload as object });
-    expect((await api('PUT', '/catalogs/shop', { kind: 'catalog', id: 'shop' })).statusCode).toBe(201);
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/catalogs/shop/imports',
-      headers: { ...auth, 'content-type': 'text/csv' },
-      payload: catalogCsv(),
-    });
-    expect(res.statusCode).toBe(201);
-    expect((await api('PUT', '/rules/no-stock-out', NO_STOCK_OUT)).statusCode).toBe(201);
-    for (const c of CHANNELS) {
-      const put = await api('PUT', `/channels/${c.id}`, {
-        kind: 'channel',
-        catalog: 'shop',
-        rules: ['no-stock-out'],
-        ...c,
-      });
-      expect(put.statusCode).toBe(201);
-    }
-    await app.feeds.publisher.check();
+    shop = await openShop({ apiKey: KEY, csv: catalogCsv(), ruleSet: NO_STOCK_OUT, channels: CHANNELS });
+    ({ t, dataDir } = shop);
   });
   afterAll(async () => {
-    await app?.close();
-    await t?.cleanup();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await shop?.close();
   });
 
   const build = (channelId: string, renderThreadAfter: number) => {

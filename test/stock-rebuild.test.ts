@@ -1,16 +1,14 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
 import { buildChannelFeed } from '../src/publish/build.js';
 import { publicationFiles } from '../src/publish/feed-files.js';
 import { readPublication } from '../src/publish/feed-reader.js';
 import { latestPublication, type Publication } from '../src/store/publications.js';
-import { openTestStore, type TestStore } from './helpers/store.js';
+import { openShop, type Shop } from './helpers/shop.js';
+import type { TestStore } from './helpers/store.js';
 
 // Stock-only rebuilds (issue 6 "Propagation"): after a stock movement, only the segments of
 // the feed that hold the moved skus are written again, and the feed is byte for byte what a
@@ -122,34 +120,13 @@ describe('stock-only rebuilds', () => {
     return incremental;
   };
 
+  let shop: Shop | undefined;
   beforeAll(async () => {
-    t = await openTestStore();
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-stock-rebuild-'));
-    app = await buildApp({ store: t.store, apiKey: KEY, maxUploadBytes: 1 << 24, dataDir });
-    expect((await api('PUT', '/catalogs/shop', { kind: 'catalog', id: 'shop' })).statusCode).toBe(201);
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/catalogs/shop/imports',
-      headers: { ...auth, 'content-type': 'text/csv' },
-      payload: catalogCsv(),
-    });
-    expect(res.statusCode).toBe(201);
-    expect((await api('PUT', '/rules/low-stock-out', LOW_STOCK_OUT)).statusCode).toBe(201);
-    for (const c of CHANNELS) {
-      const put = await api('PUT', `/channels/${c.id}`, {
-        kind: 'channel',
-        catalog: 'shop',
-        rules: ['low-stock-out'],
-        ...c,
-      });
-      expect(put.statusCode).toBe(201);
-    }
-    await app.feeds.publisher.check();
+    shop = await openShop({ apiKey: KEY, csv: catalogCsv(), ruleSet: LOW_STOCK_OUT, channels: CHANNELS });
+    ({ t, app, dataDir } = shop);
   });
   afterAll(async () => {
-    await app?.close();
-    await t?.cleanup();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await shop?.close();
   });
 
   it('writes again only what an order moved, byte for byte as a whole build, in every format', async () => {

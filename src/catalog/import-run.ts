@@ -172,7 +172,8 @@ async function finishNotModified(
   return done;
 }
 
-function emptyCounts(): RunCounts {
+/** The counts of a run that read nothing. */
+export function emptyCounts(): RunCounts {
   return {
     rows: 0,
     valid: 0,
