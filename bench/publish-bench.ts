@@ -425,7 +425,7 @@ async function timedCsvBuild(
       phase: 'render',
       what: `rules, field mapping, item JSON and sha1 (the first ${fmtInt(
         p.items + p.excluded - t.thread.products,
-      )} products, before the render thread)`,
+      )} products, before the render threads)`,
       ms: t.render,
     },
     {
@@ -433,7 +433,11 @@ async function timedCsvBuild(
       what: "csv-stringify sync with feedwright's casts, UTF-8, crc32, sha256",
       ms: t.serialize,
     },
-    { phase: 'wait', what: 'handing segments to the render thread, waiting for its next one', ms: t.wait },
+    {
+      phase: 'wait',
+      what: 'handing segments to the render threads, waiting for the next one back',
+      ms: t.wait,
+    },
     { phase: 'write', what: 'waiting for the feed and gzip writes', ms: t.write },
     { phase: 'item list + diff', what: 'item list write, ItemDiffer.add', ms: t.items },
     { phase: 'finish', what: 'end streams, fsync on close, gzip tail', ms: t.finish },
@@ -446,12 +450,12 @@ async function timedCsvBuild(
   const thread: PhaseTime[] = [
     {
       phase: 'thread: render',
-      what: `on the render thread, overlapping the above: ${fmtInt(t.thread.products)} products`,
+      what: `on ${t.thread.count} render thread${t.thread.count === 1 ? '' : 's'} (summed), overlapping the above: ${fmtInt(t.thread.products)} products`,
       ms: t.thread.render,
     },
     {
       phase: 'thread: serialize',
-      what: 'on the render thread: serializer, UTF-8, crc32, sha256',
+      what: 'on the render threads (summed): serializer, UTF-8, crc32, sha256',
       ms: t.thread.serialize,
     },
   ];

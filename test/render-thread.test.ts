@@ -1,8 +1,9 @@
+import { availableParallelism } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildChannelFeed } from '../src/publish/build.js';
 import { readPublication } from '../src/publish/feed-reader.js';
-import { BuildRenderer, SegmentRenderer } from '../src/publish/piece-renderer.js';
+import { BuildRenderer, MAX_RENDER_THREADS, SegmentRenderer } from '../src/publish/piece-renderer.js';
 import type { Publication } from '../src/store/publications.js';
 import { openShop, type Shop } from './helpers/shop.js';
 import type { TestStore } from './helpers/store.js';
@@ -62,6 +63,7 @@ describe('the render thread', () => {
 
   const build = (channelId: string, renderThreadAfter: number) => {
     let threadProducts = -1;
+    let threads = -1;
     const done = buildChannelFeed(
       { store: t.store, dataDir, renderThreadAfter },
       {
@@ -70,12 +72,14 @@ describe('the render thread', () => {
         actor: 't',
         onTimings: (timings) => {
           threadProducts = timings.thread.products;
+          threads = timings.thread.count;
         },
       },
     );
     return done.then(async (p: Publication) => ({
       p,
       threadProducts,
+      threads,
       feed: await readPublication(dataDir, p, 'feed'),
       gzip: await readPublication(dataDir, p, 'gzip'),
       items: await readPublication(dataDir, p, 'items'),
@@ -94,6 +98,10 @@ describe('the render thread', () => {
       for (const after of [0, 1000, 2000]) {
         const there = await build(id, after);
         expect(there.threadProducts, `thread after ${after}`).toBe(PRODUCTS - after);
+        // Segments go to two threads in turn, but a JSON feed's to one (its commas).
+        expect(there.threads).toBe(
+          id === 't-json' ? 1 : Math.min(MAX_RENDER_THREADS, availableParallelism()),
+        );
         expect(there.feed.equals(here.feed), `feed, thread after ${after}`).toBe(true);
         expect(
           gunzipSync(there.gzip).equals(there.feed),
@@ -150,19 +158,52 @@ describe('the render thread', () => {
     }
   });
 
-  it('gives back in order many more segments than the thread takes at once', async () => {
-    const renderer = new BuildRenderer(inputs, 2);
-    const inline = new SegmentRenderer(inputs);
+  const csvInputs = { ...inputs, channel: { ...inputs.channel, format: 'csv' as const } };
+
+  it.each([
+    ['json', inputs],
+    ['csv', csvInputs],
+  ] as const)(
+    'gives back in order many more %s segments than the threads take at once',
+    async (_format, given) => {
+      const renderer = new BuildRenderer(given, 2);
+      const inline = new SegmentRenderer(given);
+      try {
+        const segments = Array.from({ length: 40 }, (_, i) => [good(2 * i), good(2 * i + 1)]);
+        const pieces = segments.map((products) => renderer.render(products));
+        const texts = (await Promise.all(pieces)).map((p) => p.encoded.body.toString('utf8'));
+        expect(texts).toEqual(
+          segments.map((products) => inline.render(products).encoded.body.toString('utf8')),
+        );
+        expect(renderer.threadProducts).toBe(78);
+      } finally {
+        await renderer.close();
+      }
+    },
+  );
+
+  it('shares the cores among builds, one thread at least each, and has them back when a build ends', async () => {
+    const cores = availableParallelism();
+    const started = async () => {
+      const r = new BuildRenderer(csvInputs, 0);
+      await r.render([good()]);
+      return r;
+    };
+    const first = await started();
+    const second = await started();
     try {
-      const segments = Array.from({ length: 40 }, (_, i) => [good(2 * i), good(2 * i + 1)]);
-      const pieces = segments.map((products) => renderer.render(products));
-      const texts = (await Promise.all(pieces)).map((p) => p.encoded.body.toString('utf8'));
-      expect(texts).toEqual(
-        segments.map((products) => inline.render(products).encoded.body.toString('utf8')),
-      );
-      expect(renderer.threadProducts).toBe(78);
+      expect(first.threadCount).toBe(Math.min(MAX_RENDER_THREADS, cores));
+      // Every build gets one thread at least, however busy the cores.
+      expect(second.threadCount).toBe(Math.max(1, Math.min(MAX_RENDER_THREADS, cores - first.threadCount)));
     } finally {
-      await renderer.close();
+      await first.close();
+      await second.close();
+    }
+    const third = await started();
+    try {
+      expect(third.threadCount).toBe(Math.min(MAX_RENDER_THREADS, cores));
+    } finally {
+      await third.close();
     }
   });
 

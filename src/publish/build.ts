@@ -57,7 +57,7 @@ export interface BuildRequest {
 
 /**
  * Milliseconds a build spent in each phase, summed over its batches. The phases of the
- * build's own thread add up to its time; `thread` is the render thread's, which overlaps
+ * build's own thread add up to its time; `thread` is the render threads' (summed), which overlaps
  * them. Writes to the feed and its gzip twin overlap the work that follows them, so `write`
  * is the time spent waiting.
  */
@@ -68,7 +68,7 @@ export interface BuildTimings {
   render: number;
   /** Their serializer (csv-stringify, the XML or JSON writer) and encoding with checksums. */
   serialize: number;
-  /** Handing segments to the render thread, and waiting for its next one. */
+  /** Handing segments to the render threads, and waiting for the next one back. */
   wait: number;
   /** Waiting for the feed and gzip writes. */
   write: number;
@@ -76,8 +76,8 @@ export interface BuildTimings {
   items: number;
   /** Ending the files (fsync on close) and the last of gzip. */
   finish: number;
-  /** The render thread: products it rendered, and its time in rendering and serializing. */
-  thread: { products: number; render: number; serialize: number };
+  /** The render threads: how many, the products they rendered, and their time (summed) in rendering and serializing. */
+  thread: { count: number; products: number; render: number; serialize: number };
 }
 
 type MainPhase = Exclude<keyof BuildTimings, 'thread'>;
@@ -88,20 +88,20 @@ export interface BuildContext {
   dataDir: string;
   now?: () => Date;
   /**
-   * Products a whole build renders on its own thread before a render thread takes over
+   * Products a whole build renders on its own thread before render threads take over
    * (`RENDER_THREAD_AFTER` by default; Infinity: never).
    */
   renderThreadAfter?: number;
 }
 
 /**
- * A whole build renders this many products itself, then hands the rest to a render thread
+ * A whole build renders this many products itself, then hands the rest to render threads
  * of its own: about half a second of rendering, against some 30 ms to start a thread.
  */
 export const RENDER_THREAD_AFTER = 20_000;
 
-/** Segments the render thread may be ahead of the writes. */
-const RENDER_AHEAD = 4;
+/** Segments the render threads may be ahead of the writes: four for each of two threads. */
+const RENDER_AHEAD = 8;
 
 /** Products read from the store at a time: whole segments. */
 const STORE_BATCH = SEGMENT_PRODUCTS * 4;
@@ -263,7 +263,7 @@ async function buildOnce(
       write: 0,
       items: 0,
       finish: 0,
-      thread: { products: 0, render: 0, serialize: 0 },
+      thread: { count: 0, products: 0, render: 0, serialize: 0 },
     };
     let mark = performance.now();
     const lap = (phase: MainPhase) => {
@@ -313,12 +313,13 @@ async function buildOnce(
           piece: renderer.render(products),
           threaded: renderer.onThread,
         });
-        // Rendered on this thread: written at once; on the render thread: a few ahead.
+        // Rendered on this thread: written at once; on the render threads: a few ahead.
         while (queue.length > (renderer.onThread ? RENDER_AHEAD : 0)) await writeNext();
       }
     }
     while (queue.length > 0) await writeNext();
     timings.thread.products = renderer.threadProducts;
+    timings.thread.count = renderer.threadCount;
     await writer.add(edgePiece('tail', serializer.tail()));
     const files = await writer.finish();
     lap('finish');

@@ -1,4 +1,7 @@
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
 import { compileMapping } from '../channels/mapping.js';
+import { channelFormat } from '../channels/presets.js';
 import type { ChannelDefinition } from '../channels/types.js';
 import { compileRuleSets } from '../rules/engine.js';
 import type { RuleSet } from '../rules/types.js';
@@ -97,25 +100,52 @@ export interface RenderWorkerData {
   written: boolean;
 }
 
-/** Segments on their way to the render thread and back, at most this many at once. */
+/** Segments on their way to one render thread and back, at most this many at once. */
 const MAX_IN_FLIGHT = 6;
 
 /**
+ * Render threads a build may start: two, so that one build alone uses both cores of a small
+ * machine (its own thread mostly waits), but only while the process has cores to spare (see
+ * `takeThreads`). A JSON feed gets one: its serializer writes a comma before every item but
+ * the first, which only one thread rendering every segment in turn can know.
+ */
+export const MAX_RENDER_THREADS = 2;
+
+// Render threads running in this process, against its cores.
+let threadsInUse = 0;
+
+/** Threads for a build starting now: up to `wanted`, as many as cores are free, at least one. */
+function takeThreads(wanted: number): number {
+  const free = availableParallelism() - threadsInUse;
+  const n = Math.max(1, Math.min(wanted, free));
+  threadsInUse += n;
+  return n;
+}
+
+/** A render thread and the segments it has not answered yet, oldest first. */
+interface RenderThread {
+  worker: Worker;
+  waiting: Array<{ resolve: (p: RenderedPiece) => void; reject: (e: Error) => void }>;
+}
+
+/**
  * Renders a build's segments in order: on the calling thread for the first `threadAfter`
- * products, then on a worker thread of its own, so that a large build's rules, mapping,
- * serializer and checksums run beside the store's reading and the file writes (and several
- * builds use every core) while a small one never pays for starting a thread. Results come
- * back in the order the segments were given. A failure of the thread fails every segment
- * not yet back; `close` stops the thread.
+ * products, then on worker threads of its own (`MAX_RENDER_THREADS`, one for JSON), each
+ * given the next segment in turn, so that a large build's rules, mapping, serializer and
+ * checksums run beside the store's reading and the file writes, and several builds use every
+ * core, while a small one never pays for starting a thread. Results come back in the order
+ * the segments were given. A failure of a thread fails every segment not yet back; `close`
+ * stops the threads.
  */
 export class BuildRenderer {
   private readonly inline: SegmentRenderer;
   private rendered = 0;
-  private worker: ReturnType<typeof startWorker> | undefined;
-  private readonly waiting: Array<{ resolve: (p: RenderedPiece) => void; reject: (e: Error) => void }> = [];
+  private threads: RenderThread[] | undefined;
+  private taken = 0;
+  private nextThread = 0;
   private failure: Error | undefined;
   private closed = false;
-  // The wake-up of the segment waiting for room on the thread, and the end of the last post.
+  // The wake-up of the segment waiting for room on its thread, and the end of the last post.
   private room: (() => void) | undefined;
   private turn: Promise<void> = Promise.resolve();
 
@@ -128,10 +158,15 @@ export class BuildRenderer {
     this.inline = new SegmentRenderer(inputs, false, compiled);
   }
 
-  /** Products given to the worker thread so far (0 when it never started). */
+  /** Products given to the worker threads so far (0 when none started). */
   threadProducts = 0;
-  /** Whether segments now go to the worker thread (from the first past `threadAfter` on). */
+  /** Whether segments now go to the worker threads (from the first past `threadAfter` on). */
   onThread = false;
+
+  /** Render threads started (0 until the hand-over). */
+  get threadCount(): number {
+    return this.threads?.length ?? 0;
+  }
 
   /**
    * Renders one segment (the products in sku order, after those of the segments before).
@@ -159,8 +194,8 @@ export class BuildRenderer {
   }
 
   /**
-   * Sends a segment to the thread. Segments go in the order they were given: each waits for
-   * the one before it to be posted, and only the first in line waits for room.
+   * Sends a segment to the next thread in turn. Segments go in the order they were given:
+   * each waits for the one before it to be posted, and only the first in line waits for room.
    */
   private async post(products: ProductText[]): Promise<RenderedPiece> {
     const before = this.turn;
@@ -169,37 +204,46 @@ export class BuildRenderer {
     let piece: Promise<RenderedPiece>;
     try {
       await before;
-      while (this.waiting.length >= MAX_IN_FLIGHT && !this.failure)
+      const threads = this.threads ?? this.start();
+      const thread = threads[this.nextThread] as RenderThread;
+      this.nextThread = (this.nextThread + 1) % threads.length;
+      while (thread.waiting.length >= MAX_IN_FLIGHT && !this.failure)
         await new Promise<void>((r) => (this.room = r));
       if (this.failure) throw this.failure;
-      const worker = this.worker ?? this.start();
-      piece = new Promise<RenderedPiece>((resolve, reject) => this.waiting.push({ resolve, reject }));
-      worker.postMessage({ type: 'segment', products } satisfies ToRenderWorker);
+      piece = new Promise<RenderedPiece>((resolve, reject) => thread.waiting.push({ resolve, reject }));
+      thread.worker.postMessage({ type: 'segment', products } satisfies ToRenderWorker);
     } finally {
       posted();
     }
     return piece;
   }
 
-  /** Stops the thread, if one started; segments not yet back fail. */
+  /** Stops the threads, if any started; segments not yet back fail. */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     this.fail(new Error('the build stopped'));
-    await this.worker?.terminate();
+    threadsInUse -= this.taken;
+    this.taken = 0;
+    await Promise.all((this.threads ?? []).map((t) => t.worker.terminate()));
   }
 
-  private start() {
-    const worker = startWorker(import.meta.url, 'render-worker', {
-      inputs: this.inputs,
-      written: this.inline.wroteItems,
-    } satisfies RenderWorkerData);
-    this.worker = worker;
-    worker.on('message', (m: FromRenderWorker) => {
+  private start(): RenderThread[] {
+    const wanted = channelFormat(this.inputs.channel) === 'json' ? 1 : MAX_RENDER_THREADS;
+    this.taken = takeThreads(wanted);
+    const data: RenderWorkerData = { inputs: this.inputs, written: this.inline.wroteItems };
+    this.threads = Array.from({ length: this.taken }, () => this.startThread(data));
+    return this.threads;
+  }
+
+  private startThread(data: RenderWorkerData): RenderThread {
+    const thread: RenderThread = { worker: startWorker(import.meta.url, 'render-worker', data), waiting: [] };
+    thread.worker.on('message', (m: FromRenderWorker) => {
       if (m.type === 'error') {
         this.fail(new Error(`rendering the feed failed: ${m.message}`));
         return;
       }
-      const next = this.waiting.shift();
+      const next = thread.waiting.shift();
       const room = this.room;
       this.room = undefined;
       room?.();
@@ -209,16 +253,16 @@ export class BuildRenderer {
         encoded: { body: Buffer.from(body.buffer, body.byteOffset, body.byteLength), crc, sha },
       });
     });
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => {
+    thread.worker.on('error', (err) => this.fail(err));
+    thread.worker.on('exit', (code) => {
       if (!this.closed) this.fail(new Error(`the feed's render thread stopped (exit code ${code})`));
     });
-    return worker;
+    return thread;
   }
 
   private fail(err: Error): void {
     this.failure ??= err;
-    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+    for (const t of this.threads ?? []) for (const w of t.waiting.splice(0)) w.reject(this.failure);
     const room = this.room;
     this.room = undefined;
     room?.();
