@@ -1,5 +1,5 @@
-import { summarizeEvent } from '../history-text.js';
 import { readHistory } from '../store/history.js';
+import { summarizeEvent } from '../text.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openContext } from './context.js';
 import { formatTable } from './output.js';

@@ -1,3 +1,5 @@
+import { formatBytes } from '../text.js';
+
 /** Writes aligned columns; the first row is the header. */
 export function formatTable(rows: string[][]): string {
   const widths: number[] = [];
@@ -110,18 +112,6 @@ export function describeProgress(
 export function progressBar(ratio: number, width: number): string {
   const full = Math.round(Math.min(1, Math.max(0, ratio)) * width);
   return `${'█'.repeat(full)}${'░'.repeat(width - full)}`;
-}
-
-/** A size for people: 512 B, 12.4 KB, 3.1 MB, 1.2 GB (powers of 1024). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return i === 0 ? `${value} B` : `${value.toFixed(1)} ${units[i]}`;
 }
 
 function fmt(n: number): string {

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
+import { formatBytes } from '../text.js';
 import { ApiError, api } from './api.js';
 
 // The dashboard's small kit: loading and error states, numbers and times as people read
@@ -166,17 +167,9 @@ export function fmtNumber(n: number | null | undefined): string {
   return n === null || n === undefined ? '–' : numberFormat.format(n);
 }
 
-/** Bytes as KiB, MiB… */
+/** Bytes as KiB, MiB…; – for none. */
 export function fmtBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '–';
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+  return n === null || n === undefined ? '–' : formatBytes(n);
 }
 
 /** A duration in ms as people say it: 840 ms, 12.4 s, 3 min 20 s. */
@@ -226,7 +219,7 @@ export function fmtRelative(d: Date, now = Date.now()): string {
   return d.toLocaleDateString();
 }
 
-export { clip, showValue } from '../history-text.js';
+export { clip, showValue } from '../text.js';
 
 /** A column of a Table. */
 export interface Column<R> {

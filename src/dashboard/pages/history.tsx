@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { summarizeEvent } from '../../history-text.js';
 import type { HistoryEvent, HistoryType } from '../../store/history.js';
+import { summarizeEvent } from '../../text.js';
 import { qs } from '../api.js';
 import { href, setQuery } from '../router.js';
 import { Badge, Card, clip, Field, Loaded, Page, showValue, Table, Time, useApi } from '../ui.js';

@@ -1,6 +1,6 @@
 /**
- * One readable line for a history event's data: what the dashboard's history shows and the
- * CLI's `history` prints. Plain TypeScript, no Node or DOM module: the dashboard bundles it.
+ * Text for people, shared by the CLI and the dashboard: a value, a size, one readable line
+ * for a history event. Plain TypeScript, no Node or DOM module: the dashboard bundles it.
  */
 
 /** The parts of an event the line is made from. */
@@ -21,6 +21,18 @@ export function showValue(v: unknown): string {
 /** Text cut to `max` characters, with an ellipsis when cut. */
 export function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** A size in powers of 1024: 512 B, 12.4 KiB, 3.1 MiB, 1.2 GiB. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return i === 0 ? `${value} B` : `${value.toFixed(1)} ${units[i]}`;
 }
 
 function short(v: unknown, max = 60): string {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { summarizeEvent } from '../../src/history-text.js';
+import { formatBytes, summarizeEvent } from '../../src/text.js';
 
-// The line the CLI's `history` and the dashboard show for each kind of event.
-describe('summarizeEvent', () => {
+// What the CLI and the dashboard show: the line for each kind of history event, sizes.
+describe('text for people', () => {
   it('says how stock moved and why', () => {
     expect(summarizeEvent({ type: 'stock.moved', data: { delta: -2, cause: 'order', order: 'O-7' } })).toBe(
       '-2 (order, order O-7)',
@@ -53,5 +53,12 @@ describe('summarizeEvent', () => {
         data: { order: 'O-1', status: 'paid', movements: [{ sku: 'A' }], unlinked: [{ sku: 'Z' }] },
       }),
     ).toBe('order O-1 paid: 1 stock movements, 1 unknown skus');
+  });
+
+  it('gives sizes in powers of 1024', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(12.4 * 1024)).toBe('12.4 KiB');
+    expect(formatBytes(632 * 1024 ** 2)).toBe('632.0 MiB');
+    expect(formatBytes(3 * 1024 ** 4)).toBe('3.0 TiB');
   });
 });
