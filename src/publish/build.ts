@@ -320,6 +320,8 @@ async function buildOnce(
     while (queue.length > 0) await writeNext();
     timings.thread.products = renderer.threadProducts;
     timings.thread.count = renderer.threadCount;
+    // Every segment is written: the threads go back to the process for other builds.
+    await renderer.close();
     await writer.add(edgePiece('tail', serializer.tail()));
     const files = await writer.finish();
     lap('finish');

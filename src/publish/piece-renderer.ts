@@ -232,8 +232,16 @@ export class BuildRenderer {
     const wanted = channelFormat(this.inputs.channel) === 'json' ? 1 : MAX_RENDER_THREADS;
     this.taken = takeThreads(wanted);
     const data: RenderWorkerData = { inputs: this.inputs, written: this.inline.wroteItems };
-    this.threads = Array.from({ length: this.taken }, () => this.startThread(data));
-    return this.threads;
+    // Each thread is kept as soon as it starts, so that close() stops it even if the next fails to.
+    const threads: RenderThread[] = [];
+    this.threads = threads;
+    try {
+      for (let i = 0; i < this.taken; i++) threads.push(this.startThread(data));
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+    return threads;
   }
 
   private startThread(data: RenderWorkerData): RenderThread {
