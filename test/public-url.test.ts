@@ -26,6 +26,7 @@ describe('FEEDWRIGHT_PUBLIC_URL', () => {
       'ftp://feeds.shop.example',
       'https://x.example/?a=1',
       'https://u:p@x.example',
+      'https://:p@x.example',
     ])
       expect(() => loadConfig({ FEEDWRIGHT_PUBLIC_URL: bad }), bad).toThrow(/FEEDWRIGHT_PUBLIC_URL must be/);
   });

@@ -118,7 +118,13 @@ function publicUrl(raw: string | undefined): string | undefined {
   } catch {
     throw new Error(`FEEDWRIGHT_PUBLIC_URL must be an absolute http(s) URL, got "${raw}"`);
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.search ||
+    url.hash ||
+    url.username ||
+    url.password
+  ) {
     throw new Error(
       `FEEDWRIGHT_PUBLIC_URL must be an http(s) URL without user, query or fragment, got "${raw}"`,
     );
