@@ -367,7 +367,7 @@ describe('operating the service', () => {
       progress.update('reading', 120_000, { done: 3 * 1024 * 1024, total: 12 * 1024 * 1024, unit: 'bytes' });
       progress.done();
       expect(written[0]).toContain('import shop reading █████░░░░░░░░░░░░░░░  25 %');
-      expect(written[0]).toContain('3.0 MB of 12.0 MB');
+      expect(written[0]).toContain('3.0 MiB of 12.0 MiB');
       expect(written[0]).toContain('120,000 rows');
       expect(written.at(-1)).toBe('\r\x1b[2K');
       expect(

@@ -81,7 +81,7 @@ export class Progress {
 }
 
 /**
- * The text of a progress line: `⠋ import shop reading ███████░░░░░░  35 % · 12.4 MB of 35.0 MB ·
+ * The text of a progress line: `⠋ import shop reading ███████░░░░░░  35 % · 12.4 MiB of 35.0 MiB ·
  * 120,000 rows (40,000 rows/s)`.
  */
 export function describeProgress(
