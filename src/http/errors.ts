@@ -38,7 +38,8 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
-function toErrorBody(err: FastifyError | AppError | Error): ErrorBody {
+/** The body an error answers with (an AppError's code, message and details). */
+export function toErrorBody(err: FastifyError | AppError | Error): ErrorBody {
   if (err instanceof AppError) {
     return {
       error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },

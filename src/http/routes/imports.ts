@@ -1,11 +1,11 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { applyHeldRun, runImport } from '../../catalog/import-run.js';
-import { AppError } from '../../errors.js';
+import { AppError, ERROR_CODES } from '../../errors.js';
 import { getCatalog } from '../../store/catalogs.js';
 import { getRun, listRowErrors, listRuns, publicRun } from '../../store/imports.js';
 import type { Store } from '../../store/types.js';
-import { type ErrorBody, errorSchema } from '../errors.js';
+import { errorSchema, toErrorBody } from '../errors.js';
 import {
   apiErrors,
   apiSecurity,
@@ -195,12 +195,14 @@ export const importRoutes: FastifyPluginAsync<{
           );
         }
         if (run.status === 'failed') {
-          const error: ErrorBody['error'] = {
-            code: 'IMPORT_FAILED',
-            message: `import run ${run.id} failed: ${run.failure ?? 'no reason recorded'}`,
-            details: { run: run.id },
-          };
-          return reply.status(422).send({ error, run: publicRun(run) });
+          const failed = new AppError(
+            'IMPORT_FAILED',
+            `import run ${run.id} failed: ${run.failure ?? 'no reason recorded'}`,
+            { details: { run: run.id } },
+          );
+          return reply
+            .status(ERROR_CODES.IMPORT_FAILED.status)
+            .send({ ...toErrorBody(failed), run: publicRun(run) });
         }
         const status = run.status === 'applied' ? 201 : run.status === 'held' ? 202 : 200;
         return reply.status(status).send({ run: publicRun(run) });
