@@ -527,26 +527,17 @@ function renderSteps(steps: StepResult[]): string {
 }
 
 function renderBreakdown(b: Breakdown, buildWallMs: number | undefined): string {
+  const row = (p: PhaseTime) => [
+    p.phase,
+    fmtSec(p.ms),
+    `${((p.ms / b.wallMs) * 100).toFixed(1)} %`,
+    ((p.ms * 1000) / Math.max(1, b.items)).toFixed(2),
+    p.what,
+  ];
   const lines = [
     renderTable(
       ['phase', 'time', 'share', 'µs/item', 'what'],
-      [
-        ...b.phases.map((p) => [
-          p.phase,
-          fmtSec(p.ms),
-          `${((p.ms / b.wallMs) * 100).toFixed(1)} %`,
-          ((p.ms * 1000) / Math.max(1, b.items)).toFixed(2),
-          p.what,
-        ]),
-        ['total', fmtSec(b.wallMs), '100 %', ((b.wallMs * 1000) / Math.max(1, b.items)).toFixed(2), ''],
-        ...b.thread.map((p) => [
-          p.phase,
-          fmtSec(p.ms),
-          `${((p.ms / b.wallMs) * 100).toFixed(1)} %`,
-          ((p.ms * 1000) / Math.max(1, b.items)).toFixed(2),
-          p.what,
-        ]),
-      ],
+      [...b.phases.map(row), row({ phase: 'total', ms: b.wallMs, what: '' }), ...b.thread.map(row)],
       [4],
     ),
     `  this build: ${fmtInt(b.items / (b.wallMs / 1000))} items/s${
