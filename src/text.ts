@@ -35,7 +35,8 @@ export function formatBytes(bytes: number): string {
   return i === 0 ? `${value} B` : `${value.toFixed(1)} ${units[i]}`;
 }
 
-function short(v: unknown, max = 60): string {
+/** A value as text, cut to `max` characters (60). */
+export function short(v: unknown, max = 60): string {
   return clip(showValue(v), max);
 }
 
@@ -43,7 +44,8 @@ function count(v: unknown): string {
   return typeof v === 'number' ? numbers.format(v) : '–';
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+/** Whether a JSON value is an object (not null, not an array). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

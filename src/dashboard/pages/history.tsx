@@ -1,10 +1,10 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { HistoryEvent, HistoryType } from '../../store/history.js';
-import { summarizeEvent } from '../../text.js';
+import { isRecord, short, summarizeEvent } from '../../text.js';
 import { qs } from '../api.js';
 import { href, setQuery } from '../router.js';
-import { Badge, Card, clip, Field, Loaded, Page, showValue, Table, Time, useApi } from '../ui.js';
+import { Badge, Card, Field, Loaded, Page, Table, Time, useApi } from '../ui.js';
 
 // Every type the history holds, for the filter (the compiler checks the list is whole).
 const TYPES: Record<HistoryType, true> = {
@@ -228,12 +228,4 @@ function Summary(props: { event: HistoryEvent }) {
     );
   }
   return <span>{summarizeEvent(e)}</span>;
-}
-
-function short(v: unknown, max = 60): string {
-  return clip(showValue(v), max);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
