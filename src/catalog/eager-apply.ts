@@ -1,5 +1,5 @@
 import { lockCatalog } from '../store/catalogs.js';
-import { countProducts } from '../store/products.js';
+import { hasProducts } from '../store/products.js';
 import { createStagedRange } from '../store/staging.js';
 import type { Queryable, Store } from '../store/types.js';
 
@@ -77,14 +77,15 @@ export class EagerApply<T> {
   }
 
   private async apply(tx: Queryable): Promise<T> {
-    // The feed may arrive slowly (a linked URL, an upload): the transaction waits for it.
-    // Each range is read by the ord index in order (no bitmap scan, so no sort), and its
-    // statement is too small for JIT compiling to pay.
-    await tx.exec(`SET LOCAL statement_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0;
+    // The feed may arrive slowly (a linked URL, an upload): the transaction waits for it
+    // (the session is long-running, so it has no statement timeout either). Each range is
+    // read by the ord index in order (no bitmap scan, so no sort), and its statement is too
+    // small for JIT compiling to pay.
+    await tx.exec(`SET LOCAL idle_in_transaction_session_timeout = 0;
       SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off`);
     // The import lock keeps other imports of the catalog out; the catalog's row is locked
     // only at the end, as every apply does, so orders and stock pushes are not held up.
-    if ((await countProducts(tx, this.a.catalogId)) > 0) {
+    if (await hasProducts(tx, this.a.catalogId)) {
       throw new Error(`catalog "${this.a.catalogId}" is no longer empty: another process imported into it`);
     }
     for (;;) {

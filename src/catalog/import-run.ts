@@ -30,7 +30,7 @@ import {
   type RunCounts,
   releaseStaleHeldRuns,
 } from '../store/imports.js';
-import { analyzeProducts, countProducts } from '../store/products.js';
+import { analyzeProducts, hasProducts } from '../store/products.js';
 import { bumpCatalogRevision } from '../store/publications.js';
 import {
   applyStaging,
@@ -210,7 +210,7 @@ async function executeRun(
     const opened = feed;
     // The first full import into an empty catalog, on PostgreSQL: its rows are created while
     // the feed is still read (see eager-apply.ts). PGlite runs in this thread: nothing to overlap.
-    if (store.kind === 'postgres' && req.mode === 'full' && (await countProducts(session, def.id)) === 0)
+    if (store.kind === 'postgres' && req.mode === 'full' && !(await hasProducts(session, def.id)))
       eagerSlot = takeEagerSlot();
     await createStaging(session, table, { byOrd: eagerSlot !== undefined });
     if (eagerSlot)

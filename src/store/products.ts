@@ -73,6 +73,15 @@ export async function getProduct(
   return rows[0] ? toProduct(rows[0]) : undefined;
 }
 
+/** Whether a catalog has any product (one probe of its index, where a count reads them all). */
+export async function hasProducts(db: Queryable, catalogId: string): Promise<boolean> {
+  const rows = await db.query<{ any: boolean }>({
+    text: 'SELECT EXISTS (SELECT 1 FROM products WHERE catalog_id = $1) AS any',
+    values: [catalogId],
+  });
+  return rows[0]?.any === true;
+}
+
 /** Number of products in a catalog. */
 export async function countProducts(db: Queryable, catalogId: string): Promise<number> {
   const rows = await db.query<{ n: number }>({
