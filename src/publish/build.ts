@@ -48,6 +48,11 @@ export interface BuildRequest {
   /** Told, once the feed is written, where the build's time went (the benchmark's breakdown). */
   onTimings?: (timings: BuildTimings) => void;
   /**
+   * Told when this build switched a new publication in; not when an automatic rebuild found
+   * the feed already up to date and gave back the latest publication as it was.
+   */
+  onSwitchedIn?: (publication: Publication) => void;
+  /**
    * When only the stock moved since the last publication, write again only the segments
    * that hold the moved skus (see stock-rebuild.ts); otherwise, or in any doubt, a whole
    * build. Automatic builds ask for it; a build on demand is always whole.
@@ -425,6 +430,7 @@ async function switchIn(
     }),
   );
   await pruneFeeds(a.dir, job.version).catch(() => {});
+  a.req.onSwitchedIn?.(publication);
   return publication;
 }
 

@@ -55,8 +55,6 @@ export class Publisher {
   private readonly running = new Map<string, Promise<Publication>>();
   private readonly pending = new Map<string, Waiter>();
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
-  /** The version last told to onPublished, per channel: a queued rebuild that found the feed up to date published nothing. */
-  private readonly told = new Map<string, number>();
   private pollTimer: NodeJS.Timeout | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<Array<Promise<unknown>>> | undefined;
@@ -221,21 +219,29 @@ export class Publisher {
     actor: string,
     incremental: boolean,
   ): Promise<Publication> {
+    // A queued rebuild that found the feed up to date published nothing: only a switch-in is told.
+    let switchedIn = false;
     const build = this.withSlot(async () => {
       await this.assertPublishable(channelId);
       return buildChannelFeed(
         { store: this.opts.store, dataDir: this.opts.dataDir, now: this.now },
         // Rules are evaluated at the time the build starts, not when it was asked for.
-        { channelId, reason, actor, incremental },
+        {
+          channelId,
+          reason,
+          actor,
+          incremental,
+          onSwitchedIn: () => {
+            switchedIn = true;
+          },
+        },
       );
     });
     this.running.set(channelId, build);
     build.then(
       (publication) => {
         this.failures.delete(channelId);
-        if (this.told.get(channelId) === publication.version) return;
-        this.told.set(channelId, publication.version);
-        this.opts.onPublished?.(publication);
+        if (switchedIn) this.opts.onPublished?.(publication);
       },
       (err: unknown) => {
         // A disabled or removed channel is not a failed build.
