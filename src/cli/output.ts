@@ -1,4 +1,4 @@
-import { formatBytes } from '../text.js';
+import { clip, formatBytes, showValue as valueText } from '../text.js';
 
 /** Writes aligned columns; the first row is the header. */
 export function formatTable(rows: string[][]): string {
@@ -123,7 +123,6 @@ function fmt(n: number): string {
  * that "10" and 10 read differently), anything else as JSON, cut to `max` characters.
  */
 export function showValue(v: unknown, opts: { quote?: boolean; max?: number } = {}): string {
-  if (v === null || v === undefined) return '∅';
-  const s = typeof v === 'string' && !opts.quote ? v : JSON.stringify(v);
-  return opts.max !== undefined && s.length > opts.max ? `${s.slice(0, opts.max)}…` : s;
+  const s = opts.quote && typeof v === 'string' ? JSON.stringify(v) : valueText(v);
+  return opts.max === undefined ? s : clip(s, opts.max);
 }
