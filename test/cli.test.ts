@@ -8,9 +8,9 @@ import { countProducts, getProduct } from '../src/store/products.js';
 import type { Store } from '../src/store/types.js';
 import { runCli } from './helpers/cli.js';
 import { startFixtureServer } from './helpers/fixture-server.js';
+import { SAMPLES } from './helpers/samples.js';
 import { BACKEND, openTestStore, type TestStore } from './helpers/store.js';
 
-const SAMPLES = path.resolve(import.meta.dirname, '../../shared/samples');
 const REPO = path.resolve(import.meta.dirname, '..');
 
 describe('command line', () => {

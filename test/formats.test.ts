@@ -8,12 +8,11 @@ import { runImport } from '../src/catalog/import-run.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { listRowErrors } from '../src/store/imports.js';
 import { getProduct } from '../src/store/products.js';
+import { samplePath } from './helpers/samples.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 const PARSE = path.resolve(import.meta.dirname, 'fixtures/parse');
-const WOO = fs.readFileSync(
-  path.resolve(import.meta.dirname, '../../shared/samples/woocommerce-sample-products.csv'),
-);
+const WOO = fs.readFileSync(samplePath('woocommerce-sample-products.csv'));
 
 describe('imports of every format', () => {
   let t: TestStore;

@@ -6,9 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../src/errors.js';
 import { buildApp } from '../src/http/app.js';
+import { SAMPLES } from './helpers/samples.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
-const SAMPLES = path.resolve(import.meta.dirname, '../../shared/samples');
 const WOO = fs.readFileSync(path.join(SAMPLES, 'woocommerce-sample-products.csv'));
 const KEY = 'test-key-0123456789';
 const auth = { authorization: `Bearer ${KEY}` };

@@ -5,13 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/http/app.js';
 import { type FixtureServer, startFixtureServer } from './helpers/fixture-server.js';
+import { samplePath } from './helpers/samples.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 // What `POST /api/catalogs/{id}/imports` answers for each way a run ends.
 
-const WOO = fs.readFileSync(
-  path.resolve(import.meta.dirname, '../../shared/samples/woocommerce-sample-products.csv'),
-);
+const WOO = fs.readFileSync(samplePath('woocommerce-sample-products.csv'));
 const MAPPING = { sku: 'SKU', title: 'Name', price: 'Regular price', quantity: 'Stock' };
 const KEY = 'import-answers-test-key';
 const auth = { authorization: `Bearer ${KEY}` };

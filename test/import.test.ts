@@ -18,10 +18,10 @@ import { countProducts, getProduct, listProducts, type StoredProduct } from '../
 import type { Queryable, Store } from '../src/store/types.js';
 import { startFixtureServer } from './helpers/fixture-server.js';
 import { killWhenPastRows } from './helpers/kill-child.js';
+import { SAMPLES } from './helpers/samples.js';
 import { BACKEND, openTestStore, type TestStore } from './helpers/store.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, 'fixtures');
-const SAMPLES = path.resolve(import.meta.dirname, '../../shared/samples');
 const REPO = path.resolve(import.meta.dirname, '..');
 
 /** The mapping of the fixtures named catalog-*.csv and of most bad-row fixtures. */

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -11,11 +10,10 @@ import { saveCatalog } from '../src/store/catalogs.js';
 import { readHistory } from '../src/store/history.js';
 import { countProducts, getProduct, listProducts, type StoredProduct } from '../src/store/products.js';
 import { type FixtureServer, startFixtureServer } from './helpers/fixture-server.js';
+import { samplePath } from './helpers/samples.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
-const WOO = fs.readFileSync(
-  path.resolve(import.meta.dirname, '../../shared/samples/woocommerce-sample-products.csv'),
-);
+const WOO = fs.readFileSync(samplePath('woocommerce-sample-products.csv'));
 const MAPPING = { sku: 'SKU', title: 'Name', price: 'Regular price', quantity: 'Stock' };
 
 /**

@@ -23,6 +23,7 @@ import {
   listPublications,
 } from '../src/store/publications.js';
 import { getRuleSet, listRuleSets, listRuleSetVersions } from '../src/store/rule-sets.js';
+import { samplePath } from './helpers/samples.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 // Every route fastify registers, seen by an onRoute hook added as the app is created: before
@@ -41,7 +42,7 @@ vi.mock('fastify', async (importOriginal) => {
 });
 
 const REPO = path.resolve(import.meta.dirname, '..');
-const WOO = fs.readFileSync(path.resolve(REPO, '../shared/samples/woocommerce-sample-products.csv'));
+const WOO = fs.readFileSync(samplePath('woocommerce-sample-products.csv'));
 const KEY = 'openapi-test-key';
 const auth = { authorization: `Bearer ${KEY}` };
 /** Inside brand-pause's Christmas window, so its rule's window is open. */

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyDefinitions } from '../src/apply/apply-definitions.js';
 import { buildApp } from '../src/http/app.js';
 import { readHistory } from '../src/store/history.js';
+import { samplePath } from './helpers/samples.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
-const WOO = fs.readFileSync(path.resolve(REPO, '../shared/samples/woocommerce-sample-products.csv'));
+const WOO = fs.readFileSync(samplePath('woocommerce-sample-products.csv'));
 const KEY = 'rules-test-key';
 const auth = { authorization: `Bearer ${KEY}` };
 

@@ -13,8 +13,7 @@ import {
 } from '../../src/catalog/presets.js';
 import { parseCsv } from '../../src/parse/csv.js';
 import type { RowIssue } from '../../src/parse/types.js';
-
-const SAMPLES = path.resolve(import.meta.dirname, '../../../shared/samples');
+import { SAMPLES } from '../helpers/samples.js';
 
 /** A record's cells in the header's order. */
 function valuesOf(header: string[], row: Record<string, string>): string[] {

@@ -6,8 +6,7 @@ import { createNormalizer, planHeader } from '../../../src/catalog/normalize.js'
 import { PACKAGE_ROOT } from '../../../src/config/config.js';
 import { parseRuleSet } from '../../../src/rules/files.js';
 import type { Product, RuleSet } from '../../../src/rules/types.js';
-
-const SAMPLES = path.join(PACKAGE_ROOT, '..', 'shared', 'samples');
+import { SAMPLES } from '../../helpers/samples.js';
 
 /** The Shopify template's columns mapped as a merchant would map them. */
 export const SHOPIFY_MAPPING: CatalogDefinition['mapping'] = {
