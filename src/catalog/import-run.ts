@@ -4,7 +4,7 @@ import { DEFAULT_MAX_RECORD_SIZE, FeedParseError } from '../parse/csv.js';
 import { readFeed } from '../parse/detect.js';
 import type { KeyedRecord } from '../parse/records.js';
 import { THREADED_MIN_BYTES } from '../parse/threaded-csv.js';
-import type { RawRecord, RowIssue } from '../parse/types.js';
+import type { ParseWarning, RawRecord, RowIssue } from '../parse/types.js';
 import { GOOGLE_NAMESPACE } from '../parse/xml.js';
 import { type FetchState, fetchStateAfter, validatorsFor } from '../sources/fetch-state.js';
 import {
@@ -232,6 +232,7 @@ async function executeRun(
         const record = next.value;
         counts.rows++;
         if (opened.issues.length > 0) errors.drain(opened.issues);
+        if (opened.warnings.length > 0) warnings.addAll(opened.warnings.splice(0));
         const out = opened.normalize(record);
         for (const w of out.warnings) warnings.add(w);
         const result = out.result;
@@ -252,6 +253,7 @@ async function executeRun(
           req.onProgress?.({ phase: 'reading', rows: counts.rows, bytes: bytesRead(source.stream) });
       }
       if (opened.issues.length > 0) errors.drain(opened.issues);
+      if (opened.warnings.length > 0) warnings.addAll(opened.warnings.splice(0));
       if (chunk.length > 0) yield chunk;
     }
     const chunkRows = eager ? Math.max(1, req.eagerChunkRows ?? EAGER_CHUNK_ROWS) : Number.POSITIVE_INFINITY;
@@ -566,6 +568,8 @@ interface ImportFeed {
   normalize: (record: RawRecord | KeyedRecord) => PresetResult;
   /** Record-level parse problems, filled while iterating. */
   issues: RowIssue[];
+  /** What the parser changed in records it handed on, filled while iterating. */
+  warnings: ParseWarning[];
   /** Mapped columns the feed lacks (for keyed feeds, known once every record was read). */
   missingColumns: () => string[];
   /** The column the sku is read from: the one column a partial feed cannot do without. */
@@ -609,6 +613,7 @@ async function openFeed(
           records: opened.feed.records,
           normalize: (r) => normalize(r as RawRecord),
           issues: opened.feed.issues,
+          warnings: [],
           missingColumns: () => plan.missingColumns,
           skuColumn,
           close,
@@ -620,6 +625,7 @@ async function openFeed(
         records: opened.feed.records,
         normalize: (r) => ({ result: normalize(r as RawRecord), warnings: NO_WARNINGS }),
         issues: opened.feed.issues,
+        warnings: [],
         missingColumns: () => plan.missingColumns,
         skuColumn: def.mapping?.sku ?? 'sku',
         close,
@@ -650,6 +656,7 @@ async function openFeed(
     records: keyed.records,
     normalize: (r) => ({ result: normalize(r as KeyedRecord), warnings: NO_WARNINGS }),
     issues: keyed.issues,
+    warnings: keyed.warnings,
     // Optional elements are often left out of one item or another: a mapped key counts as
     // present when any item had it, as written or with its prefix stripped.
     missingColumns: () =>

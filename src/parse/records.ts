@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { RowIssue } from './types.js';
+import type { ParseWarning, RowIssue } from './types.js';
 
 /**
  * A value of a keyed record: text as written in the feed, a list (a repeated XML element,
@@ -59,6 +59,8 @@ export interface KeyedFeed {
   records: AsyncIterable<KeyedRecord>;
   /** Item-level parse problems (too long, too deep, malformed); filled while iterating. */
   issues: RowIssue[];
+  /** What the parser changed in items it still hands on; filled while iterating (see ParseWarning). */
+  warnings: ParseWarning[];
 }
 
 /** Default cap on nesting, counted from the document's root (the root is level 1). */
@@ -121,6 +123,7 @@ export async function readKeyedFeed(
   format: KeyedFormat,
   reader: ItemReader,
   issues: RowIssue[],
+  warnings: ParseWarning[] = [],
 ): Promise<KeyedFeed> {
   const keysSeen = new Set<string>();
 
@@ -182,6 +185,7 @@ export async function readKeyedFeed(
     strippedName: (name) => reader.strippedName?.(name) ?? null,
     records: records(),
     issues,
+    warnings,
   };
 }
 

@@ -29,6 +29,20 @@ export type RowIssueCode =
   | 'duplicate_sku'
   | 'unknown_sku';
 
+/**
+ * Something the parser changed or noticed in a record that it still hands on: the record is
+ * imported and the run lists the warning (HTML entities decoded, control characters removed,
+ * a lone surrogate replaced). A warning about the whole feed names the first line it concerns.
+ */
+export interface ParseWarning {
+  line: number;
+  sku: string | null;
+  code: ParseWarningCode;
+  message: string;
+}
+
+export type ParseWarningCode = 'html_entities' | 'control_characters' | 'lone_surrogate';
+
 /** A parsed feed: its header, its records as a stream, and the issues found while parsing. */
 export interface ParsedFeed {
   header: string[];
