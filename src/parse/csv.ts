@@ -35,8 +35,8 @@ const SKIPPABLE: Record<string, RowIssueCode> = {
 /**
  * Parses a CSV byte stream with csv-parse. The first record is the header; every later
  * record comes out as a RawRecord. Records longer than maxRecordSize are cut out before
- * csv-parse (see RecordGuard); records csv-parse rejects (wrong number of columns, bad
- * quoting) become row issues too, and parsing goes on.
+ * csv-parse (see RecordGuard); records csv-parse rejects (wrong number of columns, a quote
+ * never closed) become row issues too, and parsing goes on.
  */
 export async function parseCsv(input: Readable, options: CsvOptions = {}): Promise<ParsedFeed> {
   const issues: RowIssue[] = [];
@@ -56,6 +56,9 @@ export async function parseCsv(input: Readable, options: CsvOptions = {}): Promi
     bom: true,
     info: true,
     skip_empty_lines: true,
+    // Spreadsheets write a quote inside an unquoted cell as it is (`Monitor 27" 4K`,
+    // `=HYPERLINK("x")`): a quote opens a quoted cell only at the start of the cell.
+    relax_quotes: true,
     // Only a backstop: the guard has cut longer records. Should csv-parse still meet one, it
     // would drop the rest of its buffer, so the run must fail rather than lose rows unseen.
     max_record_size: maxRecordSize,

@@ -201,7 +201,7 @@ export class RecordGuard extends Transform {
         if (this.quoteAtChunkEnd) {
           this.quoteAtChunkEnd = false;
           if (b === QUOTE) content = true;
-          else if (b === dFirst || b === CR || b === LF) inQuotes = false;
+          else inQuotes = false;
         }
         settled = true;
       }
@@ -225,8 +225,10 @@ export class RecordGuard extends Transform {
             if (next === QUOTE) {
               i++;
               recordBytes++;
-            } else if (next === dFirst || next === CR || next === LF) inQuotes = false;
-            // Anything else after a quote: csv-parse reports it and stays inside the quotes.
+            } else inQuotes = false;
+            // Anything but a second quote closes the quotes: after the delimiter or a line break
+            // the field ends; after another byte (`"27"" wide`, `"a"b`) csv-parse's relax_quotes
+            // keeps the quotes as text and the field goes on unquoted, as this does.
           }
         }
       } else if (isBreak) {

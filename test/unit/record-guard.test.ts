@@ -154,7 +154,7 @@ class ReferenceRecordGuard extends Transform {
       if (this.quoteAtChunkEnd) {
         this.quoteAtChunkEnd = false;
         if (b === QUOTE) content = true;
-        else if (b === dFirst || isBreak) this.inQuotes = false;
+        else this.inQuotes = false;
       }
       if (content) {
         // The second quote of an escaped pair.
@@ -168,8 +168,8 @@ class ReferenceRecordGuard extends Transform {
             if (next === QUOTE) {
               i++;
               this.recordBytes++;
-            } else if (next === dFirst || next === CR || next === LF) this.inQuotes = false;
-            // Anything else after a quote: csv-parse reports it and stays inside the quotes.
+            } else this.inQuotes = false;
+            // Anything but a second quote closes the quotes (csv-parse with relax_quotes).
           }
         }
       } else if (isBreak) {
