@@ -208,7 +208,11 @@ describe('imports of every format', () => {
 
   it('imports NDJSON, one object a line, a bad line being a row error', async () => {
     const text = '{"sku":"N-1","price":"5"}\n{"sku":"N-2","price":"x"}\nnot json\n{"sku":"N-3"}\n';
-    const run = await importBytes({ id: 'nd' }, Buffer.from(text), 'feed.ndjson');
+    const run = await importBytes(
+      { id: 'nd', safety: { maxErrorPercent: 100 } },
+      Buffer.from(text),
+      'feed.ndjson',
+    );
     expect(run).toMatchObject({ status: 'applied', counts: { created: 2, errors: 2 } });
     const errors = await listRowErrors(t.store, run.id, { limit: 10, offset: 0 });
     expect(errors.map((e) => [e.line, e.code])).toEqual([

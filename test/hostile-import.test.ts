@@ -26,6 +26,9 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
+/** These feeds are three items with one bad: the gate on the share of bad rows is tested apart. */
+const ANY_ERRORS = { safety: { maxErrorPercent: 100 } } as const;
+
 async function defineCatalog(id: string, extra: Partial<CatalogDefinition> = {}): Promise<void> {
   await saveCatalog(t.store, { kind: 'catalog', id, ...extra }, 'test');
 }
@@ -140,7 +143,11 @@ describe('invalid bytes in the declared encoding', () => {
 
 describe('nesting deeper than the limit', () => {
   it('makes an XML item nested deeper than maxDepth a row error at its line; the other items land', async () => {
-    await defineCatalog('xml-deep', { format: 'xml', options: { itemPath: 'products/product' } });
+    await defineCatalog('xml-deep', {
+      format: 'xml',
+      options: { itemPath: 'products/product' },
+      ...ANY_ERRORS,
+    });
 
     const run = await upload('xml-deep', fixture('xml-item-too-deep.xml'), 'products.xml');
     expect(run.status).toBe('applied');
@@ -154,7 +161,7 @@ describe('nesting deeper than the limit', () => {
   });
 
   it('makes it a row error too when the item element is detected, not given', async () => {
-    await defineCatalog('xml-deep-detected', { format: 'xml' });
+    await defineCatalog('xml-deep-detected', { format: 'xml', ...ANY_ERRORS });
 
     const run = await upload('xml-deep-detected', fixture('xml-item-too-deep.xml'), 'products.xml', 64);
     expect(run.status).toBe('applied');
@@ -168,7 +175,7 @@ describe('nesting deeper than the limit', () => {
   });
 
   it('makes a JSON item nested deeper than maxDepth a row error at its line; the other items land', async () => {
-    await defineCatalog('json-deep', { format: 'json' });
+    await defineCatalog('json-deep', { format: 'json', ...ANY_ERRORS });
 
     const run = await upload('json-deep', fixture('json-item-too-deep.json'), 'products.json');
     expect(run.status).toBe('applied');
@@ -185,6 +192,7 @@ describe('nesting deeper than the limit', () => {
 describe('records over maxRecordSize', () => {
   it('makes an XML item longer than maxRecordSize a row error at its line; the other items land', async () => {
     await defineCatalog('xml-long', {
+      ...ANY_ERRORS,
       format: 'xml',
       options: { itemPath: 'products/product', maxRecordSize: 1024 },
     });

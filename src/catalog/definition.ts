@@ -3,6 +3,7 @@ import cron from 'node-cron';
 import { normalizeEncoding } from '../parse/decode.js';
 import { isTimeZone } from '../time/zone.js';
 import { CANONICAL_FIELDS } from './fields.js';
+import type { DecimalSeparator } from './numbers.js';
 import { PRESETS, type Preset } from './presets.js';
 
 /** Feed formats a catalog may declare (SPEC §2). */
@@ -42,13 +43,23 @@ export interface CatalogDefinition {
      * Google's namespace is stripped (`g:price` is read as `price`); `[]` keeps every name as written.
      */
     stripNamespaces?: 'all' | string[];
+    /**
+     * The feed's decimal separator: `.` (`1,299.00`) or `,` (`1.299,00`). Left out, it is
+     * detected from the feed's numeric columns (prices, stock, weight) once per import.
+     */
+    decimalSeparator?: DecimalSeparator;
   };
   /** Canonical field → source column name. */
   mapping?: Partial<Record<(typeof CANONICAL_FIELDS)[number], string>>;
   schedule?: string;
   /** IANA time zone of `schedule` (default UTC). */
   timezone?: string;
-  safety?: { maxDropPercent?: number };
+  safety?: {
+    /** Share of the catalog's products a full import may remove before it is held (default 50). */
+    maxDropPercent?: number;
+    /** Share of a feed's rows that may be invalid before the import is held (default 20). */
+    maxErrorPercent?: number;
+  };
   /**
    * How long after a stock movement (an order) the merchant's own feed is trusted to show it
    * (`"30m"`, `"2h"`, `"90s"`; default 30 minutes): a ledger entry counts as reflected once an
@@ -69,6 +80,9 @@ export function reconcileAfterMs(def: Pick<CatalogDefinition, 'reconcileAfter'>)
 
 /** Default share of products an import may remove before it is held. */
 export const DEFAULT_MAX_DROP_PERCENT = 50;
+
+/** Default share of a feed's rows that may be invalid before the import is held. */
+export const DEFAULT_MAX_ERROR_PERCENT = 20;
 
 /** An identifier usable in URLs and file names. */
 export const ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
@@ -146,6 +160,7 @@ export const catalogDefinitionSchema = {
         stripNamespaces: {
           anyOf: [{ const: 'all' }, { type: 'array', items: { type: 'string', minLength: 1 } }],
         },
+        decimalSeparator: { enum: ['.', ','] },
       },
     },
     mapping: {
@@ -159,7 +174,10 @@ export const catalogDefinitionSchema = {
     safety: {
       type: 'object',
       additionalProperties: false,
-      properties: { maxDropPercent: { type: 'number', minimum: 0, maximum: 100 } },
+      properties: {
+        maxDropPercent: { type: 'number', minimum: 0, maximum: 100 },
+        maxErrorPercent: { type: 'number', minimum: 0, maximum: 100 },
+      },
     },
   },
 } as const;

@@ -2,7 +2,7 @@ import { AppError } from '../errors.js';
 import { reportOperation } from '../metrics.js';
 import { DEFAULT_MAX_RECORD_SIZE, FeedParseError } from '../parse/csv.js';
 import { readFeed } from '../parse/detect.js';
-import type { KeyedRecord } from '../parse/records.js';
+import { type KeyedRecord, scalarText, valueAt } from '../parse/records.js';
 import { THREADED_MIN_BYTES } from '../parse/threaded-csv.js';
 import type { ParseWarning, RawRecord, RowIssue } from '../parse/types.js';
 import { GOOGLE_NAMESPACE } from '../parse/xml.js';
@@ -42,15 +42,21 @@ import {
   mergePartialRows,
   orphanStagingTables,
   removeDuplicateSkus,
+  settleKeptRows,
   stagedRows,
   stagingExists,
   stagingTableName,
 } from '../store/staging.js';
 import { reconcileLedger } from '../store/stock.js';
 import type { Queryable, Session, Store } from '../store/types.js';
-import { type CatalogDefinition, DEFAULT_MAX_DROP_PERCENT, reconcileAfterMs } from './definition.js';
+import {
+  type CatalogDefinition,
+  DEFAULT_MAX_DROP_PERCENT,
+  DEFAULT_MAX_ERROR_PERCENT,
+  reconcileAfterMs,
+} from './definition.js';
 import { EAGER_CHUNK_ROWS, EagerApply, takeEagerSlot } from './eager-apply.js';
-import type { CanonicalField } from './fields.js';
+import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES } from './fields.js';
 import { isImportLocked, withImportLock } from './import-lock.js';
 import {
   createKeyedNormalizer,
@@ -59,6 +65,7 @@ import {
   planHeader,
   planKeyedFeed,
 } from './normalize.js';
+import { type DecimalSeparator, type NumberFormatNote, settleDecimalSeparator } from './numbers.js';
 import { createPresetNormalizer, detectPreset, type PresetResult, type RowWarning } from './presets.js';
 
 /** Row errors kept per run; every error is counted, the first ones are stored. */
@@ -184,6 +191,7 @@ export function emptyCounts(): RunCounts {
     errors: 0,
     skipped: 0,
     warnings: 0,
+    kept: 0,
   };
 }
 
@@ -208,17 +216,29 @@ async function executeRun(
   try {
     feed = await openFeed(def, source, req.mode);
     const opened = feed;
+    // The decimal separator is the feed's, given or detected once from its first records.
+    const settled = await settleDecimalSeparator(
+      opened.records,
+      opened.numericCells,
+      def.options?.decimalSeparator,
+    );
+    const numberFormat = settled.note;
+    const normalize = opened.normalizer(numberFormat.decimalSeparator);
+    const catalogHasProducts = req.mode === 'full' ? await hasProducts(session, def.id) : true;
     // The first full import into an empty catalog, on PostgreSQL: its rows are created while
     // the feed is still read (see eager-apply.ts). PGlite runs in this thread: nothing to overlap.
-    if (store.kind === 'postgres' && req.mode === 'full' && !(await hasProducts(session, def.id)))
-      eagerSlot = takeEagerSlot();
+    if (store.kind === 'postgres' && req.mode === 'full' && !catalogHasProducts) eagerSlot = takeEagerSlot();
+    // A full import keeps the products whose rows are invalid (a bad price must not remove one):
+    // such a row is staged as `kept`, by its sku, to be settled against the catalog (settleKeptRows).
+    const keepInvalid = req.mode === 'full' && catalogHasProducts;
+    let keptStaged = 0;
     await createStaging(session, table, { byOrd: eagerSlot !== undefined });
     if (eagerSlot)
       eager = new EagerApply(store, { table, catalogId: def.id, runId: run.id, actor: req.actor });
 
     // Parsing, validation and COPY run as one stream: the store works on a batch while
     // the next one is parsed. An eager run ends a COPY every `chunkRows` rows and hands them on.
-    const records = opened.records[Symbol.asyncIterator]();
+    const records = settled.records[Symbol.asyncIterator]();
     let exhausted = false;
     let staged = 0;
     async function* copyChunks(upTo: number): AsyncGenerator<string> {
@@ -233,7 +253,7 @@ async function executeRun(
         counts.rows++;
         if (opened.issues.length > 0) errors.drain(opened.issues);
         if (opened.warnings.length > 0) warnings.addAll(opened.warnings.splice(0));
-        const out = opened.normalize(record);
+        const out = normalize(record);
         for (const w of out.warnings) warnings.add(w);
         const result = out.result;
         if (!result) {
@@ -244,11 +264,17 @@ async function executeRun(
         if (result.ok) {
           counts.valid++;
           chunk += copyLine(++staged, result.product);
-          if (chunk.length >= 512 * 1024) {
-            yield chunk;
-            chunk = '';
+        } else {
+          errors.add(result.issue);
+          if (keepInvalid && result.issue.sku !== null) {
+            keptStaged++;
+            chunk += keptLine(++staged, result.issue.line, result.issue.sku);
           }
-        } else errors.add(result.issue);
+        }
+        if (chunk.length >= 512 * 1024) {
+          yield chunk;
+          chunk = '';
+        }
         if (counts.rows % 10_000 === 0)
           req.onProgress?.({ phase: 'reading', rows: counts.rows, bytes: bytesRead(source.stream) });
       }
@@ -272,16 +298,25 @@ async function executeRun(
     const duplicates = created === counts.valid ? [] : await removeDuplicateSkus(session, table);
     counts.valid -= duplicates.length;
     errors.addAll(duplicates);
+    if (keptStaged > 0) {
+      const kept = await settleKeptRows(session, table, def.id);
+      counts.kept = kept.length;
+      errors.markKept(kept);
+    }
     if (created !== undefined && created !== counts.valid) {
       throw new Error(`${created} products were created from ${counts.valid} distinct skus staged`);
     }
+    // A partial feed may list skus the catalog does not have (a warehouse's stock of every
+    // shop): they are reported, but they do not count as invalid rows for the gate.
+    let unknownSkus = 0;
     if (req.mode === 'partial') {
       const unknown = await mergePartialRows(session, table, def.id);
       counts.valid -= unknown.length;
+      unknownSkus = unknown.length;
       errors.addAll(unknown);
     }
     // An eager run's catalog is still empty to this connection: every staged row is created.
-    const diff = await diffStaging(session, table, def.id, req.mode, counts.valid);
+    const diff = await diffStaging(session, table, def.id, req.mode, counts.valid + counts.kept, counts.kept);
     Object.assign(counts, pick(diff));
     counts.errors = errors.count;
     counts.warnings = warnings.count;
@@ -292,7 +327,7 @@ async function executeRun(
       req.mode === 'partial'
         ? opened.missingColumns().filter((c) => c === opened.skuColumn)
         : opened.missingColumns();
-    const heldReasons = gate(def, missing, counts, diff, req.mode);
+    const heldReasons = gate(def, missing, counts, counts.errors - unknownSkus, diff, req.mode);
     await insertRowErrors(store, run.id, errors.stored);
     if (heldReasons.length > 0 && !req.force) {
       await eager?.rollback();
@@ -303,6 +338,7 @@ async function executeRun(
         heldReasons,
         stagingTable: table,
         fetchedAt: source.fetchedAt,
+        numberFormat,
       });
       await recordHistory(store, {
         type: 'import.held',
@@ -322,6 +358,7 @@ async function executeRun(
       forced: req.force,
       fetchedAt: source.fetchedAt,
       fetchState,
+      numberFormat,
     };
     if (eager) {
       const applied = await eager.commit(async (tx) => {
@@ -359,6 +396,7 @@ interface Applying {
   expectedBase?: number | null;
   /** The run and its closing events are dated by the clock (an eager run's transaction began with the run). */
   byClock?: boolean;
+  numberFormat?: NumberFormatNote;
 }
 
 /** An applied run, and the staging tables of the held runs it made stale. */
@@ -413,6 +451,7 @@ async function finishApply(
     fetchedAt: a.fetchedAt,
     fetchState: a.fetchState,
     byClock: a.byClock,
+    numberFormat: a.numberFormat,
   });
   // Ledger entries this feed can know of are now reflected by it: it is the truth again.
   const catalog = await getCatalog(tx, catalogId);
@@ -479,7 +518,7 @@ export async function applyHeldRun(store: Store, runId: number, actor: string): 
         if (
           !table ||
           !(await stagingExists(session, table)) ||
-          (await stagedRows(session, table)) !== run.counts.valid
+          (await stagedRows(session, table)) !== run.counts.valid + run.counts.kept
         ) {
           throw new AppError(
             'IMPORT_STALE',
@@ -532,10 +571,15 @@ export async function recoverInterruptedRuns(store: Store): Promise<number> {
   });
 }
 
+/**
+ * The safety gate (SPEC §3): why a run must be held, if it must. `invalid` is the number of
+ * rows that are not valid products (row errors, but for a partial feed's unknown skus).
+ */
 function gate(
   def: CatalogDefinition,
   missingColumns: string[],
   counts: RunCounts,
+  invalid: number,
   diff: DiffCounts,
   mode: 'full' | 'partial',
 ): HeldReason[] {
@@ -548,6 +592,16 @@ function gate(
   }
   if (counts.valid === 0) {
     reasons.push({ code: 'no_valid_rows', message: `no valid row among ${counts.rows} rows` });
+  }
+  const maxErrors = def.safety?.maxErrorPercent ?? DEFAULT_MAX_ERROR_PERCENT;
+  // Rows that are products or meant to be (a Shopify image row is neither).
+  const considered = counts.rows - counts.skipped;
+  if (counts.valid > 0 && considered > 0 && (invalid / considered) * 100 > maxErrors) {
+    const pct = Math.round((invalid / considered) * 1000) / 10;
+    reasons.push({
+      code: 'too_many_errors',
+      message: `${invalid} of ${considered} rows (${pct} %) are invalid, more than the ${maxErrors} % allowed`,
+    });
   }
   const max = def.safety?.maxDropPercent ?? DEFAULT_MAX_DROP_PERCENT;
   if (mode === 'full' && diff.existing > 0 && (diff.removed / diff.existing) * 100 > max) {
@@ -565,7 +619,10 @@ const NO_WARNINGS: RowWarning[] = [];
 /** A feed opened for the import: its records, how to normalize one, and what the mapping missed. */
 interface ImportFeed {
   records: AsyncIterable<RawRecord | KeyedRecord>;
-  normalize: (record: RawRecord | KeyedRecord) => PresetResult;
+  /** The cells of a record's numeric fields (prices, stock, weight): where the decimal separator is told. */
+  numericCells: (record: RawRecord | KeyedRecord) => string[];
+  /** The normalizer for the feed's decimal separator, once it is settled. */
+  normalizer: (decimal: DecimalSeparator) => (record: RawRecord | KeyedRecord) => PresetResult;
   /** Record-level parse problems, filled while iterating. */
   issues: RowIssue[];
   /** What the parser changed in records it handed on, filled while iterating. */
@@ -608,10 +665,14 @@ async function openFeed(
     try {
       const preset = def.preset ?? detectPreset(header);
       if (preset) {
-        const { plan, skuColumn, normalize } = createPresetNormalizer(preset, header, def.mapping, mode);
+        const { plan, skuColumn, numericColumns } = createPresetNormalizer(preset, header, def.mapping, mode);
         return {
           records: opened.feed.records,
-          normalize: (r) => normalize(r as RawRecord),
+          numericCells: (r) => cellsAt(r as RawRecord, numericColumns),
+          normalizer: (decimal) => {
+            const { normalize } = createPresetNormalizer(preset, header, def.mapping, mode, decimal);
+            return (r) => normalize(r as RawRecord);
+          },
           issues: opened.feed.issues,
           warnings: [],
           missingColumns: () => plan.missingColumns,
@@ -620,10 +681,14 @@ async function openFeed(
         };
       }
       const plan = planHeader(header, def.mapping);
-      const normalize = createNormalizer(plan, mode);
+      const numericColumns = plan.fields.filter((f) => isNumericField(f.field)).map((f) => f.index);
       return {
         records: opened.feed.records,
-        normalize: (r) => ({ result: normalize(r as RawRecord), warnings: NO_WARNINGS }),
+        numericCells: (r) => cellsAt(r as RawRecord, numericColumns),
+        normalizer: (decimal) => {
+          const normalize = createNormalizer(plan, mode, decimal);
+          return (r) => ({ result: normalize(r as RawRecord), warnings: NO_WARNINGS });
+        },
         issues: opened.feed.issues,
         warnings: [],
         missingColumns: () => plan.missingColumns,
@@ -650,11 +715,22 @@ async function openFeed(
     (prefix) => prefix !== '' && keyed.namespaces[prefix] === GOOGLE_NAMESPACE,
   );
   const plan = planKeyedFeed(def.mapping, { googlePrefixes, strippedName: keyed.strippedName });
-  const normalize = createKeyedNormalizer(plan, mode);
   const mapped = Object.keys(def.mapping ?? {}) as CanonicalField[];
+  const numericColumns = CANONICAL_FIELDS.filter(isNumericField).map((field) => plan.columns[field]);
   return {
     records: keyed.records,
-    normalize: (r) => ({ result: normalize(r as KeyedRecord), warnings: NO_WARNINGS }),
+    numericCells: (r) =>
+      numericColumns.flatMap((columns) => {
+        for (const column of columns) {
+          const value = valueAt((r as KeyedRecord).data, column);
+          if (value !== undefined) return [scalarText(value)];
+        }
+        return [];
+      }),
+    normalizer: (decimal) => {
+      const normalize = createKeyedNormalizer(plan, mode, decimal);
+      return (r) => ({ result: normalize(r as KeyedRecord), warnings: NO_WARNINGS });
+    },
     issues: keyed.issues,
     warnings: keyed.warnings,
     // Optional elements are often left out of one item or another: a mapped key counts as
@@ -668,6 +744,16 @@ async function openFeed(
         .map((field) => def.mapping?.[field] ?? field),
     skuColumn: def.mapping?.sku ?? 'sku',
   };
+}
+
+/** Whether a canonical field holds a number (a price, the stock, the weight). */
+function isNumericField(field: CanonicalField): boolean {
+  return FIELD_TYPES[field] === 'decimal' || FIELD_TYPES[field] === 'integer';
+}
+
+/** A record's cells at these indexes. */
+function cellsAt(record: RawRecord, indexes: readonly number[]): string[] {
+  return indexes.map((i) => record.values[i] ?? '');
 }
 
 /** Error codes that mean the feed could not be fetched or read: the run is held, not failed. */
@@ -783,6 +869,16 @@ class ErrorSink {
     for (const i of issues) this.add(i);
   }
 
+  /** Says, in the stored errors of these rows, that their product keeps its last imported version. */
+  markKept(rows: ReadonlyArray<{ line: number; sku: string }>): void {
+    const kept = new Set(rows.map((r) => `${r.line}\u0000${r.sku}`));
+    for (const note of this.stored) {
+      if (note.sku !== null && kept.has(`${note.line}\u0000${note.sku}`)) {
+        note.message += '; the product keeps its last imported version';
+      }
+    }
+  }
+
   /** Takes the parser's issues (records it skipped) out of its buffer. */
   drain(issues: RowIssue[]): void {
     this.parserSkipped += issues.length;
@@ -793,7 +889,12 @@ class ErrorSink {
 // COPY text format: backslash, tab and line breaks are escaped; JSON text has no raw
 // control characters, so only its backslashes need doubling.
 function copyLine(ord: number, p: NormalizedProduct): string {
-  return `${ord}\t${p.line}\t${escapeCopy(p.sku)}\t${escapeJson(JSON.stringify(p.fields))}\t${escapeJson(JSON.stringify(p.attributes))}\n`;
+  return `${ord}\t${p.line}\t${escapeCopy(p.sku)}\t${escapeJson(JSON.stringify(p.fields))}\t${escapeJson(JSON.stringify(p.attributes))}\tf\n`;
+}
+
+/** The staged row of an invalid row whose product is kept as it is (see settleKeptRows). */
+function keptLine(ord: number, line: number, sku: string): string {
+  return `${ord}\t${line}\t${escapeCopy(sku)}\t{}\t{}\tt\n`;
 }
 
 function escapeJson(s: string): string {

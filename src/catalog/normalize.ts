@@ -2,6 +2,7 @@ import { type KeyedRecord, type RawValue, scalarText, valueAt } from '../parse/r
 import type { RawRecord, RowIssue } from '../parse/types.js';
 import type { CatalogDefinition } from './definition.js';
 import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES, GOOGLE_FIELD_NAMES } from './fields.js';
+import { type DecimalSeparator, readNumber } from './numbers.js';
 
 /** A JSON value as stored in a product's fields or attributes. */
 /** A JSON value: canonical fields are scalars; attributes of XML and JSON feeds may be lists or objects. */
@@ -31,6 +32,8 @@ export interface HeaderPlan {
   missingColumns: string[];
   /** Header columns that appear more than once (later ones are renamed `name (2)`). */
   duplicateColumns: string[];
+  /** How many columns the header has: every record must have as many. */
+  width: number;
 }
 
 /**
@@ -71,37 +74,73 @@ export function planHeader(header: string[], mapping: CatalogDefinition['mapping
   const attributes = names.flatMap((name, index) =>
     used.has(index) || name === '' ? [] : [{ name, index }],
   );
-  return { fields, attributes, missingColumns, duplicateColumns };
+  return { fields, attributes, missingColumns, duplicateColumns, width: header.length };
 }
 
-const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const INTEGER = /^[-+]?\d+$/;
+/**
+ * The row issue of a CSV record whose number of cells is not the header's, naming the sku
+ * read from `skuIndex` when there is one (a stray comma in a title shifts the cells after
+ * it, not the sku before it): the product keeps its last imported version instead of being
+ * removed.
+ */
+export function columnCountIssue(
+  record: RawRecord,
+  width: number,
+  skuIndex: number | undefined,
+): RowIssue | undefined {
+  if (record.values.length === width) return undefined;
+  const sku = skuIndex === undefined ? '' : clean(record.values[skuIndex] ?? '').trim();
+  return {
+    line: record.line,
+    sku: sku === '' ? null : sku,
+    code: 'column_count',
+    message: `expected ${width} columns, found ${record.values.length}`,
+  };
+}
+
 // A number as a spreadsheet would show it, without leading zeros that carry meaning (GTINs, zip codes).
 const PLAIN_NUMBER = /^-?(?:0|[1-9]\d{0,14})(?:\.\d+)?$|^-?\.\d+$/;
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'y', 'on']);
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'n', 'off']);
-const ACTIVE_WORDS = new Set(['active', 'published', 'publish', 'enabled', ...TRUE_WORDS]);
+/**
+ * The status words of the common shop exports (the README's table): Shopify `active`,
+ * `draft`, `archived`; WooCommerce `publish`, `draft`, `pending`, `private`, `future` and its
+ * `Published` 1, 0, -1; Magento's `status` and `product_online` 1 (enabled) and 2 (disabled);
+ * PrestaShop's and Shopware's `active` 1/0; BigCommerce's `Product Visible?` Y/N.
+ */
+const ACTIVE_WORDS = new Set([
+  'active',
+  'published',
+  'publish',
+  'enabled',
+  'online',
+  'visible',
+  ...TRUE_WORDS,
+]);
 const INACTIVE_WORDS = new Set([
   'inactive',
   'draft',
   'archived',
   'private',
+  'pending',
+  'future',
+  'unpublished',
   'disabled',
+  'offline',
   'hidden',
   '-1',
+  '2',
   ...FALSE_WORDS,
 ]);
 
 /** A typed canonical value, or the row issue that refuses the row. */
 type Typed = { ok: true; value: FieldValue } | { ok: false; issue: RowIssue };
 
-// A decimal, optionally with an ISO currency code after it, as Google feeds write prices ("12.50 EUR").
-const PRICE = /^([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:\s+([A-Z]{3}))?$/;
-
 /**
- * Types one non-empty cell of a canonical field: numbers with `.` decimals (a price may
- * carry its currency, `12.50 EUR`), whole quantities ≥ 0, the shops' booleans and status
- * words. `currency` receives a price's currency code when it has one.
+ * Types one non-empty cell of a canonical field: numbers with the feed's decimal separator
+ * and any thousands grouping (a price may carry its currency, `12.50 EUR`, `€ 4,50`), whole
+ * quantities ≥ 0 (`100.0000` is 100), the shops' booleans and status words. `currency`
+ * receives a price's currency code when it has one.
  */
 function typeCanonical(
   field: CanonicalField,
@@ -110,27 +149,30 @@ function typeCanonical(
   line: number,
   sku: string,
   currency: (code: string) => void,
+  decimal: DecimalSeparator,
 ): Typed {
   switch (FIELD_TYPES[field]) {
     case 'text':
       return { ok: true, value: cell };
     case 'decimal': {
       const isPrice = field === 'price' || field === 'sale_price';
-      const m = isPrice ? PRICE.exec(cell) : DECIMAL.test(cell) ? [cell, cell] : null;
-      if (!m?.[1]) {
+      const n = readNumber(cell, decimal, { currency: isPrice, exponent: true });
+      if (!n.ok) {
         return fail(
           line,
           sku,
           isPrice ? 'invalid_price' : 'invalid_number',
-          `${field} "${cut(cell)}" in column "${column}" is not a number (use . for decimals)`,
+          n.reason === 'out_of_range'
+            ? `${field} "${cut(cell)}" in column "${column}" is too large to be a number`
+            : `${field} "${cut(cell)}" in column "${column}" is not a number (the feed's decimal separator is "${decimal}")`,
         );
       }
-      if (m[2]) currency(m[2]);
-      return { ok: true, value: Number(m[1]) };
+      if (n.currency !== undefined) currency(n.currency);
+      return { ok: true, value: n.value };
     }
     case 'integer': {
-      const n = Number(cell);
-      if (!INTEGER.test(cell) || n < 0 || !Number.isSafeInteger(n)) {
+      const n = readNumber(cell, decimal);
+      if (!n.ok || n.value < 0 || !Number.isSafeInteger(n.value)) {
         return fail(
           line,
           sku,
@@ -138,7 +180,7 @@ function typeCanonical(
           `${field} "${cut(cell)}" in column "${column}" is not a whole number ≥ 0`,
         );
       }
-      return { ok: true, value: n };
+      return { ok: true, value: n.value };
     }
     case 'boolean': {
       const b = parseBoolean(cell);
@@ -178,6 +220,7 @@ function fillFields(
   sku: string,
   keepNulls: boolean,
   hasQuantity: boolean,
+  decimal: DecimalSeparator,
 ): RowIssue | undefined {
   let currency: string | undefined;
   const setCurrency = (code: string) => {
@@ -188,7 +231,7 @@ function fillFields(
       if (keepNulls) fields[field] = null;
       continue;
     }
-    const typed = typeCanonical(field, cell, column, line, sku, setCurrency);
+    const typed = typeCanonical(field, cell, column, line, sku, setCurrency, decimal);
     if (!typed.ok) return typed.issue;
     fields[field] = typed.value;
   }
@@ -204,8 +247,13 @@ function fillFields(
  * Turns raw records into products: types the canonical fields, keeps every other column
  * as a typed attribute, and reports a row that cannot be a product as a RowIssue.
  * In partial mode, empty mapped cells become explicit nulls (they clear the field).
+ * `decimal` is the feed's decimal separator (see settleDecimalSeparator).
  */
-export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
+export function createNormalizer(
+  plan: HeaderPlan,
+  mode: 'full' | 'partial',
+  decimal: DecimalSeparator = '.',
+) {
   const skuCol = plan.fields.find((f) => f.field === 'sku');
   const hasQuantity = plan.fields.some((f) => f.field === 'quantity');
   const otherFields = plan.fields.filter((f) => f.field !== 'sku');
@@ -213,6 +261,8 @@ export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
 
   return function normalize(record: RawRecord): NormalizeResult {
     const { values, line } = record;
+    const wrongWidth = columnCountIssue(record, plan.width, skuCol?.index);
+    if (wrongWidth) return { ok: false, issue: wrongWidth };
     const sku = skuCol ? clean(values[skuCol.index] ?? '').trim() : '';
     if (sku === '') {
       return fail(
@@ -229,7 +279,7 @@ export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
       column,
       cell: clean(values[index] ?? '').trim(),
     }));
-    const issue = fillFields(fields, cells, line, sku, keepNulls, hasQuantity);
+    const issue = fillFields(fields, cells, line, sku, keepNulls, hasQuantity, decimal);
     if (issue) return { ok: false, issue };
     const attributes: Record<string, FieldValue> = Object.create(null);
     for (const { name, index } of plan.attributes) {
@@ -245,21 +295,32 @@ export function createNormalizer(plan: HeaderPlan, mode: 'full' | 'partial') {
 }
 
 /**
- * Google's product attributes that may be given several times (Google Merchant Center's
- * product data specification): kept as a list even when an item gives one, so that a rule
- * or a channel reads them the same way whatever the item.
+ * Google's product attributes that may be given several times, from Google Merchant Center's
+ * product data specification (https://support.google.com/merchants/answer/7052112): kept as
+ * a list even when an item gives one, so that a rule or a channel reads them the same way
+ * whatever the item (a single `g:certification` is a list of one, as two are a list of two).
  */
-const GOOGLE_REPEATED_NAMES: readonly string[] = [
+export const GOOGLE_REPEATED_NAMES: readonly string[] = [
   'additional_image_link',
   'lifestyle_image_link',
-  'shipping',
-  'tax',
+  'product_type',
   'product_detail',
   'product_highlight',
+  'size_type',
+  'certification',
+  'loyalty_program',
+  'promotion_id',
+  'shipping',
+  'carrier_shipping',
+  'free_shipping_threshold',
+  'shipping_handling_business_days',
+  'shipping_transit_business_days',
+  'tax',
   'included_destination',
   'excluded_destination',
   'shopping_ads_excluded_country',
-  'promotion_id',
+  'consumer_notice',
+  'display_ads_similar_id',
 ];
 
 /** Where a keyed feed holds each canonical field: keys or paths, tried in order; the first present wins. */
@@ -335,7 +396,11 @@ export function planKeyedFeed(mapping: CatalogDefinition['mapping'] = {}, names:
  * kept as JSON. In partial mode an absent key leaves the stored value alone, and an empty
  * one clears it.
  */
-export function createKeyedNormalizer({ columns, lists }: KeyedPlan, mode: 'full' | 'partial') {
+export function createKeyedNormalizer(
+  { columns, lists }: KeyedPlan,
+  mode: 'full' | 'partial',
+  decimal: DecimalSeparator = '.',
+) {
   const keepNulls = mode === 'partial';
   const plan = CANONICAL_FIELDS.map((field) => ({ field, columns: columns[field] }));
   const skuWhere = columns.sku.map((k) => `"${k}"`).join(' or ');
@@ -359,7 +424,7 @@ export function createKeyedNormalizer({ columns, lists }: KeyedPlan, mode: 'full
       if (field === 'quantity' && raw !== undefined) quantityPresent = true;
       cells.push({ field, column, cell: raw === undefined ? undefined : clean(scalarText(raw)).trim() });
     }
-    const issue = fillFields(fields, cells, line, sku, keepNulls, quantityPresent || !keepNulls);
+    const issue = fillFields(fields, cells, line, sku, keepNulls, quantityPresent || !keepNulls, decimal);
     if (issue) return { ok: false, issue };
     const attributes: Record<string, FieldValue> = Object.create(null);
     for (const key of Object.keys(data)) {

@@ -1,12 +1,14 @@
 import type { RawRecord } from '../parse/types.js';
-import type { CanonicalField } from './fields.js';
+import { type CanonicalField, FIELD_TYPES } from './fields.js';
 import {
+  columnCountIssue,
   createNormalizer,
   type FieldValue,
   type HeaderPlan,
   type NormalizeResult,
   planHeader,
 } from './normalize.js';
+import { type DecimalSeparator, readNumber } from './numbers.js';
 
 /**
  * Export presets: the shop exports merchants do not choose (SPEC §2 `preset`). A preset
@@ -51,6 +53,8 @@ export interface PresetTransform {
   header: string[];
   /** For planHeader: the preset's defaults, each overridden by the definition's own mapping. */
   mapping: Mapping;
+  /** Indexes of the feed's own columns that hold numbers (prices, stock, weight), for detection. */
+  numericColumns: number[];
   transform(record: RawRecord): PresetStep;
 }
 
@@ -105,7 +109,9 @@ interface PresetSpec {
   defaults(cols: Columns): Mapping;
   /** Fields computed per row, in groups that stand or fall together (price with sale_price). */
   derived: CanonicalField[][];
-  start(cols: Columns): (values: string[], line: number) => Shaped;
+  /** The export's columns the derived numeric fields are computed from. */
+  numericSources: string[];
+  start(cols: Columns, decimal: DecimalSeparator): (values: string[], line: number) => Shaped;
 }
 
 /**
@@ -117,6 +123,7 @@ export function createPresetTransform(
   preset: Preset,
   header: string[],
   explicit: Mapping = {},
+  decimal: DecimalSeparator = '.',
 ): PresetTransform {
   const spec = SPECS[preset];
   const cols = new Columns(header);
@@ -133,12 +140,24 @@ export function createPresetTransform(
   const gtinAt = cols.at(mapping.gtin);
   const skuAt = cols.at(mapping.sku);
   const mappedColumns = new Set(Object.values(mapping));
-  const shape = spec.start(cols);
+  const shape = spec.start(cols, decimal);
+  const numericColumns = [
+    ...Object.entries(mapping).flatMap(([field, column]) =>
+      FIELD_TYPES[field as CanonicalField] === 'decimal' || FIELD_TYPES[field as CanonicalField] === 'integer'
+        ? [column]
+        : [],
+    ),
+    ...spec.numericSources,
+  ].flatMap((column) => {
+    const at = cols.at(column);
+    return at === undefined ? [] : [at];
+  });
 
   return {
     preset,
     header: [...header, ...derivedColumns],
     mapping,
+    numericColumns: [...new Set(numericColumns)],
     transform(record) {
       const values = header.map((_, i) => record.values[i] ?? '');
       const s = shape(values, record.line);
@@ -182,14 +201,26 @@ export function createPresetNormalizer(
   header: string[],
   explicit: Mapping | undefined,
   mode: 'full' | 'partial',
-): { plan: HeaderPlan; skuColumn: string; normalize: (record: RawRecord) => PresetResult } {
-  const t = createPresetTransform(preset, header, explicit);
+  decimal: DecimalSeparator = '.',
+): {
+  plan: HeaderPlan;
+  skuColumn: string;
+  numericColumns: number[];
+  normalize: (record: RawRecord) => PresetResult;
+} {
+  const t = createPresetTransform(preset, header, explicit, decimal);
   const plan = planHeader(t.header, t.mapping);
-  const normalize = createNormalizer(plan, mode);
+  const normalize = createNormalizer(plan, mode, decimal);
+  const skuIndex = header.indexOf(t.mapping.sku ?? SPECS[preset].sku);
+  const skuAt = skuIndex === -1 ? undefined : skuIndex;
   return {
     plan,
     skuColumn: t.mapping.sku ?? SPECS[preset].sku,
+    numericColumns: t.numericColumns,
     normalize(record) {
+      // Checked on the export's own columns: the transform pads a short record.
+      const wrongWidth = columnCountIssue(record, header.length, skuAt);
+      if (wrongWidth) return { result: { ok: false, issue: wrongWidth }, warnings: [] };
       const step = t.transform(record);
       if (!step.record) return { skipped: step.skipped, warnings: step.warnings };
       const result = normalize(step.record);
@@ -201,7 +232,6 @@ export function createPresetNormalizer(
 
 // Excel shows a long number as `3.65275E+11` and saves it so (`3,65275E+11` in comma locales).
 const EXCEL_EXPONENT = /^\d+(?:[.,]\d+)?E\+\d+$/i;
-const AMOUNT = /^\d+(?:\.\d+)?$/;
 
 // ---------------------------------------------------------------------------------------
 // Shopify: one row per variant; the product's columns are written on its first row only.
@@ -252,7 +282,8 @@ const shopify: PresetSpec = {
       weight: 'Variant Grams',
     }),
   derived: [['price', 'sale_price'], ['availability'], ['image_url']],
-  start(cols) {
+  numericSources: ['Variant Price', 'Variant Compare At Price'],
+  start(cols, decimal) {
     const productColumns = cols.header.flatMap((name, i) => (isShopifyProductColumn(name) ? [i] : []));
     const imageRowColumns = new Set(
       cols.header.flatMap((name, i) => (name === 'Handle' || name.startsWith('Image ') ? [i] : [])),
@@ -304,7 +335,9 @@ const shopify: PresetSpec = {
       // price and sale_price what the customer pays now.
       const price = cols.cell(values, 'Variant Price');
       const compareAt = cols.cell(values, 'Variant Compare At Price');
-      const onSale = AMOUNT.test(price) && AMOUNT.test(compareAt) && Number(compareAt) > Number(price);
+      const p = readNumber(price, decimal, { currency: true });
+      const c = readNumber(compareAt, decimal, { currency: true });
+      const onSale = p.ok && c.ok && c.value > p.value;
 
       return {
         values,
@@ -346,6 +379,7 @@ const woocommerce: PresetSpec = {
       weight: cols.header.find((h) => h.startsWith('Weight (')),
     }),
   derived: [['parent_sku'], ['availability'], ['image_url'], ['category']],
+  numericSources: [],
   start(cols) {
     const parents = new Map<string, string>();
     return (values, line) => {

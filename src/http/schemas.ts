@@ -124,7 +124,14 @@ export const restoreBody = {
 const heldReasonSchema = record({
   code: {
     type: 'string',
-    enum: ['no_valid_rows', 'missing_columns', 'too_many_removed', 'fetch_failed', 'parse_failed'],
+    enum: [
+      'no_valid_rows',
+      'missing_columns',
+      'too_many_removed',
+      'too_many_errors',
+      'fetch_failed',
+      'parse_failed',
+    ],
   },
   message: { type: 'string' },
 });
@@ -153,10 +160,44 @@ export const importRunSchema = record(
       errors: { type: 'integer' },
       skipped: { type: 'integer', description: 'rows that are not products (a Shopify image row)' },
       warnings: { type: 'integer' },
+      kept: {
+        type: 'integer',
+        description:
+          'products whose row was invalid: they keep their last imported version (their rows are among the errors)',
+      },
     }),
     heldReasons: { type: 'array', items: heldReasonSchema },
     failure: nullableString,
     applicable: { type: 'boolean', description: 'a held run that still has its staged rows' },
+    numberFormat: {
+      description: "how the feed's numbers were read; null before a run read any",
+      oneOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          required: ['decimalSeparator', 'source'],
+          properties: {
+            decimalSeparator: { type: 'string', enum: ['.', ','] },
+            source: {
+              type: 'string',
+              enum: ['option', 'detected', 'default'],
+              description:
+                'given by the catalog, detected from the feed, or the default for want of evidence',
+            },
+            evidence: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['point', 'comma'],
+              properties: {
+                point: { type: 'integer', description: 'values that read only with a decimal point' },
+                comma: { type: 'integer', description: 'values that read only with a decimal comma' },
+                example: { type: 'string' },
+              },
+            },
+          },
+        },
+      ],
+    },
   },
   'An import run: its status, counts and why it was held or failed.',
 );

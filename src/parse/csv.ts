@@ -25,8 +25,6 @@ export class FeedParseError extends Error {
 
 const SKIPPABLE: Record<string, RowIssueCode> = {
   CSV_MAX_RECORD_SIZE: 'record_too_long',
-  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'column_count',
-  CSV_RECORD_INCONSISTENT_COLUMNS: 'column_count',
   CSV_INVALID_CLOSING_QUOTE: 'malformed_record',
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'malformed_record',
   CSV_QUOTE_NOT_CLOSED: 'malformed_record',
@@ -35,8 +33,9 @@ const SKIPPABLE: Record<string, RowIssueCode> = {
 /**
  * Parses a CSV byte stream with csv-parse. The first record is the header; every later
  * record comes out as a RawRecord. Records longer than maxRecordSize are cut out before
- * csv-parse (see RecordGuard); records csv-parse rejects (wrong number of columns, a quote
- * never closed) become row issues too, and parsing goes on.
+ * csv-parse (see RecordGuard); a record csv-parse rejects (a quote never closed) becomes a
+ * row issue too, and parsing goes on. A record with the wrong number of cells is handed on
+ * as it is: its consumer knows where the sku is.
  */
 export async function parseCsv(input: Readable, options: CsvOptions = {}): Promise<ParsedFeed> {
   const issues: RowIssue[] = [];
@@ -59,6 +58,9 @@ export async function parseCsv(input: Readable, options: CsvOptions = {}): Promi
     // Spreadsheets write a quote inside an unquoted cell as it is (`Monitor 27" 4K`,
     // `=HYPERLINK("x")`): a quote opens a quoted cell only at the start of the cell.
     relax_quotes: true,
+    // A record with more or fewer cells than the header is handed on: the import reads its
+    // sku and reports the row (columnCountIssue), so that its product is kept, not removed.
+    relax_column_count: true,
     // Only a backstop: the guard has cut longer records. Should csv-parse still meet one, it
     // would drop the rest of its buffer, so the run must fail rather than lose rows unseen.
     max_record_size: maxRecordSize,
@@ -140,11 +142,6 @@ function describeCsvError(err: CsvError, maxRecordSize: number): string {
   switch (err.code) {
     case 'CSV_MAX_RECORD_SIZE':
       return `record longer than ${maxRecordSize} bytes`;
-    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
-    case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
-      const m = /expected (\d+), got (\d+)/i.exec(err.message) ?? /(\d+)[^\d]+(\d+)/.exec(err.message);
-      return m ? `expected ${m[1]} columns, found ${m[2]}` : err.message;
-    }
     default:
       return err.message.replace(/^[A-Za-z ]+:\s*/, '');
   }

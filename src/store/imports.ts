@@ -1,3 +1,4 @@
+import type { NumberFormatNote } from '../catalog/numbers.js';
 import type { FetchState } from '../sources/fetch-state.js';
 import type { Queryable } from './types.js';
 
@@ -6,7 +7,13 @@ export type RunStatus = 'running' | 'applied' | 'held' | 'failed' | 'not_modifie
 
 /** Why a run was held. */
 export interface HeldReason {
-  code: 'no_valid_rows' | 'missing_columns' | 'too_many_removed' | 'fetch_failed' | 'parse_failed';
+  code:
+    | 'no_valid_rows'
+    | 'missing_columns'
+    | 'too_many_removed'
+    | 'too_many_errors'
+    | 'fetch_failed'
+    | 'parse_failed';
   message: string;
 }
 
@@ -23,6 +30,11 @@ export interface RunCounts {
   skipped: number;
   /** Rows imported with a warning (a barcode in scientific notation…). */
   warnings: number;
+  /**
+   * Products whose row was invalid (a bad price, a stray comma): they keep their last imported
+   * version, neither updated nor removed. Each such row is among the errors too.
+   */
+  kept: number;
 }
 
 /** An import run as stored and shown. */
@@ -43,6 +55,8 @@ export interface ImportRun {
   failure: string | null;
   /** Whether a held run still has its staged rows and can be applied. */
   applicable: boolean;
+  /** How the feed's numbers were read (null before a run read any). */
+  numberFormat: NumberFormatNote | null;
 }
 
 interface RunRow {
@@ -66,6 +80,8 @@ interface RunRow {
   errors: number;
   skipped: number;
   warnings: number;
+  kept: number;
+  number_format: NumberFormatNote | null;
   held_reasons: HeldReason[];
   failure: string | null;
   staging_table: string | null;
@@ -100,10 +116,12 @@ function toRun(r: RunRow): ImportRunRecord {
       errors: r.errors,
       skipped: r.skipped,
       warnings: r.warnings,
+      kept: r.kept,
     },
     heldReasons: r.held_reasons,
     failure: r.failure,
     applicable: r.status === 'held' && r.staging_table !== null,
+    numberFormat: r.number_format,
     stagingTable: r.staging_table,
     baseRunId: r.base_run_id === null ? null : Number(r.base_run_id),
   };
@@ -176,6 +194,8 @@ export async function finishRun(
     fetchState?: FetchState;
     /** Stamped by the clock, not the transaction's start (see insertHistory's `byClock`). */
     byClock?: boolean;
+    /** How the feed's numbers were read; left as it was when not given. */
+    numberFormat?: NumberFormatNote;
   },
 ): Promise<ImportRunRecord> {
   const c = r.counts;
@@ -183,7 +203,7 @@ export async function finishRun(
     text: `UPDATE import_runs SET status = $2, rows_total = $3, rows_valid = $4, created = $5, updated = $6,
              unchanged = $7, removed = $8, errors = $9, held_reasons = $10::jsonb, failure = $11,
              staging_table = $12, forced = forced OR $13, fetched_at = coalesce($14, fetched_at),
-             skipped = $18, warnings = $19,
+             skipped = $18, warnings = $19, kept = $21, number_format = coalesce($22::jsonb, number_format),
              source_key = $15, source_etag = $16, source_last_modified = $17,
              -- now() is the transaction's start, which an import's history events share; a
              -- run finished in a transaction that stayed open while its feed was read goes by the
@@ -212,6 +232,8 @@ export async function finishRun(
       c.skipped,
       c.warnings,
       r.byClock === true,
+      c.kept,
+      r.numberFormat === undefined ? null : JSON.stringify(r.numberFormat),
     ],
   });
   return toRun(rows[0] as RunRow);

@@ -29,6 +29,8 @@ export async function createStaging(
   await db.exec(`DROP TABLE IF EXISTS ${table}, ${deltaTable(table)};
     CREATE UNLOGGED TABLE ${table} (
       ord integer NOT NULL, line integer NOT NULL, sku text NOT NULL, fields jsonb NOT NULL, attributes jsonb NOT NULL,
+      -- An invalid row of a full import: its product, if the catalog has it, keeps its last version.
+      kept boolean NOT NULL DEFAULT false,
       -- Computed by the server while the COPY streams (the other core), as products.hash is.
       hash text GENERATED ALWAYS AS (md5(fields::text || '|' || attributes::text)) STORED
     )${ordIndex}`);
@@ -36,7 +38,7 @@ export async function createStaging(
 
 /** The COPY statement that fills a staging table. */
 export function copyIntoStaging(table: string): string {
-  return `COPY ${table} (ord, line, sku, fields, attributes) FROM STDIN`;
+  return `COPY ${table} (ord, line, sku, fields, attributes, kept) FROM STDIN`;
 }
 
 /** Drops a staging table if it is there. */
@@ -89,10 +91,12 @@ export async function orphanStagingTables(db: Queryable): Promise<string[]> {
 export async function removeDuplicateSkus(db: Queryable, table: string): Promise<RowIssue[]> {
   await db.exec(`ANALYZE ${table}`);
   const rows = await db.query<{ ord: number; line: number; sku: string; first: number }>({
-    text: `WITH dup AS (SELECT sku, min(ord) AS first_ord FROM ${table} GROUP BY sku HAVING count(*) > 1),
+    text: `WITH dup AS (SELECT sku, min(ord) AS first_ord FROM ${table} WHERE NOT kept
+                        GROUP BY sku HAVING count(*) > 1),
            first AS (SELECT dup.sku, dup.first_ord, s.line FROM dup JOIN ${table} s
                      ON s.sku = dup.sku AND s.ord = dup.first_ord)
-           DELETE FROM ${table} s USING first WHERE s.sku = first.sku AND s.ord <> first.first_ord
+           DELETE FROM ${table} s USING first
+           WHERE s.sku = first.sku AND s.ord <> first.first_ord AND NOT s.kept
            RETURNING s.ord, s.line, s.sku, first.line AS first`,
   });
   return rows
@@ -103,6 +107,28 @@ export async function removeDuplicateSkus(db: Queryable, table: string): Promise
       code: 'duplicate_sku' as const,
       message: `duplicate sku "${r.sku}", first seen on line ${r.first}; this row is skipped`,
     }));
+}
+
+/**
+ * Settles the invalid rows a full import staged as `kept` (see createStaging): a row whose
+ * sku also has a valid row, or is not in the catalog, or was kept already, is dropped; the
+ * others keep their product as it is (diffStaging counts them, applyStaging leaves them).
+ * Returns the lines and skus of the products kept, in feed order.
+ */
+export async function settleKeptRows(
+  db: Queryable,
+  table: string,
+  catalogId: string,
+): Promise<Array<{ line: number; sku: string }>> {
+  await db.query({
+    text: `DELETE FROM ${table} s WHERE s.kept AND (
+             EXISTS (SELECT 1 FROM ${table} v WHERE v.sku = s.sku AND (NOT v.kept OR v.ord < s.ord))
+             OR NOT EXISTS (SELECT 1 FROM products p WHERE p.catalog_id = $1 AND p.sku = s.sku))`,
+    values: [catalogId],
+  });
+  return db.query<{ line: number; sku: string }>({
+    text: `SELECT line, sku FROM ${table} WHERE kept ORDER BY ord`,
+  });
 }
 
 /**
@@ -142,7 +168,8 @@ export type DiffCounts = Pick<RunCounts, 'created' | 'updated' | 'unchanged' | '
  * Diffs the staged rows against the catalog, changing nothing in it: one join by sku and
  * content hash writes the new and changed rows into the delta table, and the counts follow
  * from it. Over an empty catalog every row is new and no join is needed at all.
- * `staged` is the number of rows in the staging table.
+ * `staged` is the number of rows in the staging table, `kept` how many of them are kept rows
+ * (settleKeptRows): each matches its product and is neither updated nor removed.
  */
 export async function diffStaging(
   db: Queryable,
@@ -150,9 +177,10 @@ export async function diffStaging(
   catalogId: string,
   mode: 'full' | 'partial',
   staged: number,
+  kept = 0,
 ): Promise<DiffCounts> {
   const existing = await countProducts(db, catalogId);
-  if (existing === 0) return { created: staged, updated: 0, unchanged: 0, removed: 0, existing };
+  if (existing === 0) return { created: staged - kept, updated: 0, unchanged: 0, removed: 0, existing };
   const delta = deltaTable(table);
   await db.exec(`DROP TABLE IF EXISTS ${delta};
     CREATE UNLOGGED TABLE ${delta} (sku text NOT NULL, fields jsonb NOT NULL, attributes jsonb NOT NULL,
@@ -161,7 +189,7 @@ export async function diffStaging(
     text: `INSERT INTO ${delta} (sku, fields, attributes, hash, is_new)
            SELECT s.sku, s.fields, s.attributes, s.hash, p.sku IS NULL
            FROM ${table} s LEFT JOIN products p ON p.catalog_id = $1 AND p.sku = s.sku
-           WHERE p.sku IS NULL OR p.hash <> s.hash`,
+           WHERE NOT s.kept AND (p.sku IS NULL OR p.hash <> s.hash)`,
     values: [catalogId],
   });
   await db.exec(`ANALYZE ${delta}`);
@@ -171,11 +199,12 @@ export async function diffStaging(
   });
   const created = c?.created ?? 0;
   const updated = c?.updated ?? 0;
+  // A kept row matches its product (it is in the catalog) and changes nothing.
   const matched = staged - created;
   return {
     created,
     updated,
-    unchanged: matched - updated,
+    unchanged: matched - updated - kept,
     removed: mode === 'full' ? existing - matched : 0,
     existing,
   };
@@ -233,7 +262,10 @@ export async function applyStaging(
     });
   }
   if (a.diff.created > 0) {
-    await tx.query({ text: createProducts(hasDelta ? `${delta} WHERE is_new` : table), values });
+    await tx.query({
+      text: createProducts(hasDelta ? `${delta} WHERE is_new` : `${table} WHERE NOT kept`),
+      values,
+    });
   }
   if (a.diff.created + a.diff.updated + (a.mode === 'full' ? a.diff.removed : 0) > 0) {
     await bumpCatalogRevision(tx, a.catalogId);

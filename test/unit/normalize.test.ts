@@ -7,6 +7,7 @@ import {
   planHeader,
   typeAttribute,
 } from '../../src/catalog/normalize.js';
+import type { DecimalSeparator } from '../../src/catalog/numbers.js';
 
 /** Normalizes one record of a feed with this header and mapping. */
 function normalizeRow(
@@ -14,8 +15,9 @@ function normalizeRow(
   values: string[],
   mapping: Record<string, string> = {},
   mode: 'full' | 'partial' = 'full',
+  decimal: DecimalSeparator = '.',
 ): NormalizeResult {
-  return createNormalizer(planHeader(header, mapping), mode)({ line: 7, values });
+  return createNormalizer(planHeader(header, mapping), mode, decimal)({ line: 7, values });
 }
 
 function product(header: string[], values: string[], mapping: Record<string, string> = {}) {
@@ -85,10 +87,12 @@ describe('createNormalizer', () => {
     expect(issue(['Name'], ['Tee']).message).toBe('no sku column');
   });
 
-  it('accepts whole quantities ≥ 0 and refuses the rest', () => {
+  it('accepts whole quantities ≥ 0, with a zero fraction as Magento writes them, and refuses the rest', () => {
     expect(product(header, ['A', '', '', '0', ''], mapping).fields.quantity).toBe(0);
     expect(product(header, ['A', '', '', '+4', ''], mapping).fields.quantity).toBe(4);
-    for (const bad of ['-1', '2.5', 'abc', '1e3', '9007199254740993']) {
+    expect(product(header, ['A', '', '', '100.0000', ''], mapping).fields.quantity).toBe(100);
+    expect(product(header, ['A', '', '', '1,200', ''], mapping).fields.quantity).toBe(1200);
+    for (const bad of ['-1', '2.5', '2.50', 'abc', '1e3', '9007199254740993', '1e400']) {
       expect(issue(header, ['A', '', '', bad, ''], mapping), bad).toMatchObject({
         sku: 'A',
         code: 'invalid_quantity',
@@ -97,14 +101,75 @@ describe('createNormalizer', () => {
     }
   });
 
-  it('reads decimals written with a point, including ".5", and refuses a decimal comma', () => {
+  it('reads decimals written with a point, including ".5", and refuses a decimal comma in a point feed', () => {
     expect(product(header, ['A', '', '.5', '', ''], mapping).fields.price).toBe(0.5);
     expect(product(header, ['A', '', '-3.', '', ''], mapping).fields.price).toBe(-3);
+    expect(product(header, ['A', '', '1,299.00', '', ''], mapping).fields.price).toBe(1299);
     expect(issue(header, ['A', '', '12,50', '', ''], mapping)).toMatchObject({
       code: 'invalid_price',
-      message: 'price "12,50" in column "Price" is not a number (use . for decimals)',
+      message: 'price "12,50" in column "Price" is not a number (the feed\'s decimal separator is ".")',
     });
     expect(issue(['sku', 'weight'], ['A', '1 kg'])).toMatchObject({ code: 'invalid_number' });
+  });
+
+  it('reads a feed written with a decimal comma, its thousands grouped any way merchants group them', () => {
+    const read = (cells: string[]) => {
+      const r = normalizeRow(
+        ['sku', 'price', 'quantity', 'weight', 'currency'],
+        ['A', ...cells],
+        {},
+        'full',
+        ',',
+      );
+      if (!r.ok) throw new Error(r.issue.message);
+      return r.product.fields;
+    };
+    expect(read(['4,50', '5,00', '0,25', ''])).toMatchObject({ price: 4.5, quantity: 5, weight: 0.25 });
+    for (const price of ['1.299,00', '1 299,00', '1\u00a0299,00', '1\u202f299,00', "1'299,00", '1299']) {
+      expect(read([price, '', '', '']).price, price).toBe(1299);
+    }
+    expect(read(['34,00 EUR', '', '', ''])).toMatchObject({ price: 34, currency: 'EUR' });
+    expect(read(['€ 4,50', '', '', ''])).toMatchObject({ price: 4.5, currency: 'EUR' });
+    expect(read(['4,50 €', '', '', ''])).toMatchObject({ price: 4.5, currency: 'EUR' });
+    // The currency column wins over the symbol beside the price.
+    expect(read(['4,50 €', '', '', 'CHF'])).toMatchObject({ price: 4.5, currency: 'CHF' });
+    const bad = normalizeRow(['sku', 'price'], ['A', '4.50'], {}, 'full', ',');
+    expect(bad).toMatchObject({ ok: false, issue: { code: 'invalid_price', sku: 'A' } });
+  });
+
+  it('reads the currencies written beside a price in a point feed, and refuses a number too large to hold', () => {
+    const read = (price: string) => product(['sku', 'price'], ['A', price]).fields;
+    expect(read('EUR 4.50')).toMatchObject({ price: 4.5, currency: 'EUR' });
+    expect(read('$4.50')).toMatchObject({ price: 4.5, currency: 'USD' });
+    expect(read('£1,299.99')).toMatchObject({ price: 1299.99, currency: 'GBP' });
+    expect(read('CHF 12.–')).toMatchObject({ price: 12, currency: 'CHF' });
+    expect(read('12.50 USD')).toMatchObject({ price: 12.5, currency: 'USD' });
+    expect(issue(['sku', 'price'], ['A', '12.50 XYZ'])).toMatchObject({ code: 'invalid_price' });
+    expect(issue(['sku', 'price'], ['A', '1e400'])).toMatchObject({
+      code: 'invalid_price',
+      message: 'price "1e400" in column "price" is too large to be a number',
+    });
+    expect(issue(['sku', 'weight'], ['A', '1e999'])).toMatchObject({ code: 'invalid_number' });
+  });
+
+  it('reads the status words of the common shop exports', () => {
+    const status = (cell: string) => product(['sku', 'status'], ['A', cell]).fields.status;
+    for (const word of ['active', 'publish', 'Enabled', '1', 'Y', 'true', 'online'])
+      expect(status(word), word).toBe('active');
+    for (const word of [
+      'draft',
+      'archived',
+      'pending',
+      'private',
+      'Disabled',
+      '2',
+      '0',
+      '-1',
+      'N',
+      'offline',
+    ]) {
+      expect(status(word), word).toBe('inactive');
+    }
   });
 
   it('reads the booleans shops write for manage_stock', () => {
