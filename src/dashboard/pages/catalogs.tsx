@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import type { StoredCatalog } from '../../store/catalogs.js';
 import type { ImportRun } from '../../store/imports.js';
@@ -47,8 +48,35 @@ export function RunCounts(props: { run: ImportRun }) {
           · <span class="removed-count">{fmtNumber(c.errors)} errors</span>
         </>
       ) : null}
+      {c.kept > 0 ? <> · {fmtNumber(c.kept)} kept as they were</> : null}
     </span>
   );
+}
+
+/**
+ * A run's status: an applied run with row errors is a warning, not a plain success (its bad
+ * rows were left out, or their products kept as they were).
+ */
+export function RunStatusBadge(props: { run: ImportRun }) {
+  const { run } = props;
+  if (run.status === 'applied' && run.counts.errors > 0) {
+    return <Badge value="applied with errors" tone="warn" />;
+  }
+  return <Badge value={run.status} />;
+}
+
+/** How a run read the feed's numbers, in words. */
+export function numberFormatText(run: ImportRun): string | undefined {
+  const f = run.numberFormat;
+  if (!f) return undefined;
+  const name = f.decimalSeparator === ',' ? 'decimal comma (4,50)' : 'decimal point (4.50)';
+  if (f.source === 'option') return `${name}, as the catalog says`;
+  if (f.source === 'default') return `${name}: no value told, the default`;
+  const told = f.decimalSeparator === ',' ? f.evidence?.comma : f.evidence?.point;
+  const other = f.decimalSeparator === ',' ? f.evidence?.point : f.evidence?.comma;
+  return `${name}, detected from ${fmtNumber(told ?? 0)} value${told === 1 ? '' : 's'}${
+    f.evidence?.example ? ` such as "${f.evidence.example}"` : ''
+  }${other ? ` (${fmtNumber(other)} read otherwise)` : ''}`;
 }
 
 /** Every catalog with its source, schedule and last import. */
@@ -82,7 +110,7 @@ export function CatalogsPage() {
                     c.lastImport ? (
                       <>
                         <a href={href('imports', c.lastImport.id)}>
-                          <Badge value={c.lastImport.status} />
+                          <RunStatusBadge run={c.lastImport} />
                         </a>{' '}
                         <Time at={c.lastImport.startedAt} />
                         <div class="muted">
@@ -160,7 +188,7 @@ function LastImport(props: { run: ImportRun; onApplied: () => void }) {
       testid="last-import"
       title={
         <>
-          Last import <a href={href('imports', run.id)}>#{run.id}</a> <Badge value={run.status} />
+          Last import <a href={href('imports', run.id)}>#{run.id}</a> <RunStatusBadge run={run} />
         </>
       }
     >
@@ -174,6 +202,10 @@ function LastImport(props: { run: ImportRun; onApplied: () => void }) {
 export function RunFacts(props: { run: ImportRun; big?: boolean }) {
   const { run } = props;
   const n = (v: number) => (props.big ? <span class="big">{fmtNumber(v)}</span> : fmtNumber(v));
+  const numbers = numberFormatText(run);
+  const extra: Array<[ComponentChildren, ComponentChildren]> = [];
+  if (run.counts.kept > 0) extra.push(['Kept as they were', n(run.counts.kept)]);
+  if (numbers) extra.push(['Numbers', numbers]);
   return (
     <Facts
       items={[
@@ -184,6 +216,7 @@ export function RunFacts(props: { run: ImportRun; big?: boolean }) {
         ['Unchanged', n(run.counts.unchanged)],
         ['Removed', n(run.counts.removed)],
         ['Row errors', n(run.counts.errors)],
+        ...extra,
         ['Started', <Time at={run.startedAt} />],
         ['Duration', fmtDuration(run.durationMs)],
         ['By', run.actor],
@@ -287,8 +320,11 @@ function ImportForm(props: { catalog: CatalogView; onDone: () => void }) {
       </form>
       {start.error ? <ErrorBox error={start.error} /> : null}
       {lastRun ? (
-        <p class={lastRun.status === 'applied' ? 'success' : 'notice'} data-testid="import-result">
-          Import <a href={href('imports', lastRun.id)}>#{lastRun.id}</a> <Badge value={lastRun.status} />:{' '}
+        <p
+          class={lastRun.status === 'applied' && lastRun.counts.errors === 0 ? 'success' : 'notice'}
+          data-testid="import-result"
+        >
+          Import <a href={href('imports', lastRun.id)}>#{lastRun.id}</a> <RunStatusBadge run={lastRun} />:{' '}
           <RunCounts run={lastRun} />. <a href={href('imports', lastRun.id)}>See the run</a>
         </p>
       ) : null}
@@ -321,7 +357,11 @@ export function RunsTable(props: { runs: ImportRun[] }) {
       empty="No import yet."
       columns={[
         { title: 'Run', cell: (r) => <a href={href('imports', r.id)}>#{r.id}</a>, text: (r) => String(r.id) },
-        { title: 'Status', cell: (r) => <Badge value={r.status} />, text: (r) => r.status },
+        {
+          title: 'Status',
+          cell: (r) => <RunStatusBadge run={r} />,
+          text: (r) => (r.status === 'applied' && r.counts.errors > 0 ? 'applied with errors' : r.status),
+        },
         { title: 'Started', cell: (r) => <Time at={r.startedAt} />, text: (r) => r.startedAt },
         { title: 'Rows', cell: (r) => fmtNumber(r.counts.rows), align: 'right' },
         { title: 'Created', cell: (r) => fmtNumber(r.counts.created), align: 'right' },

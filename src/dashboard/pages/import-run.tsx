@@ -2,8 +2,8 @@ import type { HistoryEvent } from '../../store/history.js';
 import type { ImportRun, RowNote } from '../../store/imports.js';
 import { qs } from '../api.js';
 import { href, setQuery, useRoute } from '../router.js';
-import { Badge, Card, ErrorBox, fmtNumber, Loaded, Page, Table, Tabs, useApi } from '../ui.js';
-import { RunFacts, RunOutcome } from './catalogs.js';
+import { Card, ErrorBox, fmtNumber, Loaded, Page, Table, Tabs, useApi } from '../ui.js';
+import { RunFacts, RunOutcome, RunStatusBadge } from './catalogs.js';
 import { EventsTable } from './history.js';
 
 interface RunView {
@@ -29,7 +29,7 @@ export function ImportRunPage(props: { run: number }) {
         <Page
           title={
             <>
-              Import #{v.run.id} <Badge value={v.run.status} />
+              Import #{v.run.id} <RunStatusBadge run={v.run} />
             </>
           }
           subtitle={
