@@ -190,6 +190,24 @@ describe('numbers as merchants write them', () => {
   });
 });
 
+describe("Google's repeatable attributes", () => {
+  it('are lists whether an item gives them once or several times', async () => {
+    const run = await importInto({ id: 'certs' }, { file: 'google-certification-single-and-repeated.xml' });
+    expect(run).toMatchObject({ status: 'applied', counts: { valid: 2, errors: 0 } });
+    const { products } = await listProducts(t.store, 'certs', { limit: 10 });
+    const [one, two] = products.map((p) => JSON.parse(JSON.stringify(p.attributes)));
+    expect(one.certification).toEqual([
+      { certification_authority: 'EC', certification_name: 'EPREL', certification_code: 123456 },
+    ]);
+    expect(two.certification).toHaveLength(2);
+    expect(two.certification[1]).toMatchObject({ certification_authority: 'ADEME', certification_code: 8.1 });
+    expect(one.product_highlight).toEqual(['Quiet: 35 dB']);
+    expect(two.product_highlight).toEqual(['Quiet: 33 dB', 'No frost']);
+    expect(one.included_destination).toEqual(['Shopping_ads']);
+    expect(two.consumer_notice).toEqual([{ notice_type: 'prop_65', notice_message: 'Warning' }]);
+  });
+});
+
 describe('CSV as spreadsheets write it', () => {
   it('imports a quote inside an unquoted cell as text: one row a line, no error', async () => {
     const run = await importInto({ id: 'quotes' }, { file: 'parse/quote-inside-unquoted-cell.csv' });
