@@ -91,7 +91,10 @@ export function summarizeEvent(e: SummarizedEvent): string {
       )})`;
     case 'order.reported': {
       const moves = Array.isArray(d.movements) ? d.movements.length : 0;
-      return `order ${showValue(d.order)} ${showValue(d.status)}: ${moves} stock movements${
+      const late = isRecord(d.outOfOrder)
+        ? `, after it was ${showValue(d.outOfOrder.closedBy)}: out of order, no units taken`
+        : '';
+      return `order ${showValue(d.order)} ${showValue(d.status)}${late}: ${moves} stock movements${
         Array.isArray(d.unlinked) && d.unlinked.length ? `, ${d.unlinked.length} unknown skus` : ''
       }`;
     }

@@ -144,6 +144,43 @@ describe('orders and the stock ledger', () => {
     ]);
   });
 
+  it('never takes units for an order that was cancelled before its paid report arrived', async () => {
+    const before = (await stock('S-7')).effective;
+    const cancel = await order('plain', { orderId: 'LATE-1', status: 'cancelled' });
+    expect(cancel.statusCode).toBe(201);
+    const paid = await order('plain', {
+      orderId: 'LATE-1',
+      status: 'paid',
+      lines: [{ sku: 'S-7', quantity: 4 }],
+    });
+    expect(paid.statusCode).toBe(201);
+    expect(paid.json()).toMatchObject({
+      duplicate: false,
+      movements: [],
+      outOfOrder: { reported: 'paid', closedBy: 'cancelled' },
+      order: { status: 'cancelled', holdsStock: false },
+    });
+    const again = await order('plain', { orderId: 'LATE-1', status: 'cancelled' });
+    expect(again.statusCode).toBe(200);
+    expect((await stock('S-7')).effective).toBe(before);
+    // The order's history says what arrived out of order.
+    const { events } = await readHistory(t.store, { channel: 'plain', type: 'order.reported', limit: 50 });
+    const late = events.find((e) => e.data.order === 'LATE-1' && e.data.status === 'paid');
+    expect(late?.data).toMatchObject({
+      outOfOrder: { reported: 'paid', closedBy: 'cancelled' },
+      movements: [],
+    });
+    // An order reported in order says nothing of it.
+    const inOrder = await order('plain', {
+      orderId: 'LATE-2',
+      status: 'paid',
+      lines: [{ sku: 'S-7', quantity: 1 }],
+    });
+    expect(inOrder.json().outOfOrder).toBeNull();
+    await order('plain', { orderId: 'LATE-2', status: 'cancelled' });
+    expect((await stock('S-7')).effective).toBe(before);
+  });
+
   it('takes stock for an unpaid order, and nothing again when it turns paid', async () => {
     const unpaid = await order('plain', {
       orderId: 'C-1',

@@ -663,6 +663,14 @@ export const orderResultSchema = record({
     type: 'array',
     items: record({ sku: { type: 'string' }, units: { type: 'integer' } }),
   },
+  outOfOrder: {
+    description:
+      'a paid or unpaid report that came after the order was cancelled or refunded: recorded, no units taken (null when in order)',
+    oneOf: [
+      { type: 'null' },
+      record({ reported: { type: 'string', enum: ['paid', 'unpaid'] }, closedBy: { type: 'string' } }),
+    ],
+  },
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
 import { bumpStockRevision } from '../store/publications.js';
 import {
+  closingStatus,
   insertLedgerEntries,
   type LedgerCause,
   lockOrder,
@@ -91,6 +92,11 @@ export interface OrderResult {
   notManaged: Array<{ sku: string; quantity: number }>;
   /** Skus whose effective stock went below 0 with this order, and by how many units. */
   oversold: Array<{ sku: string; units: number }>;
+  /**
+   * A paid or unpaid report that came after the order was cancelled or refunded: recorded,
+   * but the order stays closed and takes no units. Null when the report came in order.
+   */
+  outOfOrder: { reported: OrderStatus; closedBy: string } | null;
 }
 
 /** Whether an order in this status holds its units (unpaid ones unless the channel skips them). */
@@ -141,12 +147,19 @@ export async function reportOrder(
       unlinked: [],
       notManaged: [],
       oversold: [],
+      outOfOrder: null,
     };
+    // Read before this report is recorded: a cancellation reported twice is a duplicate, not late.
+    const closedBy = await closingStatus(tx, channelId, report.orderId);
     if (!(await recordOrderReport(tx, channelId, report.orderId, report.status))) {
       result.duplicate = true;
       return result;
     }
-    const wantsStock = holdsStock(report.status, skipUnpaid);
+    // A cancelled or refunded order is closed: a "paid" arriving after it (channels do not
+    // always deliver in order) must not take its units again.
+    const late = closedBy !== undefined && (report.status === 'paid' || report.status === 'unpaid');
+    if (late) result.outOfOrder = { reported: report.status, closedBy };
+    const wantsStock = !late && holdsStock(report.status, skipUnpaid);
     // Taking uses the report's lines; giving back uses what the order took.
     const lines: OrderLineState[] =
       wantsStock && !order.holdsStock
@@ -190,7 +203,7 @@ export async function reportOrder(
     result.order = await updateOrder(tx, {
       channelId,
       orderId: report.orderId,
-      status: report.status,
+      status: late ? closedBy : report.status,
       holdsStock: wantsStock,
       lines,
     });
@@ -242,6 +255,7 @@ export async function reportOrder(
         movements: result.movements,
         ...(result.unlinked.length ? { unlinked: result.unlinked } : {}),
         ...(result.notManaged.length ? { notManaged: result.notManaged } : {}),
+        ...(result.outOfOrder ? { outOfOrder: result.outOfOrder } : {}),
       },
     });
     return result;

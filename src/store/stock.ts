@@ -99,6 +99,23 @@ export async function recordOrderReport(
   return rows.length > 0;
 }
 
+/**
+ * The status that closed an order (`cancelled` or `refunded`), if one was reported: such an
+ * order never takes units again, whatever arrives after.
+ */
+export async function closingStatus(
+  tx: Queryable,
+  channelId: string,
+  orderId: string,
+): Promise<string | undefined> {
+  const rows = await tx.query<{ status: string }>({
+    text: `SELECT status FROM order_reports WHERE channel_id = $1 AND order_id = $2
+             AND status IN ('cancelled', 'refunded') ORDER BY status LIMIT 1`,
+    values: [channelId, orderId],
+  });
+  return rows[0]?.status;
+}
+
 /** Saves an order's new status, whether it holds stock, and its lines. */
 export async function updateOrder(
   tx: Queryable,
