@@ -182,6 +182,8 @@ describe('channel feeds over HTTP', () => {
     expect(head.statusCode).toBe(200);
     expect(head.body).toBe('');
     expect(head.headers.etag).toBe(res.headers.etag);
+    // HEAD gives the length GET sends (issue 16, point 9).
+    expect(Number(head.headers['content-length'])).toBe(Buffer.byteLength(res.body));
 
     const gz = await app.inject({
       url: feedPathOf(feedUrl),
@@ -190,6 +192,13 @@ describe('channel feeds over HTTP', () => {
     expect(gz.statusCode).toBe(200);
     expect(gz.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(gz.rawPayload).toString('utf8')).toBe(res.body);
+    const gzHead = await app.inject({
+      method: 'HEAD',
+      url: feedPathOf(feedUrl),
+      headers: { 'accept-encoding': 'gzip, deflate' },
+    });
+    expect(gzHead.headers['content-encoding']).toBe('gzip');
+    expect(Number(gzHead.headers['content-length'])).toBe(gz.rawPayload.length);
     const refused = await app.inject({
       url: feedPathOf(feedUrl),
       headers: { 'accept-encoding': 'gzip;q=0' },

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { type OpenedFeed, openPublication } from '../../publish/feed-reader.js';
@@ -184,7 +185,9 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts
       if (gzip) reply.header('Content-Encoding', 'gzip');
       if (request.method === 'HEAD') {
         log(200, 0, pub.version, gzip ? 'gzip' : null);
-        return reply.send();
+        // An empty stream, not an empty body: fastify would answer `Content-Length: 0` to the
+        // latter, and HEAD must give the length GET sends.
+        return reply.send(Readable.from([]));
       }
       // Opened before answering: the open files stay readable whole even if a newer
       // publication prunes them while they are being sent.
