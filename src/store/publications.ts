@@ -317,6 +317,72 @@ export async function insertFetches(db: Queryable, fetches: readonly FeedFetch[]
   });
 }
 
+/** Fetches of one kind in one UTC hour, counted rather than kept one by one. */
+export interface FetchHour {
+  channel: string;
+  /** The start of the hour (UTC). */
+  hour: Date;
+  /** The HTTP status (`"404"`), or `"head"` for a HEAD answered 200. */
+  kind: string;
+  fetches: number;
+  bytes: number;
+}
+
+/** Adds counts to the hourly fetch counts, in one statement. */
+export async function addFetchHours(db: Queryable, hours: readonly FetchHour[]): Promise<void> {
+  if (hours.length === 0) return;
+  await db.query({
+    text: `INSERT INTO channel_fetch_hours AS h (channel_id, hour, kind, fetches, bytes)
+           SELECT u.channel_id, u.hour, u.kind, u.fetches, u.bytes
+           FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bigint[], $5::bigint[])
+                  AS u (channel_id, hour, kind, fetches, bytes)
+           WHERE EXISTS (SELECT 1 FROM channels c WHERE c.id = u.channel_id)
+           ON CONFLICT (channel_id, hour, kind)
+             DO UPDATE SET fetches = h.fetches + excluded.fetches, bytes = h.bytes + excluded.bytes`,
+    values: [
+      hours.map((h) => h.channel),
+      hours.map((h) => h.hour),
+      hours.map((h) => h.kind),
+      hours.map((h) => h.fetches),
+      hours.map((h) => h.bytes),
+    ],
+  });
+}
+
+/** Fetches rolled up per prune statement: a long-neglected log is pruned in bounded steps. */
+const PRUNE_BATCH = 50_000;
+
+/**
+ * Moves the fetches served before `before` from the log into its hourly counts (kept for the
+ * charts) and returns how many it moved. Each step deletes a batch and counts what it deleted
+ * in the same statement, so two processes pruning at once never count a fetch twice.
+ */
+export async function pruneFetches(db: Queryable, before: Date): Promise<number> {
+  let moved = 0;
+  for (;;) {
+    const rows = await db.query<{ n: number | string }>({
+      text: `WITH gone AS (
+               DELETE FROM channel_fetches WHERE id IN
+                 (SELECT id FROM channel_fetches WHERE at < $1 ORDER BY id LIMIT $2)
+               RETURNING channel_id, at, status, method, bytes
+             ), counted AS (
+               INSERT INTO channel_fetch_hours AS h (channel_id, hour, kind, fetches, bytes)
+               SELECT channel_id, date_trunc('hour', at, 'UTC'),
+                      CASE WHEN status = 200 AND method = 'HEAD' THEN 'head' ELSE status::text END,
+                      count(*), coalesce(sum(bytes), 0)
+               FROM gone GROUP BY 1, 2, 3
+               ON CONFLICT (channel_id, hour, kind)
+                 DO UPDATE SET fetches = h.fetches + excluded.fetches, bytes = h.bytes + excluded.bytes
+             )
+             SELECT count(*) AS n FROM gone`,
+      values: [before, PRUNE_BATCH],
+    });
+    const n = Number(rows[0]?.n ?? 0);
+    moved += n;
+    if (n < PRUNE_BATCH) return moved;
+  }
+}
+
 /** A channel's fetches newest first, before id `before`; limit + 1 rows tell if more follow. */
 export async function listFetches(
   db: Queryable,
@@ -504,11 +570,15 @@ export async function fetchStats(
     fetches: number | string;
     bytes: number | string;
   }>({
-    text: `SELECT date_trunc($2, f.at, $3) AS start,
-                  CASE WHEN f.status = 200 AND f.method = 'HEAD' THEN 'head' ELSE f.status::text END AS kind,
-                  count(*) AS fetches, coalesce(sum(f.bytes), 0) AS bytes
-           FROM channel_fetches f
-           WHERE f.channel_id = $1 AND f.at >= $4 AND f.at < $5
+    // The fetches kept one by one, and the hourly counts of those no longer kept (older than
+    // the retention, or refusals past the per-minute bound).
+    text: `SELECT date_trunc($2, f.at, $3) AS start, f.kind, sum(f.fetches) AS fetches, sum(f.bytes) AS bytes
+           FROM (SELECT at, CASE WHEN status = 200 AND method = 'HEAD' THEN 'head' ELSE status::text END AS kind,
+                        1 AS fetches, bytes
+                 FROM channel_fetches WHERE channel_id = $1 AND at >= $4 AND at < $5
+                 UNION ALL
+                 SELECT hour, kind, fetches, bytes FROM channel_fetch_hours
+                 WHERE channel_id = $1 AND hour >= $4 AND hour < $5) f
            GROUP BY 1, 2 ORDER BY 1, 2 LIMIT $6`,
     values: [channelId, opts.bucket, opts.tz, opts.since, opts.until, MAX_FETCH_BUCKET_ROWS],
   });

@@ -230,7 +230,7 @@ function logFetch(
     ...f,
     at: new Date(),
     method: request.method === 'HEAD' ? 'HEAD' : 'GET',
-    userAgent: request.headers['user-agent']?.slice(0, 500) ?? null,
+    userAgent: request.headers['user-agent'] ?? null,
     address: request.ip ?? null,
   });
 }
