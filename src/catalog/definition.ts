@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
 import { normalizeEncoding } from '../parse/decode.js';
+import { redactUrl } from '../sources/ssrf.js';
 import { isTimeZone } from '../time/zone.js';
 import { CANONICAL_FIELDS } from './fields.js';
 import type { DecimalSeparator } from './numbers.js';
@@ -66,6 +67,56 @@ export interface CatalogDefinition {
    * import fetched at least this long after it has been applied.
    */
   reconcileAfter?: string;
+}
+
+/** How a literal header value shows once redacted. */
+const MASKED = '***';
+
+/**
+ * A definition as the API and the dashboard show it: a linked URL without its user name and
+ * password and with its query values masked (redactUrl), literal header values masked.
+ * History records the same (redact_catalog_definition, migration 000017).
+ */
+export function redactDefinition(def: CatalogDefinition): CatalogDefinition {
+  const source = def.source;
+  if (!source || !('url' in source)) return def;
+  const headers =
+    source.headers &&
+    Object.fromEntries(
+      Object.entries(source.headers).map(([k, v]) => [k, typeof v === 'string' ? MASKED : v]),
+    );
+  return { ...def, source: { ...source, url: safeRedact(source.url), ...(headers ? { headers } : {}) } };
+}
+
+/**
+ * A definition a client sends back after reading it redacted (a dashboard form): where it
+ * kept the redacted URL or a masked header value, the stored secret is kept.
+ */
+export function restoreRedacted(
+  def: CatalogDefinition,
+  stored: CatalogDefinition | undefined,
+): CatalogDefinition {
+  const source = def.source;
+  const was = stored?.source;
+  if (!source || !('url' in source) || !was || !('url' in was)) return def;
+  const url = source.url === safeRedact(was.url) ? was.url : source.url;
+  const headers =
+    source.headers &&
+    Object.fromEntries(
+      Object.entries(source.headers).map(([k, v]) => {
+        const old = was.headers?.[k];
+        return [k, v === MASKED && typeof old === 'string' ? old : v];
+      }),
+    );
+  return { ...def, source: { ...source, url, ...(headers ? { headers } : {}) } };
+}
+
+function safeRedact(url: string): string {
+  try {
+    return redactUrl(url);
+  } catch {
+    return url;
+  }
 }
 
 /** Default of `reconcileAfter`. */

@@ -301,10 +301,10 @@ export function redactUrl(input: string | URL): string {
   url.username = '';
   url.password = '';
   url.hash = '';
-  const keys = [...new Set(url.searchParams.keys())];
+  const search = url.search;
   url.search = '';
-  if (keys.length === 0) return url.href;
-  return `${url.href}?${keys.map((k) => `${encodeURIComponent(k)}=***`).join('&')}`;
+  // Each key as written, its value masked (history's redact_url, migration 000017, does the same).
+  return search === '' ? url.href : `${url.href}${search.replace(/([?&][^=&]*)=[^&]*/g, '$1=***')}`;
 }
 
 function forbidden(

@@ -76,7 +76,14 @@ export async function saveCatalog(
              RETURNING ${COLUMNS}
            )
            SELECT up.*, CASE WHEN prev.definition IS NULL THEN 'created' ELSE 'updated' END AS outcome,
-                  jsonb_changes(coalesce(prev.definition, '{}'), up.definition) AS changes
+                  -- The source redacted (a linked URL's credentials, literal header values): a
+                  -- change of a secret alone still shows the source as changed.
+                  jsonb_changes(coalesce(prev.definition, '{}'), up.definition) - 'source'
+                  || CASE WHEN prev.definition -> 'source' IS DISTINCT FROM up.definition -> 'source'
+                       THEN jsonb_build_object('source', jsonb_build_object(
+                         'before', redact_catalog_source(coalesce(prev.definition -> 'source', 'null')),
+                         'after', redact_catalog_source(coalesce(up.definition -> 'source', 'null'))))
+                       ELSE '{}' END AS changes
            FROM up LEFT JOIN prev ON true`,
       values: [def.id, json, origin],
     },

@@ -18,12 +18,13 @@ export interface TestStore {
 
 /**
  * Opens a fresh store: an in-memory PGlite, or a new schema on TEST_DATABASE_URL so that
- * test files running in parallel never see each other's rows.
+ * test files running in parallel never see each other's rows. `migrationsDir` migrates it
+ * with another folder of migrations (a test of a migration starts from the ones before it).
  */
-export async function openTestStore(): Promise<TestStore> {
+export async function openTestStore(opts: { migrationsDir?: string } = {}): Promise<TestStore> {
   if (BACKEND === 'pglite') {
     const store = await openPgliteStore(undefined);
-    await migrate(store);
+    await migrate(store, opts.migrationsDir);
     return { store, databaseUrl: undefined, cleanup: () => store.close() };
   }
   const base = process.env.TEST_DATABASE_URL;
@@ -37,7 +38,7 @@ export async function openTestStore(): Promise<TestStore> {
   url.searchParams.set('options', `-c search_path=${schema}`);
   const databaseUrl = url.toString();
   const store = await openPgStore(databaseUrl);
-  await migrate(store);
+  await migrate(store, opts.migrationsDir);
   return {
     store,
     databaseUrl,

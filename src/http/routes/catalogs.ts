@@ -1,10 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CatalogDefinition } from '../../catalog/definition.js';
-import { formatProblem, validateCatalogDefinition } from '../../catalog/definition.js';
+import {
+  formatProblem,
+  redactDefinition,
+  restoreRedacted,
+  validateCatalogDefinition,
+} from '../../catalog/definition.js';
 import { AppError } from '../../errors.js';
 import { pushStock } from '../../stock/stock-push.js';
 import { productStock } from '../../stock/stock-view.js';
-import { getCatalog, listCatalogs, saveCatalog } from '../../store/catalogs.js';
+import { getCatalog, listCatalogs, type StoredCatalog, saveCatalog } from '../../store/catalogs.js';
 import { readHistory } from '../../store/history.js';
 import { lastRunPerCatalog, listRuns, publicRun } from '../../store/imports.js';
 import { getProduct, listProducts } from '../../store/products.js';
@@ -36,6 +41,11 @@ const saveAnswer = {
   },
   required: ['outcome', 'catalog'],
 } as const;
+
+/** A stored catalog as answered: its definition's secrets redacted (redactDefinition). */
+function publicCatalog(c: StoredCatalog): StoredCatalog {
+  return { ...c, definition: redactDefinition(c.definition) };
+}
 
 /** Catalog definitions and their products. */
 export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?: () => void }> = async (
@@ -72,7 +82,7 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?
       return {
         catalogs: catalogs.map((c) => {
           const last = lastRuns.get(c.id);
-          return { ...c, lastImport: last ? publicRun(last) : null };
+          return { ...publicCatalog(c), lastImport: last ? publicRun(last) : null };
         }),
       };
     },
@@ -95,7 +105,7 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?
     async (request) => {
       const catalog = await requireCatalog(request.params.id);
       const last = (await listRuns(store, catalog.id, { limit: 1 })).runs[0];
-      return { ...catalog, lastImport: last ? publicRun(last) : null };
+      return { ...publicCatalog(catalog), lastImport: last ? publicRun(last) : null };
     },
   );
 
@@ -128,16 +138,22 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?
           details: problems,
         });
       }
-      const def = body as CatalogDefinition;
-      if (def.id !== request.params.id) {
+      const given = body as CatalogDefinition;
+      if (given.id !== request.params.id) {
         throw new AppError(
           'DEFINITION_INVALID',
-          `$.id: "${def.id}" does not match the URL's "${request.params.id}"`,
+          `$.id: "${given.id}" does not match the URL's "${request.params.id}"`,
         );
       }
-      const { outcome, catalog } = await store.transaction((tx) => saveCatalog(tx, def, 'api'));
+      const { outcome, catalog } = await store.transaction(async (tx) => {
+        // A definition read redacted and sent back keeps the secrets it did not change.
+        const def = restoreRedacted(given, (await getCatalog(tx, given.id))?.definition);
+        return saveCatalog(tx, def, 'api');
+      });
       if (outcome !== 'unchanged') onCatalogChanged?.();
-      return reply.status(outcome === 'created' ? 201 : 200).send({ outcome, catalog });
+      return reply
+        .status(outcome === 'created' ? 201 : 200)
+        .send({ outcome, catalog: publicCatalog(catalog) });
     },
   );
 
