@@ -4,7 +4,7 @@ import { type TraceState, traceAction } from './explain.js';
 import { copyProduct, factsOf } from './facts.js';
 import { ADDED_OPERATORS, OPERATORS } from './operators.js';
 import { buildPlan } from './plan.js';
-import { compilePattern, readMatchPattern } from './regex.js';
+import { type CompiledPattern, compilePattern, readMatchPattern } from './regex.js';
 import type { ApplyResult, Condition, Exclusion, Product, RuleSet } from './types.js';
 import type { ResolvedWindow } from './window.js';
 
@@ -22,7 +22,7 @@ export function referenceEngine(): Engine {
     const test = OPERATORS[name]?.test as (a: unknown, b: unknown) => boolean;
     engine.addOperator(name, test);
   }
-  const patterns = new Map<string, RegExp>();
+  const patterns = new Map<string, CompiledPattern>();
   engine.addOperator('matches', (a: unknown, b: unknown) => {
     const p = readMatchPattern(b);
     if (!p || typeof a !== 'string') return false;

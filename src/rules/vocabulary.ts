@@ -75,7 +75,8 @@ const OPERATOR_TEXT: Record<string, string> = {
   greaterThanInclusive: 'the fact is a number at or above the value',
   startsWith: 'the fact is text beginning with the value',
   endsWith: 'the fact is text ending with the value',
-  matches: 'the fact is text the regular expression matches ("…" or { "pattern": "…", "flags": "i" })',
+  matches:
+    'the fact is text the regular expression matches ("…" or { "pattern": "…", "flags": "i" }); RE2 syntax, run in time linear in the text (no backreferences or lookaround)',
   isEmpty: 'the fact is missing, null, "" or [] (no value needed)',
   isNotEmpty: 'the fact has a value other than null, "" or []',
 };

@@ -141,10 +141,16 @@ const CASES: Array<[string, Mutate, string, RegExp]> = [
     /without offset/,
   ],
   [
-    'catastrophic regular expression',
-    (s) => (rule(s, 2).when.not.value = '^(a+)+$'),
+    'regular expression with a backreference',
+    (s) => (rule(s, 2).when.not.value = '^(a+)\\1$'),
     '$.rules[2].when.not.value',
-    /backtrack catastrophically/,
+    /backreference or a lookaround/,
+  ],
+  [
+    'regular expression with a lookahead',
+    (s) => (rule(s, 2).when.not.value = { pattern: 'size(?=XL)', flags: 'i' }),
+    '$.rules[2].when.not.value',
+    /backreference or a lookaround/,
   ],
   [
     'regular expression that does not compile',
