@@ -29,6 +29,12 @@ import { stockTimelineRoutes } from './routes/stock-timeline.js';
 export interface AppOptions {
   store: Store;
   apiKey: string;
+  /**
+   * `serve`'s credential for the command line on this machine (kept in DATA_DIR/store.lock,
+   * readable by its user only): accepted like the key, from this machine only, and what it
+   * does is recorded as done by `cli`.
+   */
+  localToken?: string;
   /** Largest import upload, in bytes; larger ones answer 413 and change nothing. */
   maxUploadBytes: number;
   /** Lets linked feeds reach private addresses (FEEDWRIGHT_ALLOW_PRIVATE_SOURCES). */
@@ -117,13 +123,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       onFailed: (channel, err) => app.log.error({ err, channel }, 'feed build failed'),
     });
   const metrics = new AppMetrics();
-  const hasKey = (request: FastifyRequest) => {
+  /** Who the request's credential is: `api` (the key), `cli` (serve's local token), or nobody. */
+  const credential = (request: FastifyRequest): 'api' | 'cli' | undefined => {
     const m = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
-    return m?.[1] !== undefined && keyMatches(m[1].trim(), opts.apiKey);
+    const presented = m?.[1]?.trim();
+    if (presented === undefined) return undefined;
+    if (keyMatches(presented, opts.apiKey)) return 'api';
+    if (opts.localToken && fromThisMachine(request) && keyMatches(presented, opts.localToken)) return 'cli';
+    return undefined;
   };
+  const hasKey = (request: FastifyRequest) => credential(request) !== undefined;
+  app.decorateRequest('actor', 'api');
   const requireApiKey = async (request: FastifyRequest) => {
-    if (!hasKey(request))
+    const who = credential(request);
+    if (who === undefined)
       throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <FEEDWRIGHT_API_KEY>');
+    request.actor = who;
   };
   await installMetrics(app, metrics, { store: opts.store, states, authenticate: requireApiKey });
   // Any change through the API (an import, a rule set, a channel or catalog definition) may
@@ -167,7 +182,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
+/**
+ * Whether a request comes from this machine: over loopback, or to the machine's own address
+ * from that same address (serve listening on one interface only).
+ */
+function fromThisMachine(request: FastifyRequest): boolean {
+  const remote = request.socket.remoteAddress;
+  if (remote === undefined) return false;
+  if (remote === '::1' || remote.startsWith('127.') || remote.startsWith('::ffff:127.')) return true;
+  return remote === request.socket.localAddress;
+}
+
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who makes the request, as history records it: `api` (the API key) or `cli` (serve's local token). */
+    actor: string;
+  }
   interface FastifyInstance {
     /** The app's feed machinery (publisher, serving state, fetch log), for `serve` and tests. */
     feeds: AppFeeds;

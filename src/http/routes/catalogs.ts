@@ -135,7 +135,7 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?
           `$.id: "${def.id}" does not match the URL's "${request.params.id}"`,
         );
       }
-      const { outcome, catalog } = await store.transaction((tx) => saveCatalog(tx, def, 'api'));
+      const { outcome, catalog } = await store.transaction((tx) => saveCatalog(tx, def, request.actor));
       if (outcome !== 'unchanged') onCatalogChanged?.();
       return reply.status(outcome === 'created' ? 201 : 200).send({ outcome, catalog });
     },
@@ -238,6 +238,6 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?
       },
       config: documentedBody({ ...documentRef('StockPush'), description: 'the quantities' }),
     },
-    async (request) => pushStock(store, request.params.id, request.body, 'api'),
+    async (request) => pushStock(store, request.params.id, request.body, request.actor),
   );
 };
