@@ -16,6 +16,7 @@ import { limitRequests } from './rate-limit.js';
 import { catalogRoutes } from './routes/catalogs.js';
 import { channelRoutes } from './routes/channels.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { definitionRoutes } from './routes/definitions.js';
 import { feedRoutes } from './routes/feeds.js';
 import { fetchStatsRoutes } from './routes/fetch-stats.js';
 import { healthRoutes } from './routes/health.js';
@@ -45,6 +46,11 @@ export interface AppOptions {
   onCatalogChanged?: () => void;
   /** Where built feeds live (DATA_DIR). */
   dataDir: string;
+  /**
+   * The definitions folder `serve` applied at start (`--dir`): a folder applied through the
+   * API without a `base` resolves its relative file sources there. The working directory by default.
+   */
+  definitionsDir?: string;
   /** The built dashboard (`npm run build` writes dist/dashboard, the default). */
   dashboardDir?: string;
   /**
@@ -157,6 +163,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await limitRequests(api, { perMinute: opts.rateLimitPerMinute ?? 0, hasKey });
       api.addHook('onRequest', requireApiKey);
       await api.register(catalogRoutes, { store: opts.store, onCatalogChanged: opts.onCatalogChanged });
+      await api.register(definitionRoutes, {
+        store: opts.store,
+        states,
+        onCatalogChanged: opts.onCatalogChanged,
+        definitionsDir: opts.definitionsDir ?? process.cwd(),
+      });
       await api.register(importRoutes, {
         store: opts.store,
         maxUploadBytes: opts.maxUploadBytes,
