@@ -65,6 +65,8 @@ FEEDWRIGHT_ALLOW_PRIVATE_SOURCES, LOG_LEVEL; for serve also PORT (8080), HOST (0
 FEEDWRIGHT_PUBLIC_URL, FEEDWRIGHT_RATE_LIMIT, FEEDWRIGHT_HEADERS_TIMEOUT_MS,
 FEEDWRIGHT_REQUEST_TIMEOUT_MS and FEEDWRIGHT_SHUTDOWN_GRACE_MS (README, "Configuration", "Operating it").
 Exit status: 0 ok, 1 failure (one line on stderr), 2 import held by the safety gate.
+The embedded store is one process's (DATA_DIR/store.lock): while serve holds it, commands go
+through serve's API (README, "Command line").
 `;
 
 /** Runs the command line; returns the exit status. */
