@@ -247,7 +247,16 @@ function readRaw(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // The file is its writer's alone: another user's process holds the store.
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new Error(
+        `${file} cannot be read (${code}); is the embedded store held by another user's process?`,
+        {
+          cause: err,
+        },
+      );
     throw err;
   }
 }
