@@ -34,6 +34,10 @@ export const ERROR_CODES = {
   },
   PUBLISH_BUSY: { status: 409, doc: 'Another process has been building this channel for too long.' },
   DEFINITION_INVALID: { status: 400, doc: 'A catalog definition does not match its schema.' },
+  APPLY_REFUSED: {
+    status: 422,
+    doc: 'A definitions folder was refused whole: `details.problems` names the file and JSON path of every fault; nothing was applied.',
+  },
   IMPORT_NO_SOURCE: { status: 400, doc: 'The catalog has no source and no file was given.' },
   IMPORT_SOURCE_UNREADABLE: { status: 422, doc: 'The source file or upload could not be read.' },
   IMPORT_NOT_HELD: { status: 409, doc: 'Only a held import run can be applied.' },

@@ -1,8 +1,12 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { DefinitionProblem } from '../catalog/definition.js';
 import { formatProblem } from '../catalog/definition.js';
-import { loadDefinitionFiles } from '../catalog/definition-files.js';
+import { type LoadedDefinitions, loadDefinitionFiles } from '../catalog/definition-files.js';
 import { newFeedToken, referenceProblems } from '../channels/service.js';
-import { loadRuleSetFiles } from '../rules/files.js';
+import { AppError } from '../errors.js';
+import { type LoadedRuleSets, loadRuleSetFiles } from '../rules/files.js';
 import { type SaveOutcome, saveCatalog } from '../store/catalogs.js';
 import { saveChannel } from '../store/channels.js';
 import { type RuleSetJson, saveRuleSet } from '../store/rule-sets.js';
@@ -36,6 +40,64 @@ export class DefinitionsInvalidError extends Error {
 export async function applyDefinitions(store: Store, dir: string): Promise<ApplyResult> {
   const loaded = await loadDefinitionFiles(dir);
   const rules = await loadRuleSetFiles(dir);
+  return applyLoaded(store, loaded, rules);
+}
+
+/** One file of a definitions folder, sent as text: `feeds/acme.json`, `rules/buffer-stock.json`. */
+export interface DefinitionFile {
+  path: string;
+  content: string;
+}
+
+/** The names `applyDefinitionFiles` takes: a JSON file right under `feeds/` or `rules/`. */
+export const DEFINITION_FILE_PATTERN = '^(feeds|rules)/[^/\\\\]+\\.json$';
+
+/**
+ * Applies a definitions folder sent as its files (`feeds/*.json`, `rules/*.json`) exactly as
+ * `applyDefinitions` applies a folder on disk, all or nothing; a relative `source.file` is
+ * resolved against `base`, the folder the files come from.
+ */
+export async function applyDefinitionFiles(
+  store: Store,
+  files: readonly DefinitionFile[],
+  base: string,
+): Promise<ApplyResult> {
+  const pattern = new RegExp(DEFINITION_FILE_PATTERN);
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (!pattern.test(f.path))
+      throw new AppError('BAD_REQUEST', `${f.path}: not a JSON file right under feeds/ or rules/`);
+    if (seen.has(f.path)) throw new AppError('BAD_REQUEST', `${f.path}: sent twice`);
+    seen.add(f.path);
+  }
+  // The folder's loaders read from disk: the files go into a private folder of their own.
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'feedwright-apply-'));
+  try {
+    await fs.mkdir(path.join(dir, 'feeds'));
+    await fs.mkdir(path.join(dir, 'rules'));
+    for (const f of files) await fs.writeFile(path.join(dir, f.path), f.content, { flag: 'wx' });
+    const loaded = await loadDefinitionFiles(dir);
+    const rules = await loadRuleSetFiles(dir);
+    // The loader resolved relative file sources against the private folder: against `base`, as written.
+    for (const c of loaded.catalogs) {
+      if (!c.definition.source || !('file' in c.definition.source)) continue;
+      const written = (JSON.parse(files.find((f) => f.path === c.file)?.content ?? '{}') as WrittenSource)
+        .source?.file;
+      if (typeof written === 'string') c.definition.source = { file: path.resolve(base, written) };
+    }
+    return await applyLoaded(store, loaded, rules);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+type WrittenSource = { source?: { file?: unknown } };
+
+async function applyLoaded(
+  store: Store,
+  loaded: LoadedDefinitions,
+  rules: LoadedRuleSets,
+): Promise<ApplyResult> {
   const problems = [...loaded.problems, ...rules.problems];
   if (problems.length > 0) throw new DefinitionsInvalidError(problems);
   const applied = await store.transaction(async (tx) => {

@@ -1,11 +1,11 @@
 import { explainInChannel, type FeedRow } from '../channels/explain.js';
 import type { ConditionTrace, Explanation } from '../rules/explain.js';
 import { explainProduct } from '../rules/service.js';
-import { getChannel } from '../store/channels.js';
 import { parseCommandArgs, refuseOtherCatalog, UsageError } from './args.js';
 import { parseAt } from './at.js';
-import { openContext } from './context.js';
+import { findChannel, openContext } from './context.js';
 import { formatTable, showValue } from './output.js';
+import { seg } from './serve-client.js';
 
 /**
  * `feedwright explain <channel> <sku> [--at ISO]`: every rule of the channel in order,
@@ -22,25 +22,36 @@ export async function explainCommand(args: string[], json: boolean): Promise<num
   if (!target || !sku)
     throw new UsageError('usage: feedwright explain <channel|rule-set> <sku> [--catalog ID] [--at ISO]');
   const at = parseAt(values.at);
-  const ctx = await openContext(json);
+  const ctx = await openContext(json, 'explain');
   try {
-    const channel = await getChannel(ctx.store, target);
+    const channel = await findChannel(ctx, target);
     if (channel) refuseOtherCatalog(channel, values.catalog);
-    const e: Explanation & { catalog: string; channel?: string; feedRow?: FeedRow } = channel
-      ? await explainInChannel(ctx.store, { channelId: channel.id, sku, at })
-      : await explainProduct(ctx.store, { rules: { ids: [target] }, catalogId: values.catalog, sku, at });
+    let e: ChannelExplanation;
+    if (ctx.via === 'server') {
+      e = await ctx.server.call<ChannelExplanation>(
+        'GET',
+        channel
+          ? `/api/channels/${seg(channel.id)}/explain/${seg(sku)}`
+          : `/api/rules/${seg(target)}/explain/${seg(sku)}`,
+        { query: { at: at.toISOString(), catalog: channel ? undefined : values.catalog } },
+      );
+    } else {
+      e = channel
+        ? await explainInChannel(ctx.store, { channelId: channel.id, sku, at })
+        : await explainProduct(ctx.store, { rules: { ids: [target] }, catalogId: values.catalog, sku, at });
+    }
     if (json) ctx.out(JSON.stringify(e));
     else printExplanation(ctx.out, e);
     return 0;
   } finally {
-    await ctx.store.close();
+    await ctx.close();
   }
 }
 
-function printExplanation(
-  out: (s: string) => void,
-  e: Explanation & { catalog: string; channel?: string; feedRow?: FeedRow },
-): void {
+/** A rule trace, in a channel with the feed's row. */
+type ChannelExplanation = Explanation & { catalog: string; channel?: string; feedRow?: FeedRow };
+
+function printExplanation(out: (s: string) => void, e: ChannelExplanation): void {
   const through = e.ruleSets.length > 0 ? ` through ${e.ruleSets.join(' → ')}` : ' (no rule sets)';
   out(`${e.sku} in ${e.catalog}${e.channel ? `, channel ${e.channel},` : ''}${through} at ${e.at}`);
   e.rules.forEach((r, i) => {

@@ -1,4 +1,4 @@
-import { readHistory } from '../store/history.js';
+import { type HistoryEvent, readHistory } from '../store/history.js';
 import { summarizeEvent } from '../text.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openContext } from './context.js';
@@ -31,9 +31,9 @@ export async function historyCommand(args: string[], json: boolean): Promise<num
   const run = values.run ? Number(values.run) : undefined;
   if (run !== undefined && !(Number.isInteger(run) && run > 0))
     throw new UsageError('--run must be an import run id');
-  const ctx = await openContext(json);
+  const ctx = await openContext(json, 'history');
   try {
-    const page = await readHistory(ctx.store, {
+    const query = {
       catalog: values.catalog,
       channel: values.channel,
       sku: values.sku,
@@ -42,7 +42,13 @@ export async function historyCommand(args: string[], json: boolean): Promise<num
       since,
       before,
       limit,
-    });
+    };
+    const page =
+      ctx.via === 'server'
+        ? await ctx.server.call<{ events: HistoryEvent[]; next: number | null }>('GET', '/api/history', {
+            query: { ...query, since: since?.toISOString() },
+          })
+        : await readHistory(ctx.store, query);
     if (json) {
       ctx.out(JSON.stringify(page));
       return 0;
@@ -69,6 +75,6 @@ export async function historyCommand(args: string[], json: boolean): Promise<num
     if (page.next !== null) ctx.out(`more: --before ${page.next}`);
     return 0;
   } finally {
-    await ctx.store.close();
+    await ctx.close();
   }
 }

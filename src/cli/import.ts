@@ -1,11 +1,19 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { applyHeldRun, runImport } from '../catalog/import-run.js';
 import { getCatalog } from '../store/catalogs.js';
-import { type ImportRunRecord, listRowErrors } from '../store/imports.js';
+import {
+  type ImportRun,
+  type ImportRunRecord,
+  listRowErrors,
+  publicRun,
+  type RowNote,
+} from '../store/imports.js';
 import type { Store } from '../store/types.js';
 import { parseCommandArgs, UsageError } from './args.js';
-import { openContext } from './context.js';
+import { openContext, type StoreContext } from './context.js';
 import { formatTable, Progress } from './output.js';
+import { type ServeClient, seg } from './serve-client.js';
 
 /** Exit status of a held run: not a crash, but a script must notice. */
 export const EXIT_HELD = 2;
@@ -29,42 +37,17 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
   if (values.file !== undefined && values.file !== '-' && !fs.existsSync(values.file)) {
     throw new UsageError(`--file ${values.file}: no such file`);
   }
-  const ctx = await openContext(json);
+  const request: ImportArgs = {
+    catalogId: catalogId as string,
+    file: values.file,
+    partial: values.partial,
+    force: values.force,
+    applyRun: applyRun === undefined ? undefined : runId(applyRun),
+  };
+  const ctx = await openContext(json, 'import');
   try {
-    let run: ImportRunRecord;
-    if (applyRun !== undefined) {
-      const id = Number(applyRun);
-      if (!Number.isInteger(id) || id < 1) throw new UsageError('--apply-run takes a run id');
-      run = await applyHeldRun(ctx.store, id, 'cli');
-    } else {
-      const progress = new Progress(`import ${catalogId}`);
-      const file = values.file;
-      const total = await sourceSize(ctx.store, catalogId as string, file);
-      run = await runImport(ctx.store, {
-        catalogId: catalogId as string,
-        input:
-          file === '-'
-            ? { kind: 'upload', stream: process.stdin, name: 'stdin' }
-            : file !== undefined
-              ? { kind: 'file', path: file }
-              : { kind: 'default' },
-        mode: values.partial ? 'partial' : 'full',
-        force: values.force,
-        actor: 'cli',
-        allowPrivateSources: ctx.config.allowPrivateSources,
-        onProgress: (p) =>
-          progress.update(
-            p.phase,
-            p.rows,
-            total === undefined
-              ? undefined
-              : // Past reading, every byte was read.
-                { done: p.bytes ?? (p.phase === 'reading' ? 0 : total), total, unit: 'bytes' },
-          ),
-      });
-      progress.done();
-    }
-    const errors = await listRowErrors(ctx.store, run.id, { limit: 20, offset: 0 });
+    const { run, errors } =
+      ctx.via === 'server' ? await importThroughServer(ctx.server, request) : await importHere(ctx, request);
     if (json) ctx.out(JSON.stringify({ run, rowErrors: errors }));
     else printRun(ctx.out, run, errors);
     if (run.status === 'failed') {
@@ -83,8 +66,137 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
     }
     return 0;
   } finally {
-    await ctx.store.close();
+    await ctx.close();
   }
+}
+
+/** What to import, as the command line says it. */
+interface ImportArgs {
+  catalogId: string;
+  file: string | undefined;
+  partial: boolean;
+  force: boolean;
+  /** `--apply-run RUN`: apply that held run instead. */
+  applyRun: number | undefined;
+}
+
+/** Row errors the command prints; the rest are in `GET /api/imports/{run}`. */
+const SHOWN_ROW_ERRORS = 20;
+
+function runId(text: string): number {
+  const id = Number(text);
+  if (!Number.isInteger(id) || id < 1) throw new UsageError('--apply-run takes a run id');
+  return id;
+}
+
+/** The import run in this process, on the store it opened. */
+async function importHere(
+  ctx: StoreContext,
+  req: ImportArgs,
+): Promise<{ run: ImportRun; errors: RowNote[] }> {
+  let run: ImportRunRecord;
+  if (req.applyRun !== undefined) {
+    run = await applyHeldRun(ctx.store, req.applyRun, 'cli');
+  } else {
+    const progress = new Progress(`import ${req.catalogId}`);
+    const file = req.file;
+    const total = await sourceSize(ctx.store, req.catalogId, file);
+    run = await runImport(ctx.store, {
+      catalogId: req.catalogId,
+      input:
+        file === '-'
+          ? { kind: 'upload', stream: process.stdin, name: 'stdin' }
+          : file !== undefined
+            ? { kind: 'file', path: file }
+            : { kind: 'default' },
+      mode: req.partial ? 'partial' : 'full',
+      force: req.force,
+      actor: 'cli',
+      allowPrivateSources: ctx.config.allowPrivateSources,
+      onProgress: (p) =>
+        progress.update(
+          p.phase,
+          p.rows,
+          total === undefined
+            ? undefined
+            : // Past reading, every byte was read.
+              { done: p.bytes ?? (p.phase === 'reading' ? 0 : total), total, unit: 'bytes' },
+        ),
+    });
+    progress.done();
+  }
+  const errors = await listRowErrors(ctx.store, run.id, { limit: SHOWN_ROW_ERRORS, offset: 0 });
+  return { run: publicRun(run), errors };
+}
+
+/**
+ * The import run by the `serve` that holds the embedded store: the file (or stdin) streamed
+ * as the request body, or no body for the catalog's own source.
+ */
+async function importThroughServer(
+  server: ServeClient,
+  req: ImportArgs,
+): Promise<{ run: ImportRun; errors: RowNote[] }> {
+  let run: ImportRun;
+  if (req.applyRun !== undefined) {
+    run = (await server.call<{ run: ImportRun }>('POST', `/api/imports/${req.applyRun}/apply`)).run;
+  } else {
+    const progress = new Progress(`import ${req.catalogId}`);
+    const file = req.file;
+    const size = file === undefined ? undefined : uploadSize(file);
+    // The server reads the upload as it arrives: what is sent is what it has read.
+    const sending = (bytes: number) => {
+      // Once all is sent, the server diffs and applies: a spinner then, the rate would mean nothing.
+      if (size !== undefined && bytes >= size) progress.update('importing', undefined);
+      else
+        progress.update(
+          'reading',
+          undefined,
+          size === undefined ? undefined : { done: bytes, total: size, unit: 'bytes' },
+        );
+    };
+    progress.update(file === undefined ? 'importing' : 'reading', undefined);
+    const answer = await server
+      .send<{ run?: ImportRun }>('POST', `/api/catalogs/${seg(req.catalogId)}/imports`, {
+        query: {
+          mode: req.partial ? 'partial' : 'full',
+          force: req.force,
+          name: file === undefined ? undefined : file === '-' ? 'stdin' : uploadName(file),
+        },
+        upload:
+          file === undefined
+            ? undefined
+            : {
+                stream: file === '-' ? process.stdin : fs.createReadStream(file),
+                size,
+                onSent: sending,
+              },
+      })
+      .finally(() => progress.done());
+    // A failed run answers 422 with the run; other errors answer no run.
+    const body = answer.body;
+    if (!body?.run || (answer.status >= 300 && answer.status !== 422)) throw server.failure(answer);
+    run = body.run;
+  }
+  const detail = await server.call<{ rowErrors: RowNote[] }>('GET', `/api/imports/${run.id}`, {
+    query: { errorsLimit: SHOWN_ROW_ERRORS, errorsOffset: 0 },
+  });
+  return { run, errors: detail.rowErrors };
+}
+
+/** The upload's size when it is a file (stdin too, when redirected from one). */
+function uploadSize(file: string): number | undefined {
+  try {
+    const stat = file === '-' ? fs.fstatSync(0) : fs.statSync(file);
+    return stat.isFile() ? stat.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The name the run records for a file (`?name=`, at most 255 characters). */
+function uploadName(file: string): string {
+  return file.length <= 255 ? file : path.basename(file).slice(-255);
 }
 
 /**
@@ -110,11 +222,7 @@ async function sourceSize(
   }
 }
 
-function printRun(
-  out: (s: string) => void,
-  run: ImportRunRecord,
-  errors: Array<{ line: number; sku: string | null; code: string; message: string }>,
-): void {
+function printRun(out: (s: string) => void, run: ImportRun, errors: RowNote[]): void {
   const c = run.counts;
   out(
     `import ${run.id} of ${run.catalog}: ${run.status}${run.forced ? ' (forced)' : ''} in ${run.durationMs ?? 0} ms`,

@@ -1,16 +1,19 @@
 import { AppError } from '../errors.js';
-import { applyCommand } from './apply.js';
 import { UsageError } from './args.js';
-import { explainCommand } from './explain.js';
-import { historyCommand } from './history.js';
-import { importCommand } from './import.js';
-import { migrateCommand } from './migrate.js';
-import { orderCommand } from './order.js';
-import { publishCommand } from './publish.js';
-import { rulesCommand } from './rules.js';
-import { serveCommand } from './serve.js';
 
 type Command = (args: string[], json: boolean) => Promise<number>;
+
+// Each command's module is loaded when it runs: a command sent to the running server loads
+// neither the HTTP app (serve's) nor what it does not use.
+const serveCommand: Command = async (a, j) => (await import('./serve.js')).serveCommand(a, j);
+const applyCommand: Command = async (a, j) => (await import('./apply.js')).applyCommand(a, j);
+const importCommand: Command = async (a, j) => (await import('./import.js')).importCommand(a, j);
+const publishCommand: Command = async (a, j) => (await import('./publish.js')).publishCommand(a, j);
+const orderCommand: Command = async (a, j) => (await import('./order.js')).orderCommand(a, j);
+const rulesCommand: Command = async (a, j) => (await import('./rules.js')).rulesCommand(a, j);
+const explainCommand: Command = async (a, j) => (await import('./explain.js')).explainCommand(a, j);
+const historyCommand: Command = async (a, j) => (await import('./history.js')).historyCommand(a, j);
+const migrateCommand: Command = async (a, j) => (await import('./migrate.js')).migrateCommand(a, j);
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
   serve: {
@@ -62,6 +65,8 @@ FEEDWRIGHT_ALLOW_PRIVATE_SOURCES, LOG_LEVEL; for serve also PORT (8080), HOST (0
 FEEDWRIGHT_PUBLIC_URL, FEEDWRIGHT_RATE_LIMIT, FEEDWRIGHT_HEADERS_TIMEOUT_MS,
 FEEDWRIGHT_REQUEST_TIMEOUT_MS and FEEDWRIGHT_SHUTDOWN_GRACE_MS (README, "Configuration", "Operating it").
 Exit status: 0 ok, 1 failure (one line on stderr), 2 import held by the safety gate.
+The embedded store is one process's (DATA_DIR/store.lock): while serve holds it, commands go
+through serve's API (README, "Command line").
 `;
 
 /** Runs the command line; returns the exit status. */

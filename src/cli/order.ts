@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises';
-import { reportOrder } from '../stock/orders.js';
+import { type OrderResult, reportOrder } from '../stock/orders.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openContext } from './context.js';
 import { formatTable } from './output.js';
+import { seg } from './serve-client.js';
 
 /**
  * `feedwright order <channel> <file or ->`: reports an order from a JSON file (or stdin),
@@ -21,9 +22,12 @@ export async function orderCommand(args: string[], json: boolean): Promise<numbe
   } catch (err) {
     throw new UsageError(`${file === '-' ? 'stdin' : file}: not valid JSON: ${(err as Error).message}`);
   }
-  const ctx = await openContext(json);
+  const ctx = await openContext(json, 'order');
   try {
-    const r = await reportOrder(ctx.store, channel, body, 'cli');
+    const r =
+      ctx.via === 'server'
+        ? await ctx.server.call<OrderResult>('POST', `/api/channels/${seg(channel)}/orders`, { json: body })
+        : await reportOrder(ctx.store, channel, body, 'cli');
     if (json) {
       ctx.out(JSON.stringify(r));
       return 0;
@@ -48,7 +52,7 @@ export async function orderCommand(args: string[], json: boolean): Promise<numbe
     for (const x of r.oversold) ctx.out(`oversold: ${x.sku} by ${x.units} unit(s)`);
     return 0;
   } finally {
-    await ctx.store.close();
+    await ctx.close();
   }
 }
 

@@ -32,7 +32,7 @@ export class Progress {
   private readonly enabled: boolean;
   private last = 0;
   private readonly started = Date.now();
-  private state: { phase: string; count: number; share?: ProgressShare } | undefined;
+  private state: ProgressState | undefined;
   private ticker: NodeJS.Timeout | undefined;
 
   /** `unit` names what is counted: rows of a feed, products of a catalog, runs of a benchmark. */
@@ -49,8 +49,11 @@ export class Progress {
     return this.enabled;
   }
 
-  /** Shows the phase, `count` and how far along it is, at most ten times a second. */
-  update(phase: string, count: number, share?: ProgressShare): void {
+  /**
+   * Shows the phase, `count` (undefined when not known here: an import run by the server) and
+   * how far along it is, at most ten times a second.
+   */
+  update(phase: string, count: number | undefined, share?: ProgressShare): void {
     if (!this.enabled) return;
     this.state = { phase, count, share };
     // Phases that report nothing for a while (an import's diff) keep the spinner turning.
@@ -80,14 +83,22 @@ export class Progress {
   }
 }
 
+/** What a progress line shows. */
+export interface ProgressState {
+  phase: string;
+  /** Undefined when the work is counted elsewhere (an upload imported by the server). */
+  count: number | undefined;
+  share?: ProgressShare | undefined;
+}
+
 /**
  * The text of a progress line: `⠋ import shop reading ███████░░░░░░  35 % · 12.4 MiB of 35.0 MiB ·
- * 120,000 rows (40,000 rows/s)`.
+ * 120,000 rows (40,000 rows/s)`; without a count, the bytes' rate: `· 12.4 MiB of 35.0 MiB (4.1 MiB/s)`.
  */
 export function describeProgress(
   label: string,
   unit: string,
-  state: { phase: string; count: number; share?: ProgressShare },
+  state: ProgressState,
   elapsedMs: number,
 ): string {
   const spinner = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏'[Math.floor(elapsedMs / 100) % 10];
@@ -99,6 +110,13 @@ export function describeProgress(
     if (share.unit === 'bytes') parts.push(`${formatBytes(share.done)} of ${formatBytes(share.total)}`);
   }
   const secs = elapsedMs / 1000;
+  if (state.count === undefined) {
+    if (share && share.total > 0 && share.unit === 'bytes' && secs > 0) {
+      const last = parts.length - 1;
+      parts[last] = `${parts[last]} (${formatBytes(Math.round(share.done / secs))}/s)`;
+    }
+    return parts.join(' · ');
+  }
   const rate = secs > 0 ? Math.round(state.count / secs) : 0;
   const count =
     share && share.total > 0 && share.unit === 'count'

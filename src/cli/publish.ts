@@ -5,6 +5,14 @@ import type { Publication } from '../store/publications.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openContext } from './context.js';
 import { formatTable, Progress } from './output.js';
+import { seg } from './serve-client.js';
+
+/** What publishing needs to know of a channel. */
+interface ChannelSummary {
+  id: string;
+  catalog: string;
+  enabled: boolean;
+}
 
 /**
  * `feedwright publish [<channel>]`: builds one channel's feed now, or every enabled
@@ -14,21 +22,39 @@ import { formatTable, Progress } from './output.js';
 export async function publishCommand(args: string[], json: boolean): Promise<number> {
   const { positionals } = parseCommandArgs(args, {});
   if (positionals.length > 1) throw new UsageError('usage: feedwright publish [<channel>]');
-  const ctx = await openContext(json);
+  const ctx = await openContext(json, 'publish');
   try {
     const wanted = positionals[0];
-    const channels = (await listChannels(ctx.store)).filter((c) => wanted === undefined || c.id === wanted);
+    const channels = (
+      ctx.via === 'server'
+        ? (await ctx.server.call<{ channels: ChannelSummary[] }>('GET', '/api/channels')).channels
+        : (await listChannels(ctx.store)).map((c) => ({
+            id: c.id,
+            catalog: c.catalog,
+            enabled: c.definition.enabled !== false,
+          }))
+    ).filter((c) => wanted === undefined || c.id === wanted);
     if (wanted !== undefined && channels.length === 0) throw new UsageError(`no channel "${wanted}"`);
     const published: Publication[] = [];
     const skipped: string[] = [];
     for (const channel of channels) {
-      if (channel.definition.enabled === false) {
+      if (!channel.enabled) {
         if (wanted !== undefined)
           throw new UsageError(`channel "${wanted}" is disabled: its feed stays frozen`);
         skipped.push(channel.id);
         continue;
       }
       const progress = new Progress(`publish ${channel.id}`, process.stderr, 'products');
+      if (ctx.via === 'server') {
+        // The server builds it (joining a build of its own under way); the count stays there.
+        progress.update('building', undefined);
+        published.push(
+          await ctx.server
+            .call<Publication>('POST', `/api/channels/${seg(channel.id)}/publish`)
+            .finally(() => progress.done()),
+        );
+        continue;
+      }
       const total = progress.shown ? await countProducts(ctx.store, channel.catalog) : 0;
       published.push(
         await buildChannelFeed(
@@ -70,6 +96,6 @@ export async function publishCommand(args: string[], json: boolean): Promise<num
     for (const id of skipped) ctx.out(`skipped ${id}: disabled, its feed stays frozen`);
     return 0;
   } finally {
-    await ctx.store.close();
+    await ctx.close();
   }
 }

@@ -6,12 +6,12 @@ import type { PreviewResult } from '../rules/preview.js';
 import { formatProblem } from '../rules/problems.js';
 import { previewRules, restoreRuleSet } from '../rules/service.js';
 import type { RuleProblem } from '../rules/types.js';
-import { getChannel } from '../store/channels.js';
-import { listRuleSetVersions } from '../store/rule-sets.js';
+import { listRuleSetVersions, type RuleSetVersion } from '../store/rule-sets.js';
 import { parseCommandArgs, refuseOtherCatalog, UsageError } from './args.js';
 import { parseAt } from './at.js';
-import { openContext } from './context.js';
+import { findChannel, openContext } from './context.js';
 import { formatTable, showValue } from './output.js';
+import { seg } from './serve-client.js';
 
 const USAGE =
   'usage: feedwright rules validate <file…> | rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO] [--samples N] | rules versions <rule-set> | rules restore <rule-set> --version N';
@@ -85,13 +85,27 @@ async function preview(args: string[], json: boolean): Promise<number> {
     }
     ruleSet = parsed.ruleSet;
   }
-  const ctx = await openContext(json);
+  const ctx = await openContext(json, 'rules preview');
   try {
     // A channel: its rule sets over its catalog, with the file as a draft of one of them.
-    const channel = id === undefined ? undefined : await getChannel(ctx.store, id);
+    const channel = id === undefined ? undefined : await findChannel(ctx, id);
     if (channel) refuseOtherCatalog(channel, values.catalog);
-    const result: PreviewResult & { catalog: string; channel?: string; feedRows?: Record<string, FeedRow> } =
-      channel
+    let result: ChannelPreview;
+    if (ctx.via === 'server') {
+      result = channel
+        ? await ctx.server.call<ChannelPreview>('POST', `/api/channels/${seg(channel.id)}/preview`, {
+            json: { ruleSet, at: at.toISOString(), samples },
+          })
+        : await ctx.server.call<ChannelPreview>('POST', '/api/rules/preview', {
+            json: {
+              ...(ruleSet !== undefined ? { ruleSet } : { ruleSetId: id }),
+              catalog: values.catalog,
+              at: at.toISOString(),
+              samples,
+            },
+          });
+    } else {
+      result = channel
         ? await previewInChannel(ctx.store, { channelId: channel.id, draft: ruleSet, at, samples })
         : await previewRules(ctx.store, {
             rules: ruleSet !== undefined ? { ruleSet } : { ids: [id as string] },
@@ -99,18 +113,23 @@ async function preview(args: string[], json: boolean): Promise<number> {
             at,
             samples,
           });
+    }
     if (json) ctx.out(JSON.stringify(result));
     else printPreview(ctx.out, result);
     return 0;
   } finally {
-    await ctx.store.close();
+    await ctx.close();
   }
 }
 
-function printPreview(
-  out: (s: string) => void,
-  r: PreviewResult & { catalog: string; channel?: string; feedRows?: Record<string, FeedRow> },
-): void {
+/** A preview, in a channel with the feed rows of its samples. */
+type ChannelPreview = PreviewResult & {
+  catalog: string;
+  channel?: string;
+  feedRows?: Record<string, FeedRow>;
+};
+
+function printPreview(out: (s: string) => void, r: ChannelPreview): void {
   const t = r.totals;
   out(
     `preview of ${r.ruleSets.join(', ')} over ${r.catalog}${r.channel ? ` for channel ${r.channel}` : ''} at ${r.at} (nothing changed)`,
@@ -148,9 +167,13 @@ async function versions(args: string[], json: boolean): Promise<number> {
   const { positionals } = parseCommandArgs(args, {});
   const id = positionals[0];
   if (!id) throw new UsageError('usage: feedwright rules versions <rule-set>');
-  const ctx = await openContext(json);
+  const ctx = await openContext(json, 'rules versions');
   try {
-    const list = await listRuleSetVersions(ctx.store, id);
+    const list =
+      ctx.via === 'server'
+        ? (await ctx.server.call<{ versions: RuleSetVersion[] }>('GET', `/api/rules/${seg(id)}/versions`))
+            .versions
+        : await listRuleSetVersions(ctx.store, id);
     if (list.length === 0) throw new UsageError(`no rule set "${id}"`);
     if (json) ctx.out(JSON.stringify({ versions: list }));
     else
@@ -167,7 +190,7 @@ async function versions(args: string[], json: boolean): Promise<number> {
       );
     return 0;
   } finally {
-    await ctx.store.close();
+    await ctx.close();
   }
 }
 
@@ -178,9 +201,16 @@ async function restore(args: string[], json: boolean): Promise<number> {
   if (!id || !Number.isInteger(version) || version < 1) {
     throw new UsageError('usage: feedwright rules restore <rule-set> --version N');
   }
-  const ctx = await openContext(json);
+  const ctx = await openContext(json, 'rules restore');
   try {
-    const result = await restoreRuleSet(ctx.store, id, version, 'cli');
+    const result =
+      ctx.via === 'server'
+        ? await ctx.server.call<Awaited<ReturnType<typeof restoreRuleSet>>>(
+            'POST',
+            `/api/rules/${seg(id)}/restore`,
+            { json: { version } },
+          )
+        : await restoreRuleSet(ctx.store, id, version, 'cli');
     if (json) ctx.out(JSON.stringify(result));
     else
       ctx.out(
@@ -190,6 +220,6 @@ async function restore(args: string[], json: boolean): Promise<number> {
       );
     return 0;
   } finally {
-    await ctx.store.close();
+    await ctx.close();
   }
 }

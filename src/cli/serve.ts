@@ -1,12 +1,23 @@
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { applyDefinitions, DefinitionsInvalidError } from '../apply/apply-definitions.js';
 import { recoverInterruptedRuns } from '../catalog/import-run.js';
+import { type Config, loadConfig } from '../config/config.js';
 import { ensureApiKey } from '../http/api-key.js';
 import { buildApp } from '../http/app.js';
 import { BackgroundWork, scheduleCatalogImports } from '../schedule/catalog-tasks.js';
 import { Scheduler } from '../schedule/scheduler.js';
+import { migrate, readMigrations } from '../store/migrate.js';
+import { openStore } from '../store/open.js';
+import {
+  acquireStoreLock,
+  describeHolder,
+  newLocalToken,
+  StoreInUseError,
+  type StoreLock,
+} from '../store/store-lock.js';
+import type { Store } from '../store/types.js';
 import { parseCommandArgs } from './args.js';
-import { openContext } from './context.js';
 
 /**
  * `feedwright serve [--dir DIR]`: applies DIR's definitions, starts the scheduler and
@@ -14,14 +25,54 @@ import { openContext } from './context.js';
  */
 export async function serveCommand(args: string[], _json: boolean): Promise<number> {
   const { values } = parseCommandArgs(args, { dir: { type: 'string' } }, false);
-  const ctx = await openContext(false);
-  const { config, store } = ctx;
+  const config = loadConfig();
+  // The embedded store is this process's while it runs: the lock names it, and tells the
+  // command line where to reach it and with which credential.
+  const localToken = newLocalToken();
+  let lock: StoreLock | undefined;
+  if (!config.databaseUrl) {
+    try {
+      lock = await acquireStoreLock(config.dataDir, 'serve', { token: localToken });
+    } catch (err) {
+      if (!(err instanceof StoreInUseError)) throw err;
+      throw new Error(
+        `the embedded store in ${config.dataDir} is in use by ${describeHolder(err.holder)}; stop that process first, or give this serve another DATA_DIR`,
+      );
+    }
+  }
+  const store = await openStore(config, {
+    lock,
+    onError: (err) => process.stderr.write(`feedwright: store connection error: ${err.message}\n`),
+  });
+  // Until it listens, a failed start closes what it opened (and lets go of the lock).
+  const stops: Array<() => Promise<void>> = [() => store.close()];
+  try {
+    return await run(values.dir, config, store, lock, localToken, stops);
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+    throw err;
+  }
+}
+
+async function run(
+  dirArg: string | undefined,
+  config: Config,
+  store: Store,
+  lock: StoreLock | undefined,
+  localToken: string,
+  stops: Array<() => Promise<void>>,
+): Promise<number> {
+  await migrate(store);
+  lock?.updateServe({ schema: Math.max(0, ...(await readMigrations()).map((m) => m.id)) });
+  const dir = path.resolve(dirArg ?? '.');
   const { key, generated } = ensureApiKey(config.apiKey, config.dataDir);
   // The scheduler is started after the app is built: a catalog PUT reaches it late-bound.
   let syncSchedules: (() => Promise<unknown>) | undefined;
   const app = await buildApp({
     store,
     apiKey: key,
+    ...(lock ? { localToken } : {}),
+    definitionsDir: dir,
     maxUploadBytes: config.maxUploadBytes,
     allowPrivateSources: config.allowPrivateSources,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
@@ -33,6 +84,7 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
       void syncSchedules?.().catch((err: unknown) => app.log.error({ err }, 'schedule sync failed'));
     },
   });
+  stops.push(() => app.close());
   const log = app.log;
   if (generated) {
     log.warn(
@@ -44,7 +96,6 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
   const recovered = await recoverInterruptedRuns(store);
   if (recovered > 0) log.warn({ runs: recovered }, 'marked interrupted import runs as failed');
 
-  const dir = path.resolve(values.dir ?? '.');
   try {
     const result = await applyDefinitions(store, dir);
     log.info({ dir, applied: result.applied.map((a) => `${a.id}:${a.outcome}`) }, 'definitions applied');
@@ -56,6 +107,10 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
 
   const scheduler = new Scheduler(store, (task, err) => log.error({ task, err }, 'scheduled task failed'));
   const work = new BackgroundWork();
+  stops.push(
+    () => scheduler.stop(),
+    () => work.drain(),
+  );
   const schedules = await scheduleCatalogImports(
     store,
     scheduler,
@@ -67,8 +122,10 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
   syncSchedules = () => schedules.sync();
   // Feeds: built at once where stale (never built, or made from older data), then kept up to date.
   app.feeds.publisher.start();
+  stops.push(() => app.feeds.publisher.stop());
 
   const address = await app.listen({ port: config.port, host: config.host });
+  lock?.updateServe({ state: 'ready', url: reachableUrl(app.server.address()) });
   process.stdout.write(`feedwright listening on ${address} (store: ${store.kind})\n`);
 
   // The listeners go with the first signal: a second one stops the process at once (Node's
@@ -82,6 +139,7 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  lock?.updateServe({ state: 'stopping' });
   const { inFlight } = app.operations;
   log.info({ signal, requests: inFlight.size }, 'shutting down: no new requests, finishing those under way');
   // No new connections; new requests on open ones answer 503. Requests under way (an upload
@@ -107,7 +165,16 @@ export async function serveCommand(args: string[], _json: boolean): Promise<numb
   await inFlight.idle();
   await work.drain();
   await app.feeds.publisher.stop();
+  // Lets go of DATA_DIR too.
   await store.close();
   log.info('stopped');
   return 0;
+}
+
+/** Where this machine reaches a server listening at `address`: loopback for "every address". */
+export function reachableUrl(address: string | AddressInfo | null): string {
+  if (address === null || typeof address === 'string') throw new Error(`serve listens on ${address}`);
+  const host =
+    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }

@@ -16,6 +16,7 @@ import { limitRequests } from './rate-limit.js';
 import { catalogRoutes } from './routes/catalogs.js';
 import { channelRoutes } from './routes/channels.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { definitionRoutes } from './routes/definitions.js';
 import { feedRoutes } from './routes/feeds.js';
 import { fetchStatsRoutes } from './routes/fetch-stats.js';
 import { healthRoutes } from './routes/health.js';
@@ -29,6 +30,12 @@ import { stockTimelineRoutes } from './routes/stock-timeline.js';
 export interface AppOptions {
   store: Store;
   apiKey: string;
+  /**
+   * `serve`'s credential for the command line on this machine (kept in DATA_DIR/store.lock,
+   * readable by its user only): accepted like the key, from this machine only, and what it
+   * does is recorded as done by `cli`.
+   */
+  localToken?: string;
   /** Largest import upload, in bytes; larger ones answer 413 and change nothing. */
   maxUploadBytes: number;
   /** Lets linked feeds reach private addresses (FEEDWRIGHT_ALLOW_PRIVATE_SOURCES). */
@@ -39,6 +46,11 @@ export interface AppOptions {
   onCatalogChanged?: () => void;
   /** Where built feeds live (DATA_DIR). */
   dataDir: string;
+  /**
+   * The definitions folder `serve` applied at start (`--dir`): a folder applied through the
+   * API without a `base` resolves its relative file sources there. The working directory by default.
+   */
+  definitionsDir?: string;
   /** The built dashboard (`npm run build` writes dist/dashboard, the default). */
   dashboardDir?: string;
   /**
@@ -117,13 +129,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       onFailed: (channel, err) => app.log.error({ err, channel }, 'feed build failed'),
     });
   const metrics = new AppMetrics();
-  const hasKey = (request: FastifyRequest) => {
+  /** Who the request's credential is: `api` (the key), `cli` (serve's local token), or nobody. */
+  const credential = (request: FastifyRequest): 'api' | 'cli' | undefined => {
     const m = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
-    return m?.[1] !== undefined && keyMatches(m[1].trim(), opts.apiKey);
+    const presented = m?.[1]?.trim();
+    if (presented === undefined) return undefined;
+    if (keyMatches(presented, opts.apiKey)) return 'api';
+    if (opts.localToken && fromThisMachine(request) && keyMatches(presented, opts.localToken)) return 'cli';
+    return undefined;
   };
+  const hasKey = (request: FastifyRequest) => credential(request) !== undefined;
+  app.decorateRequest('actor', 'api');
   const requireApiKey = async (request: FastifyRequest) => {
-    if (!hasKey(request))
+    const who = credential(request);
+    if (who === undefined)
       throw new AppError('UNAUTHORIZED', 'send Authorization: Bearer <FEEDWRIGHT_API_KEY>');
+    request.actor = who;
   };
   await installMetrics(app, metrics, { store: opts.store, states, authenticate: requireApiKey });
   // Any change through the API (an import, a rule set, a channel or catalog definition) may
@@ -142,6 +163,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await limitRequests(api, { perMinute: opts.rateLimitPerMinute ?? 0, hasKey });
       api.addHook('onRequest', requireApiKey);
       await api.register(catalogRoutes, { store: opts.store, onCatalogChanged: opts.onCatalogChanged });
+      await api.register(definitionRoutes, {
+        store: opts.store,
+        states,
+        onCatalogChanged: opts.onCatalogChanged,
+        definitionsDir: opts.definitionsDir ?? process.cwd(),
+      });
       await api.register(importRoutes, {
         store: opts.store,
         maxUploadBytes: opts.maxUploadBytes,
@@ -167,7 +194,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
+/**
+ * Whether a request comes from this machine: over loopback, or to the machine's own address
+ * from that same address (serve listening on one interface only).
+ */
+function fromThisMachine(request: FastifyRequest): boolean {
+  const remote = request.socket.remoteAddress;
+  if (remote === undefined) return false;
+  if (remote === '::1' || remote.startsWith('127.') || remote.startsWith('::ffff:127.')) return true;
+  return remote === request.socket.localAddress;
+}
+
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who makes the request, as history records it: `api` (the API key) or `cli` (serve's local token). */
+    actor: string;
+  }
   interface FastifyInstance {
     /** The app's feed machinery (publisher, serving state, fetch log), for `serve` and tests. */
     feeds: AppFeeds;

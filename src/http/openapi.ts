@@ -9,6 +9,10 @@ import { BEARER_SCHEME, documentSchemas, OPTIONAL_BODY } from './schemas.js';
 /** The route groups of the document, in the order the UI lists them. */
 const TAGS = [
   { name: 'catalogs', description: 'Catalog definitions: where a feed comes from and how its columns map.' },
+  {
+    name: 'definitions',
+    description: 'A folder of definitions (feeds/ and rules/) applied at once, all or nothing.',
+  },
   { name: 'imports', description: 'Import runs: upload or fetch a feed, the safety gate, row errors.' },
   { name: 'products', description: 'The products of a catalog, with their stock and history.' },
   { name: 'rules', description: 'Rule sets: versions, validation, explain and preview.' },

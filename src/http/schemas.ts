@@ -623,6 +623,29 @@ export const channelPreviewSchema = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
+// Definitions folders
+
+/** What applying a definitions folder did to each file (apply/apply-definitions.ts `ApplyResult`). */
+export const applyResultSchema = record({
+  applied: {
+    type: 'array',
+    description: 'every definition of the folder, catalogs first, then rule sets, then channels',
+    items: record({
+      kind: { type: 'string', enum: ['catalog', 'rules', 'channel'] },
+      id: { type: 'string' },
+      file: { type: 'string', description: 'the file it came from: `feeds/acme.json`' },
+      outcome: { type: 'string', enum: ['created', 'updated', 'unchanged'] },
+      version: { type: 'integer', description: 'the version in force now' },
+    }),
+  },
+  skipped: {
+    type: 'array',
+    description: 'files left aside, with why',
+    items: record({ file: { type: 'string' }, reason: { type: 'string' } }),
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
 // Orders
 
 const skuQuantity = record({ sku: { type: 'string' }, quantity: { type: 'integer' } });

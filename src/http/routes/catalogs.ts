@@ -148,7 +148,7 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?
       const { outcome, catalog } = await store.transaction(async (tx) => {
         // A definition read redacted and sent back keeps the secrets it did not change.
         const def = restoreRedacted(given, (await getCatalog(tx, given.id))?.definition);
-        return saveCatalog(tx, def, 'api');
+        return saveCatalog(tx, def, request.actor);
       });
       if (outcome !== 'unchanged') onCatalogChanged?.();
       return reply
@@ -254,6 +254,6 @@ export const catalogRoutes: FastifyPluginAsync<{ store: Store; onCatalogChanged?
       },
       config: documentedBody({ ...documentRef('StockPush'), description: 'the quantities' }),
     },
-    async (request) => pushStock(store, request.params.id, request.body, 'api'),
+    async (request) => pushStock(store, request.params.id, request.body, request.actor),
   );
 };

@@ -178,7 +178,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
     },
     async (request, reply) => {
       const result = await store.transaction((tx) =>
-        putChannel(tx, request.body, 'api', { expectedId: request.params.id }),
+        putChannel(tx, request.body, request.actor, { expectedId: request.params.id }),
       );
       states.invalidate(result.channel.id);
       if (result.outcome !== 'unchanged') publisher.poke();
@@ -231,7 +231,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
       },
     },
     async (request) => {
-      const result = await restoreChannel(store, request.params.id, request.body.version, 'api');
+      const result = await restoreChannel(store, request.params.id, request.body.version, request.actor);
       states.invalidate(result.channel.id);
       return { outcome: result.outcome, channel: publicChannel(base(request), result.channel) };
     },
@@ -260,7 +260,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
       },
     },
     async (request) => {
-      const channel = await store.transaction((tx) => rotateToken(tx, request.params.id, 'api'));
+      const channel = await store.transaction((tx) => rotateToken(tx, request.params.id, request.actor));
       states.invalidate(channel.id);
       return { feedUrl: feedUrl(base(request), channel), tokenRotatedAt: channel.tokenRotatedAt };
     },
@@ -289,7 +289,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
       },
     },
     async (request, reply) => {
-      const publication = await publisher.publish(request.params.id, 'api');
+      const publication = await publisher.publish(request.params.id, request.actor);
       return reply.status(201).send(publication);
     },
   );
@@ -444,7 +444,7 @@ export const channelRoutes: FastifyPluginAsync<ChannelRouteOptions> = async (app
       config: documentedBody({ ...documentRef('OrderReport'), description: 'the order' }),
     },
     async (request, reply) => {
-      const result = await reportOrder(store, request.params.id, request.body, 'api');
+      const result = await reportOrder(store, request.params.id, request.body, request.actor);
       // A report seen before changes nothing: 200; a new one 201.
       return reply.status(result.duplicate ? 200 : 201).send(result);
     },

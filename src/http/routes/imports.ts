@@ -181,7 +181,7 @@ export const importRoutes: FastifyPluginAsync<{
             : { kind: 'default' },
           mode: request.query.mode,
           force: request.query.force,
-          actor: 'api',
+          actor: request.actor,
           allowPrivateSources,
         });
         if (limiter?.exceeded) {
@@ -320,7 +320,7 @@ export const importRoutes: FastifyPluginAsync<{
       },
     },
     async (request) => {
-      const run = await applyHeldRun(store, request.params.run, 'api');
+      const run = await applyHeldRun(store, request.params.run, request.actor);
       return { run: publicRun(run) };
     },
   );

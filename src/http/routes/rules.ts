@@ -129,7 +129,7 @@ export const ruleRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
       }),
     },
     async (request, reply) => {
-      const author = 'api';
+      const author = request.actor;
       const result = await store.transaction((tx) =>
         putRuleSet(tx, request.body, author, { expectedId: request.params.id }),
       );
@@ -179,7 +179,7 @@ export const ruleRoutes: FastifyPluginAsync<{ store: Store }> = async (app, { st
         },
       },
     },
-    async (request) => restoreRuleSet(store, request.params.id, request.body.version, 'api'),
+    async (request) => restoreRuleSet(store, request.params.id, request.body.version, request.actor),
   );
 
   app.post(
