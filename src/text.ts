@@ -130,3 +130,35 @@ export function summarizeEvent(e: SummarizedEvent): string {
   const text = JSON.stringify(d);
   return text === '{}' ? '' : short(d, 160);
 }
+
+/** What `numberFormatText` reads: how an import run read its feed's numbers. */
+interface NumberFormatShown {
+  decimalSeparator: '.' | ',';
+  source: 'option' | 'detected' | 'default';
+  evidence?: { point: number; comma: number; example?: string };
+}
+
+/** How a run read the feed's numbers, in words ("decimal comma (4,50), detected from 12 values…"). */
+export function numberFormatText(f: NumberFormatShown): string {
+  const name = f.decimalSeparator === ',' ? 'decimal comma (4,50)' : 'decimal point (4.50)';
+  if (f.source === 'option') return `${name}, as the catalog says`;
+  if (f.source === 'default') return `${name}: no value told, the default`;
+  const told = (f.decimalSeparator === ',' ? f.evidence?.comma : f.evidence?.point) ?? 0;
+  const other = (f.decimalSeparator === ',' ? f.evidence?.point : f.evidence?.comma) ?? 0;
+  return `${name}, detected from ${told.toLocaleString('en-US')} value${told === 1 ? '' : 's'}${
+    f.evidence?.example ? ` such as "${f.evidence.example}"` : ''
+  }${other > 0 ? ` (${other.toLocaleString('en-US')} read the other way)` : ''}`;
+}
+
+/**
+ * An import run's status as people should read it: an applied run with row errors is
+ * "applied with errors", a warning, not a plain success.
+ */
+export function runStatusText(run: { status: string; counts: { errors: number } }): string {
+  return run.status === 'applied' && run.counts.errors > 0 ? 'applied with errors' : run.status;
+}
+
+/** "1 version", "3 versions", "1,200 products". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { countProducts, getProduct } from '../src/store/products.js';
@@ -93,6 +95,28 @@ describe('command line', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/import \d+ of woo: applied/);
     expect(res.stdout).toMatch(/ROWS\s+VALID\s+CREATED[\s\S]*\n25\s+25\s+25\s+0\s+0\s+0\s+0/);
+    expect(res.stdout).toContain('numbers: decimal point (4.50), detected from');
+    expect(res.stderr).toBe('');
+  });
+
+  it('warns when an import applied with row errors, naming the products kept as they were', async () => {
+    // The same export with a typo in one price: the product keeps its last imported version.
+    const rows = parse(fs.readFileSync(path.join(work, 'woo.csv'))) as string[][];
+    const header = rows[0] as string[];
+    const price = header.indexOf('Regular price');
+    const beanie = rows.find((r) => r[header.indexOf('SKU')] === 'woo-beanie') as string[];
+    beanie[price] = '2O';
+    const typo = path.join(work, 'typo.csv');
+    fs.writeFileSync(typo, stringify(rows));
+    const res = await runCli(['import', 'woo', '--file', typo], env);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/import \d+ of woo: applied with errors/);
+    expect(res.stdout).toMatch(/KEPT[\s\S]*price "2O" in column "Regular price" is not a number/);
+    expect(res.stderr).toMatch(
+      /^feedwright: warning: import \d+ applied with 1 row error; 1 product kept its last imported version\n$/,
+    );
+    const kept = await readStore((store) => getProduct(store, 'woo', 'woo-beanie'));
+    expect(kept?.fields.price).toBe(20);
   });
 
   it('imports from stdin in partial mode, with --json', async () => {

@@ -10,6 +10,7 @@ import {
   type RowNote,
 } from '../store/imports.js';
 import type { Store } from '../store/types.js';
+import { numberFormatText, plural, runStatusText } from '../text.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { openContext, type StoreContext } from './context.js';
 import { formatTable, Progress } from './output.js';
@@ -63,6 +64,16 @@ export async function importCommand(args: string[], json: boolean): Promise<numb
         })\n`,
       );
       return EXIT_HELD;
+    }
+    if (run.counts.errors > 0) {
+      // Applied, but not a plain success: the rows that failed are listed above.
+      process.stderr.write(
+        `feedwright: warning: import ${run.id} applied with ${plural(run.counts.errors, 'row error')}${
+          run.counts.kept > 0
+            ? `; ${plural(run.counts.kept, 'product')} kept ${run.counts.kept === 1 ? 'its' : 'their'} last imported version`
+            : ''
+        }\n`,
+      );
     }
     return 0;
   } finally {
@@ -225,16 +236,37 @@ async function sourceSize(
 function printRun(out: (s: string) => void, run: ImportRun, errors: RowNote[]): void {
   const c = run.counts;
   out(
-    `import ${run.id} of ${run.catalog}: ${run.status}${run.forced ? ' (forced)' : ''} in ${run.durationMs ?? 0} ms`,
+    `import ${run.id} of ${run.catalog}: ${runStatusText(run)}${run.forced ? ' (forced)' : ''} in ${run.durationMs ?? 0} ms`,
   );
   out(
     formatTable([
-      ['ROWS', 'VALID', 'CREATED', 'UPDATED', 'UNCHANGED', 'REMOVED', 'ERRORS', 'SKIPPED', 'WARNINGS'],
-      [c.rows, c.valid, c.created, c.updated, c.unchanged, c.removed, c.errors, c.skipped, c.warnings].map(
-        String,
-      ),
+      [
+        'ROWS',
+        'VALID',
+        'CREATED',
+        'UPDATED',
+        'UNCHANGED',
+        'REMOVED',
+        'KEPT',
+        'ERRORS',
+        'SKIPPED',
+        'WARNINGS',
+      ],
+      [
+        c.rows,
+        c.valid,
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.removed,
+        c.kept,
+        c.errors,
+        c.skipped,
+        c.warnings,
+      ].map(String),
     ]),
   );
+  if (run.numberFormat) out(`numbers: ${numberFormatText(run.numberFormat)}`);
   for (const r of run.heldReasons) out(`held: ${r.message}`);
   if (errors.length > 0) {
     out('');

@@ -181,11 +181,6 @@ export function fmtDuration(ms: number | null | undefined): string {
   return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
-/** "1 version", "3 versions", "1,200 products". */
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${fmtNumber(n)} ${n === 1 ? one : many}`;
-}
-
 /** An instant as a datetime-local input's value, in the browser's zone ('' if not a time). */
 export function toLocalInput(at: number | string, withSeconds = false): string {
   const d = new Date(at);
@@ -219,7 +214,7 @@ export function fmtRelative(d: Date, now = Date.now()): string {
   return d.toLocaleDateString();
 }
 
-export { clip, showValue } from '../text.js';
+export { clip, plural, showValue } from '../text.js';
 
 /** A column of a Table. */
 export interface Column<R> {

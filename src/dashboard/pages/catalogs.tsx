@@ -3,6 +3,7 @@ import { useMemo, useState } from 'preact/hooks';
 import type { StoredCatalog } from '../../store/catalogs.js';
 import type { ImportRun } from '../../store/imports.js';
 import type { StoredProduct } from '../../store/products.js';
+import { numberFormatText, runStatusText } from '../../text.js';
 import { api, qs, seg } from '../api.js';
 import { href, setQuery, useRoute } from '../router.js';
 import {
@@ -58,25 +59,8 @@ export function RunCounts(props: { run: ImportRun }) {
  * rows were left out, or their products kept as they were).
  */
 export function RunStatusBadge(props: { run: ImportRun }) {
-  const { run } = props;
-  if (run.status === 'applied' && run.counts.errors > 0) {
-    return <Badge value="applied with errors" tone="warn" />;
-  }
-  return <Badge value={run.status} />;
-}
-
-/** How a run read the feed's numbers, in words. */
-export function numberFormatText(run: ImportRun): string | undefined {
-  const f = run.numberFormat;
-  if (!f) return undefined;
-  const name = f.decimalSeparator === ',' ? 'decimal comma (4,50)' : 'decimal point (4.50)';
-  if (f.source === 'option') return `${name}, as the catalog says`;
-  if (f.source === 'default') return `${name}: no value told, the default`;
-  const told = f.decimalSeparator === ',' ? f.evidence?.comma : f.evidence?.point;
-  const other = f.decimalSeparator === ',' ? f.evidence?.point : f.evidence?.comma;
-  return `${name}, detected from ${fmtNumber(told ?? 0)} value${told === 1 ? '' : 's'}${
-    f.evidence?.example ? ` such as "${f.evidence.example}"` : ''
-  }${other ? ` (${fmtNumber(other)} read otherwise)` : ''}`;
+  const shown = runStatusText(props.run);
+  return <Badge value={shown} {...(shown === props.run.status ? {} : { tone: 'warn' as const })} />;
 }
 
 /** Every catalog with its source, schedule and last import. */
@@ -202,7 +186,7 @@ function LastImport(props: { run: ImportRun; onApplied: () => void }) {
 export function RunFacts(props: { run: ImportRun; big?: boolean }) {
   const { run } = props;
   const n = (v: number) => (props.big ? <span class="big">{fmtNumber(v)}</span> : fmtNumber(v));
-  const numbers = numberFormatText(run);
+  const numbers = run.numberFormat ? numberFormatText(run.numberFormat) : undefined;
   const extra: Array<[ComponentChildren, ComponentChildren]> = [];
   if (run.counts.kept > 0) extra.push(['Kept as they were', n(run.counts.kept)]);
   if (numbers) extra.push(['Numbers', numbers]);
@@ -360,7 +344,7 @@ export function RunsTable(props: { runs: ImportRun[] }) {
         {
           title: 'Status',
           cell: (r) => <RunStatusBadge run={r} />,
-          text: (r) => (r.status === 'applied' && r.counts.errors > 0 ? 'applied with errors' : r.status),
+          text: (r) => runStatusText(r),
         },
         { title: 'Started', cell: (r) => <Time at={r.startedAt} />, text: (r) => r.startedAt },
         { title: 'Rows', cell: (r) => fmtNumber(r.counts.rows), align: 'right' },
