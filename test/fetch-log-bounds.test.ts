@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
 import { MAX_USER_AGENT_LENGTH, REFUSALS_KEPT_PER_MINUTE } from '../src/publish/fetch-log.js';
+import { fetchLogRetentionTask } from '../src/schedule/fetch-log-retention.js';
 import { type FeedFetch, insertFetches, pruneFetches } from '../src/store/publications.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
@@ -105,7 +106,12 @@ describe('the fetch log stays bounded', () => {
       at('2026-03-01T10:00:00Z', 200),
     ]);
     const before = await countsOf('old', '2026-01-01T00:00:00Z');
-    expect(await pruneFetches(t.store, new Date('2026-02-01T00:00:00Z'))).toBe(3);
+    // The hourly task of serve keeps FEEDWRIGHT_FETCH_LOG_DAYS: 21 days before 2026-02-01.
+    let moved = 0;
+    await fetchLogRetentionTask(t.store, 21, (n) => {
+      moved = n;
+    }).run({ taskId: 'fetch-log-retention', slot: new Date('2026-02-01T00:00:00Z'), reason: 'scheduled' });
+    expect(moved).toBe(3);
     // Pruning again moves nothing and counts nothing twice.
     expect(await pruneFetches(t.store, new Date('2026-02-01T00:00:00Z'))).toBe(0);
     expect((await rowsOf('old')).length).toBe(1);

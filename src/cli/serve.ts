@@ -6,6 +6,7 @@ import { type Config, loadConfig } from '../config/config.js';
 import { ensureApiKey } from '../http/api-key.js';
 import { buildApp } from '../http/app.js';
 import { BackgroundWork, scheduleCatalogImports } from '../schedule/catalog-tasks.js';
+import { fetchLogRetentionTask } from '../schedule/fetch-log-retention.js';
 import { Scheduler } from '../schedule/scheduler.js';
 import { migrate, readMigrations } from '../store/migrate.js';
 import { openStore } from '../store/open.js';
@@ -120,6 +121,11 @@ async function run(
     { onApplied: () => app.feeds.publisher.poke() },
   );
   syncSchedules = () => schedules.sync();
+  scheduler.add(
+    fetchLogRetentionTask(store, config.fetchLogDays, (moved) =>
+      log.info({ moved, days: config.fetchLogDays }, 'fetch log pruned into hourly counts'),
+    ),
+  );
   // Feeds: built at once where stale (never built, or made from older data), then kept up to date.
   app.feeds.publisher.start();
   stops.push(() => app.feeds.publisher.stop());

@@ -44,6 +44,8 @@ export interface Config {
    * connections are cut, and an import reading a cut upload is held, the catalog untouched.
    */
   shutdownGraceMs: number;
+  /** Days the fetch log keeps each fetch (FEEDWRIGHT_FETCH_LOG_DAYS); older ones become hourly counts. */
+  fetchLogDays: number;
 }
 
 /** The levels LOG_LEVEL accepts (pino's). */
@@ -56,6 +58,7 @@ export const OPERATION_DEFAULTS = {
   headersTimeoutMs: 30_000,
   requestTimeoutMs: 60 * 60_000,
   shutdownGraceMs: 25_000,
+  fetchLogDays: 90,
 } as const;
 
 /** Reads the configuration from an environment (process.env by default). */
@@ -103,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     headersTimeoutMs,
     requestTimeoutMs,
     shutdownGraceMs: wholeNumber(env, 'FEEDWRIGHT_SHUTDOWN_GRACE_MS', OPERATION_DEFAULTS.shutdownGraceMs, 0),
+    fetchLogDays: wholeNumber(env, 'FEEDWRIGHT_FETCH_LOG_DAYS', OPERATION_DEFAULTS.fetchLogDays, 1),
   };
 }
 

@@ -2,9 +2,6 @@ import { pruneFetches } from '../store/publications.js';
 import type { Store } from '../store/types.js';
 import type { TaskDefinition } from './scheduler.js';
 
-/** Default of FEEDWRIGHT_FETCH_LOG_DAYS: how long fetches are kept one by one. */
-export const DEFAULT_FETCH_LOG_DAYS = 90;
-
 /**
  * The fetch log's retention, as a scheduled task (hourly, once across processes): fetches
  * older than `days` leave the log for its hourly counts, which the charts read on.
