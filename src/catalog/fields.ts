@@ -42,6 +42,13 @@ export function googleName(field: CanonicalField): string {
   return GOOGLE_FIELD_NAMES[field] ?? field;
 }
 
+/**
+ * The largest quantity a product may have: far above any real stock, far below what a barcode
+ * pasted into the stock column reads as (`4006381333931`). Refused past it at import, in stock
+ * pushes and order lines; rules never take a quantity past it.
+ */
+export const MAX_QUANTITY = 1_000_000_000;
+
 /** How a canonical field's cell is typed. */
 export type FieldType = 'text' | 'decimal' | 'integer' | 'boolean' | 'status';
 

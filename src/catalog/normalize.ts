@@ -1,7 +1,13 @@
 import { type KeyedRecord, type RawValue, scalarText, valueAt } from '../parse/records.js';
 import type { RawRecord, RowIssue } from '../parse/types.js';
 import type { CatalogDefinition } from './definition.js';
-import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES, GOOGLE_FIELD_NAMES } from './fields.js';
+import {
+  CANONICAL_FIELDS,
+  type CanonicalField,
+  FIELD_TYPES,
+  GOOGLE_FIELD_NAMES,
+  MAX_QUANTITY,
+} from './fields.js';
 import { type DecimalSeparator, readNumber } from './numbers.js';
 
 /** A JSON value as stored in a product's fields or attributes. */
@@ -178,6 +184,14 @@ function typeCanonical(
           sku,
           'invalid_quantity',
           `${field} "${cut(cell)}" in column "${column}" is not a whole number ≥ 0`,
+        );
+      }
+      if (n.value > MAX_QUANTITY) {
+        return fail(
+          line,
+          sku,
+          'invalid_quantity',
+          `${field} "${cut(cell)}" in column "${column}" is more than ${MAX_QUANTITY.toLocaleString('en-US')}: a barcode in the stock column?`,
         );
       }
       return { ok: true, value: n.value };

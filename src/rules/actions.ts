@@ -1,3 +1,4 @@
+import { MAX_QUANTITY } from '../catalog/fields.js';
 import type { FieldValue } from '../catalog/normalize.js';
 import { canonicalType } from './fields.js';
 import type { Rounding } from './types.js';
@@ -9,7 +10,7 @@ import type { Rounding } from './types.js';
  *   number; any other value (null for stock not managed, text, missing) leaves the field as
  *   it is, and explain records the action as skipped — evaluation never throws. A result
  *   that is not finite (an overflow) is skipped the same way;
- * - quantity is a whole number ≥ 0 after every action: percent rounds as its `rounding`
+ * - quantity is a whole number from 0 to MAX_QUANTITY after every action: percent rounds as its `rounding`
  *   says, add/multiply with `round: 0` round to the nearest, and anything else that leaves a
  *   fraction rounds down (showing less stock than there is, never more); below 0 becomes 0;
  * - other numbers keep `decimals` (percent, default 2) or `round` (add, multiply) decimals.
@@ -36,9 +37,9 @@ export function roundTo(x: number, decimals: number, mode: Rounding): number {
   return out === 0 ? 0 : out;
 }
 
-/** A quantity as the feed holds it: a whole number ≥ 0 (fractions round down). */
+/** A quantity as the feed holds it: a whole number from 0 to MAX_QUANTITY (fractions round down). */
 export function wholeQuantity(x: number): number {
-  return x <= 0 ? 0 : Math.floor(clean(x));
+  return x <= 0 ? 0 : Math.min(MAX_QUANTITY, Math.floor(clean(x)));
 }
 
 /** A numeric action's computation: the new value, or undefined to leave the field as it is. */
@@ -55,7 +56,9 @@ export function percentStep(
   rounding: Rounding,
   decimals?: number,
 ): NumericStep {
-  if (field === 'quantity') return (v) => finite(Math.max(0, roundTo((v * value) / 100, 0, rounding)));
+  if (field === 'quantity') {
+    return (v) => finite(Math.min(MAX_QUANTITY, Math.max(0, roundTo((v * value) / 100, 0, rounding))));
+  }
   const d = decimals ?? 2;
   return (v) => finite(roundTo((v * value) / 100, d, rounding));
 }

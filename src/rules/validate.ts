@@ -1,3 +1,4 @@
+import { MAX_QUANTITY } from '../catalog/fields.js';
 import { isFactReference } from './facts.js';
 import { canonicalType, misspeltCanonical, NOW_FACT, NUMERIC_FIELDS } from './fields.js';
 import { HARD_DEPTH_LIMIT, RULE_LIMITS } from './limits.js';
@@ -24,6 +25,12 @@ export function validateRuleSet(value: unknown, file?: string): RuleProblem[] {
   }
   const tooDeep = deeperThan(value, HARD_DEPTH_LIMIT);
   if (tooDeep) return [problem(tooDeep, `nesting deeper than ${HARD_DEPTH_LIMIT} levels`)];
+  // JSON.parse reads 1e309 as Infinity, which a stored rule set would hold as null (and a
+  // condition on null matches nothing): such a number is refused where it is.
+  const huge = nonFinite(value);
+  if (huge.length > 0) {
+    return huge.map((path) => problem(path, 'a number too large to hold (beyond ±1.8e308)'));
+  }
 
   const problems = schemaProblems(value, file);
   const broken = new Set<number>();
@@ -233,9 +240,9 @@ function setValueProblem(field: string, type: string | undefined, v: unknown): s
     case undefined:
       return undefined;
     case 'integer':
-      return v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0)
+      return v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_QUANTITY)
         ? undefined
-        : `${field} must be a whole number ≥ 0 (or null: stock not managed)`;
+        : `${field} must be a whole number from 0 to ${MAX_QUANTITY.toLocaleString('en-US')} (or null: stock not managed)`;
     case 'decimal':
       return v === null || typeof v === 'number' ? undefined : `${field} must be a number or null`;
     case 'boolean':
@@ -247,6 +254,20 @@ function setValueProblem(field: string, type: string | undefined, v: unknown): s
         ? undefined
         : `${field} is text: write the value as a string`;
   }
+}
+
+/** The JSON paths of the numbers that are not finite (a literal such as 1e309, read as Infinity). */
+function nonFinite(value: unknown): string[] {
+  const found: string[] = [];
+  const stack: Array<{ v: unknown; path: string }> = [{ v: value, path: '$' }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop() as { v: unknown; path: string };
+    if (typeof v === 'number' && !Number.isFinite(v)) found.push(path);
+    else if (Array.isArray(v)) for (const [i, x] of v.entries()) stack.push({ v: x, path: `${path}[${i}]` });
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: propertyPath(path, k) });
+  }
+  return found.sort();
 }
 
 // Walks without recursion so that hostile nesting cannot exhaust the stack.

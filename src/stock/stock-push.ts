@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { schemaErrorPath } from '../catalog/definition.js';
+import { MAX_QUANTITY } from '../catalog/fields.js';
 import { AppError } from '../errors.js';
 import { getCatalog } from '../store/catalogs.js';
 import { recordHistory } from '../store/history.js';
@@ -24,7 +25,7 @@ export const stockPushSchema = {
     required: ['sku', 'quantity'],
     properties: {
       sku: { type: 'string', minLength: 1, maxLength: 500 },
-      quantity: { type: 'integer', minimum: 0, maximum: 1_000_000_000 },
+      quantity: { type: 'integer', minimum: 0, maximum: MAX_QUANTITY },
     },
   },
 } as const;

@@ -94,7 +94,7 @@ export async function countProducts(db: Queryable, catalogId: string): Promise<n
 // The pending stock ledger of each product (p): one probe of a partial index, empty for
 // most products.
 const PENDING_STOCK = `LEFT JOIN LATERAL (
-    SELECT sum(l.delta)::int AS delta FROM stock_ledger l
+    SELECT sum(l.delta)::bigint AS delta FROM stock_ledger l
     WHERE l.catalog_id = p.catalog_id AND l.sku = p.sku AND l.reflected_by_run IS NULL
   ) pending ON true`;
 
@@ -102,7 +102,7 @@ const PENDING_STOCK = `LEFT JOIN LATERAL (
 // ledger"): the imported quantity plus the pending ledger entries, floored at 0.
 const EFFECTIVE_FIELDS = `CASE WHEN pending.delta IS NULL OR jsonb_typeof(p.fields->'quantity') <> 'number'
     THEN p.fields
-    ELSE jsonb_set(p.fields, '{quantity}', to_jsonb(greatest(0, (p.fields->>'quantity')::int + pending.delta)))
+    ELSE jsonb_set(p.fields, '{quantity}', to_jsonb(greatest(0, (p.fields->>'quantity')::bigint + pending.delta)))
   END`;
 
 /** Products as rules see them (effective stock): the head of every such read. */

@@ -70,7 +70,7 @@ export async function stockTimeline(
 ): Promise<StockTimeline | undefined> {
   const current = await db.query<{ exists: boolean; imported: number | null; pending: number | string }>({
     text: `SELECT p.sku IS NOT NULL AS exists,
-                  CASE WHEN jsonb_typeof(p.fields->'quantity') = 'number' THEN (p.fields->>'quantity')::int END AS imported,
+                  CASE WHEN jsonb_typeof(p.fields->'quantity') = 'number' THEN (p.fields->>'quantity')::bigint END AS imported,
                   (SELECT coalesce(sum(delta), 0) FROM stock_ledger
                    WHERE catalog_id = $1 AND sku = $2 AND reflected_by_run IS NULL) AS pending
            FROM (SELECT 1) AS one LEFT JOIN products p ON p.catalog_id = $1 AND p.sku = $2`,

@@ -177,7 +177,7 @@ export async function insertLedgerEntries(
     text: `WITH ins AS (
              INSERT INTO stock_ledger (catalog_id, sku, delta, cause, channel_id, order_id, stock_revision)
              SELECT $1, e.sku, e.delta, e.cause, e.channel_id, e.order_id, $7
-             FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+             FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
                   AS e (sku, delta, cause, channel_id, order_id, n)
              ORDER BY e.n
              RETURNING id, sku, delta, cause, channel_id, order_id
@@ -208,7 +208,7 @@ export async function stockOf(
 ): Promise<Map<string, { imported: number | null; pending: number; raw: number | null }>> {
   const rows = await db.query<{ sku: string; imported: number | null; pending: number | string | null }>({
     text: `SELECT p.sku,
-                  CASE WHEN jsonb_typeof(p.fields->'quantity') = 'number' THEN (p.fields->>'quantity')::int END AS imported,
+                  CASE WHEN jsonb_typeof(p.fields->'quantity') = 'number' THEN (p.fields->>'quantity')::bigint END AS imported,
                   (SELECT sum(l.delta) FROM stock_ledger l
                    WHERE l.catalog_id = p.catalog_id AND l.sku = p.sku AND l.reflected_by_run IS NULL) AS pending
            FROM products p WHERE p.catalog_id = $1 AND p.sku = ANY($2::text[])`,
