@@ -7,6 +7,10 @@ export const ERROR_CODES = {
   BAD_REQUEST: { status: 400, doc: 'The request is malformed: a parameter or body is invalid.' },
   UNAUTHORIZED: { status: 401, doc: 'The Authorization header is missing or holds the wrong API key.' },
   NOT_FOUND: { status: 404, doc: 'No such route.' },
+  URI_TOO_LONG: {
+    status: 414,
+    doc: 'A path segment (a sku, an id) is longer than any this service stores (a sku is at most 100 characters).',
+  },
   CATALOG_NOT_FOUND: { status: 404, doc: 'No catalog has this id.' },
   PRODUCT_NOT_FOUND: { status: 404, doc: 'The catalog has no product with this sku.' },
   IMPORT_NOT_FOUND: { status: 404, doc: 'No import run has this id.' },

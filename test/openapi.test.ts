@@ -281,7 +281,8 @@ describe('OpenAPI document and schemas', () => {
         method: 'POST',
         url: '/api/catalogs/example/imports?mode=partial',
         headers: { ...auth, 'content-type': 'text/csv' },
-        payload: 'SKU,Stock\nwoo-beanie,2\nwoo-belt,lots\nwoo-cap,4\n',
+        payload:
+          'SKU,Stock\nwoo-beanie,2\nwoo-belt,lots\nwoo-cap,4\nwoo-hoodie,5\nwoo-polo,6\nwoo-sunglasses,7\n',
       });
       expect(partial.statusCode).toBe(201);
       runId = partial.json().run.id;

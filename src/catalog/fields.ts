@@ -49,6 +49,12 @@ export function googleName(field: CanonicalField): string {
  */
 export const MAX_QUANTITY = 1_000_000_000;
 
+/**
+ * The longest sku, in characters: what marketplaces take (Google's `id` 50, most others 50 to
+ * 100), and what every route that names a product can carry. A longer one is a row error.
+ */
+export const MAX_SKU_LENGTH = 100;
+
 /** How a canonical field's cell is typed. */
 export type FieldType = 'text' | 'decimal' | 'integer' | 'boolean' | 'status';
 

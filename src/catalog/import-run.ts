@@ -664,17 +664,26 @@ async function openFeed(
     const { header, close } = opened.feed;
     try {
       const preset = def.preset ?? detectPreset(header);
+      // What the normalizer changes in a row it imports (NUL characters removed).
+      const warnings: ParseWarning[] = [];
       if (preset) {
         const { plan, skuColumn, numericColumns } = createPresetNormalizer(preset, header, def.mapping, mode);
         return {
           records: opened.feed.records,
           numericCells: (r) => cellsAt(r as RawRecord, numericColumns),
           normalizer: (decimal) => {
-            const { normalize } = createPresetNormalizer(preset, header, def.mapping, mode, decimal);
+            const { normalize } = createPresetNormalizer(
+              preset,
+              header,
+              def.mapping,
+              mode,
+              decimal,
+              warnings,
+            );
             return (r) => normalize(r as RawRecord);
           },
           issues: opened.feed.issues,
-          warnings: [],
+          warnings,
           missingColumns: () => plan.missingColumns,
           skuColumn,
           close,
@@ -686,11 +695,11 @@ async function openFeed(
         records: opened.feed.records,
         numericCells: (r) => cellsAt(r as RawRecord, numericColumns),
         normalizer: (decimal) => {
-          const normalize = createNormalizer(plan, mode, decimal);
+          const normalize = createNormalizer(plan, mode, decimal, warnings);
           return (r) => ({ result: normalize(r as RawRecord), warnings: NO_WARNINGS });
         },
         issues: opened.feed.issues,
-        warnings: [],
+        warnings,
         missingColumns: () => plan.missingColumns,
         skuColumn: def.mapping?.sku ?? 'sku',
         close,
@@ -728,7 +737,7 @@ async function openFeed(
         return [];
       }),
     normalizer: (decimal) => {
-      const normalize = createKeyedNormalizer(plan, mode, decimal);
+      const normalize = createKeyedNormalizer(plan, mode, decimal, keyed.warnings);
       return (r) => ({ result: normalize(r as KeyedRecord), warnings: NO_WARNINGS });
     },
     issues: keyed.issues,

@@ -1,5 +1,5 @@
 import { type KeyedRecord, type RawValue, scalarText, valueAt } from '../parse/records.js';
-import type { RawRecord, RowIssue } from '../parse/types.js';
+import type { ParseWarning, RawRecord, RowIssue } from '../parse/types.js';
 import type { CatalogDefinition } from './definition.js';
 import {
   CANONICAL_FIELDS,
@@ -7,6 +7,7 @@ import {
   FIELD_TYPES,
   GOOGLE_FIELD_NAMES,
   MAX_QUANTITY,
+  MAX_SKU_LENGTH,
 } from './fields.js';
 import { type DecimalSeparator, readNumber } from './numbers.js';
 
@@ -95,10 +96,11 @@ export function columnCountIssue(
   skuIndex: number | undefined,
 ): RowIssue | undefined {
   if (record.values.length === width) return undefined;
-  const sku = skuIndex === undefined ? '' : clean(record.values[skuIndex] ?? '').trim();
+  const sku = skuIndex === undefined ? '' : (record.values[skuIndex] ?? '').replaceAll('\u0000', '').trim();
   return {
     line: record.line,
-    sku: sku === '' ? null : sku,
+    // A sku too long to be one names no product (skuTooLong refuses it in a valid row).
+    sku: sku === '' || [...sku].length > MAX_SKU_LENGTH ? null : sku,
     code: 'column_count',
     message: `expected ${width} columns, found ${record.values.length}`,
   };
@@ -267,17 +269,20 @@ export function createNormalizer(
   plan: HeaderPlan,
   mode: 'full' | 'partial',
   decimal: DecimalSeparator = '.',
+  warnings?: ParseWarning[],
 ) {
+  const nul = new NulRemover();
+  const clean = (s: string, column: string) => nul.clean(s, column);
   const skuCol = plan.fields.find((f) => f.field === 'sku');
   const hasQuantity = plan.fields.some((f) => f.field === 'quantity');
   const otherFields = plan.fields.filter((f) => f.field !== 'sku');
   const keepNulls = mode === 'partial';
 
-  return function normalize(record: RawRecord): NormalizeResult {
+  function normalizeRow(record: RawRecord): NormalizeResult {
     const { values, line } = record;
     const wrongWidth = columnCountIssue(record, plan.width, skuCol?.index);
     if (wrongWidth) return { ok: false, issue: wrongWidth };
-    const sku = skuCol ? clean(values[skuCol.index] ?? '').trim() : '';
+    const sku = skuCol ? clean(values[skuCol.index] ?? '', skuCol.column).trim() : '';
     if (sku === '') {
       return fail(
         line,
@@ -286,18 +291,20 @@ export function createNormalizer(
         skuCol ? `no sku in column "${skuCol.column}"` : 'no sku column',
       );
     }
+    const tooLong = skuTooLong(sku, line, `column "${skuCol?.column}"`);
+    if (tooLong) return tooLong;
     const fields: Record<string, FieldValue> = Object.create(null);
     fields.sku = sku;
     const cells = otherFields.map(({ field, index, column }) => ({
       field,
       column,
-      cell: clean(values[index] ?? '').trim(),
+      cell: clean(values[index] ?? '', column).trim(),
     }));
     const issue = fillFields(fields, cells, line, sku, keepNulls, hasQuantity, decimal);
     if (issue) return { ok: false, issue };
     const attributes: Record<string, FieldValue> = Object.create(null);
     for (const { name, index } of plan.attributes) {
-      const cell = clean(values[index] ?? '');
+      const cell = clean(values[index] ?? '', name);
       if (cell.trim() === '') {
         if (keepNulls) attributes[name] = null;
         continue;
@@ -305,6 +312,12 @@ export function createNormalizer(
       attributes[name] = typeAttribute(cell);
     }
     return { ok: true, product: { line, sku, fields, attributes } };
+  }
+
+  return function normalize(record: RawRecord): NormalizeResult {
+    const result = normalizeRow(record);
+    nul.report(record.line, result, warnings);
+    return result;
   };
 }
 
@@ -414,7 +427,10 @@ export function createKeyedNormalizer(
   { columns, lists }: KeyedPlan,
   mode: 'full' | 'partial',
   decimal: DecimalSeparator = '.',
+  warnings?: ParseWarning[],
 ) {
+  const nul = new NulRemover();
+  const clean = (s: string, column: string) => nul.clean(s, column);
   const keepNulls = mode === 'partial';
   const plan = CANONICAL_FIELDS.map((field) => ({ field, columns: columns[field] }));
   const skuWhere = columns.sku.map((k) => `"${k}"`).join(' or ');
@@ -422,12 +438,15 @@ export function createKeyedNormalizer(
   const used = new Set(plan.map((p) => topKey(p.columns[0] ?? p.field)));
   const others = plan.filter((p) => p.field !== 'sku');
 
-  return function normalize(record: KeyedRecord): NormalizeResult {
+  function normalizeItem(record: KeyedRecord): NormalizeResult {
     const { data, line } = record;
     // Top-level keys read through a column other than a field's first: not attributes.
     const read: string[] = [];
-    const sku = clean(scalarText(firstPresent(data, columns.sku, 'sku', read).raw)).trim();
+    const skuAt = firstPresent(data, columns.sku, 'sku', read);
+    const sku = clean(scalarText(skuAt.raw), skuAt.column).trim();
     if (sku === '') return fail(line, null, 'missing_sku', `no sku in ${skuWhere}`);
+    const tooLong = skuTooLong(sku, line, `"${skuAt.column}"`);
+    if (tooLong) return tooLong;
     const fields: Record<string, FieldValue> = Object.create(null);
     fields.sku = sku;
     const cells: Array<{ field: CanonicalField; column: string; cell: string | undefined }> = [];
@@ -436,14 +455,18 @@ export function createKeyedNormalizer(
       const { raw, column } = firstPresent(data, keys, field, read);
       if (raw === undefined && keepNulls) continue;
       if (field === 'quantity' && raw !== undefined) quantityPresent = true;
-      cells.push({ field, column, cell: raw === undefined ? undefined : clean(scalarText(raw)).trim() });
+      cells.push({
+        field,
+        column,
+        cell: raw === undefined ? undefined : clean(scalarText(raw), column).trim(),
+      });
     }
     const issue = fillFields(fields, cells, line, sku, keepNulls, quantityPresent || !keepNulls, decimal);
     if (issue) return { ok: false, issue };
     const attributes: Record<string, FieldValue> = Object.create(null);
     for (const key of Object.keys(data)) {
       if (used.has(key) || read.includes(key)) continue;
-      const value = toFieldValue(data[key] ?? null);
+      const value = toFieldValue(data[key] ?? null, (s) => clean(s, key));
       if (value === null || value === '') {
         if (keepNulls) attributes[key] = null;
         continue;
@@ -451,6 +474,12 @@ export function createKeyedNormalizer(
       attributes[key] = lists.has(key) && !Array.isArray(value) ? [value] : value;
     }
     return { ok: true, product: { line, sku, fields, attributes } };
+  }
+
+  return function normalize(record: KeyedRecord): NormalizeResult {
+    const result = normalizeItem(record);
+    nul.report(record.line, result, warnings);
+    return result;
   };
 }
 
@@ -480,13 +509,52 @@ function topKey(path: string): string {
   return slash === -1 ? path : path.slice(0, slash);
 }
 
-function toFieldValue(v: RawValue): FieldValue {
+function toFieldValue(v: RawValue, clean: (s: string) => string): FieldValue {
   if (v === null) return null;
   if (typeof v === 'string') return v.trim() === '' ? '' : typeAttribute(clean(v));
-  if (Array.isArray(v)) return v.map(toFieldValue);
+  if (Array.isArray(v)) return v.map((x) => toFieldValue(x, clean));
   const out: Record<string, FieldValue> = Object.create(null);
-  for (const k of Object.keys(v)) out[k] = toFieldValue(v[k] ?? null);
+  for (const k of Object.keys(v)) out[k] = toFieldValue(v[k] ?? null, clean);
   return out;
+}
+
+/** A sku longer than MAX_SKU_LENGTH characters: the row error that refuses its row. */
+function skuTooLong(sku: string, line: number, where: string): { ok: false; issue: RowIssue } | undefined {
+  const length = [...sku].length;
+  if (length <= MAX_SKU_LENGTH) return undefined;
+  return fail(
+    line,
+    `${[...sku].slice(0, 40).join('')}…`,
+    'sku_too_long',
+    `the sku in ${where} has ${length.toLocaleString('en-US')} characters, more than the ${MAX_SKU_LENGTH} a sku may have`,
+  );
+}
+
+/**
+ * Removes NUL characters from a row's cells (PostgreSQL text cannot hold them) and tells,
+ * once per row, which columns held them: the row is imported, with a warning.
+ */
+class NulRemover {
+  private columns: string[] = [];
+
+  clean(s: string, column: string): string {
+    if (!s.includes('\u0000')) return s;
+    if (!this.columns.includes(column)) this.columns.push(column);
+    return s.replaceAll('\u0000', '');
+  }
+
+  /** Adds the row's warning to `warnings` if NULs were removed, and starts the next row afresh. */
+  report(line: number, result: NormalizeResult, warnings: ParseWarning[] | undefined): void {
+    if (this.columns.length === 0) return;
+    const columns = this.columns;
+    this.columns = [];
+    warnings?.push({
+      line,
+      sku: result.ok ? result.product.sku : result.issue.sku,
+      code: 'nul_removed',
+      message: `NUL characters removed from ${columns.map((c) => `"${c}"`).join(', ')}`,
+    });
+  }
 }
 
 /** Accepts the ways shops write a boolean; undefined when it is none of them. */
@@ -522,9 +590,4 @@ function fail(
 
 function cut(s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
-}
-
-// PostgreSQL text cannot hold NUL; a stray NUL in a cell is dropped rather than failing the row.
-function clean(s: string): string {
-  return s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
 }

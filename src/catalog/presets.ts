@@ -1,4 +1,4 @@
-import type { RawRecord } from '../parse/types.js';
+import type { ParseWarning, RawRecord } from '../parse/types.js';
 import { type CanonicalField, FIELD_TYPES } from './fields.js';
 import {
   columnCountIssue,
@@ -202,6 +202,7 @@ export function createPresetNormalizer(
   explicit: Mapping | undefined,
   mode: 'full' | 'partial',
   decimal: DecimalSeparator = '.',
+  warnings?: ParseWarning[],
 ): {
   plan: HeaderPlan;
   skuColumn: string;
@@ -210,7 +211,7 @@ export function createPresetNormalizer(
 } {
   const t = createPresetTransform(preset, header, explicit, decimal);
   const plan = planHeader(t.header, t.mapping);
-  const normalize = createNormalizer(plan, mode, decimal);
+  const normalize = createNormalizer(plan, mode, decimal, warnings);
   const skuIndex = header.indexOf(t.mapping.sku ?? SPECS[preset].sku);
   const skuAt = skuIndex === -1 ? undefined : skuIndex;
   return {

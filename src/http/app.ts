@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import { OPERATION_DEFAULTS } from '../config/config.js';
 import { AppError } from '../errors.js';
 import { FeedStateCache } from '../publish/feed-state-cache.js';
@@ -8,7 +13,7 @@ import { Publisher } from '../publish/publisher.js';
 import type { Store } from '../store/types.js';
 import { keyMatches } from './api-key.js';
 import { DASHBOARD_DIST } from './dashboard-build.js';
-import { installErrorHandling } from './errors.js';
+import { type ErrorBody, installErrorHandling, refuseNulCharacters } from './errors.js';
 import { InFlight } from './in-flight.js';
 import { AppMetrics, installMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
@@ -75,6 +80,9 @@ export interface AppOptions {
  * limited) /api routes, and error mapping.
  * Listening is the caller's business (`serve`), so tests use `app.inject()`.
  */
+/** The longest path segment the router takes: a sku of MAX_SKU_LENGTH characters, percent-encoded. */
+const MAX_PARAM_LENGTH = 1024;
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const timeouts = opts.timeouts ?? {
     headersMs: OPERATION_DEFAULTS.headersTimeoutMs,
@@ -96,9 +104,26 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       connectionsCheckingInterval: Math.min(5_000, Math.max(100, Math.floor(timeouts.headersMs / 4))),
     },
     bodyLimit: 1024 * 1024,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A sku is at most 100 characters, and percent-encoded up to 9 times as long.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // What the router refuses before any route answers in the API's error shape too.
+    frameworkErrors: (err, request, reply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const body: ErrorBody = {
+        error: tooLong
+          ? { code: 'URI_TOO_LONG', message: `a path segment is longer than ${MAX_PARAM_LENGTH} characters` }
+          : {
+              code: 'BAD_REQUEST',
+              message: 'the URL is malformed (a percent sign not followed by two hex digits?)',
+            },
+      };
+      request.log.info({ code: body.error.code }, 'request refused');
+      // The router's reply is typed for any route; this answer is the plain error body.
+      return (reply as FastifyReply).status(tooLong ? 414 : 400).send(body);
+    },
   });
   installErrorHandling(app);
+  refuseNulCharacters(app);
   // Before any route: a shutdown waits for the handlers under way (see `serve`).
   const inFlight = new InFlight();
   inFlight.install(app);

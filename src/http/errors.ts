@@ -60,3 +60,42 @@ export function toErrorBody(err: FastifyError | AppError | Error): ErrorBody {
   }
   return { error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } };
 }
+
+/**
+ * Refuses a request whose parameters, query string or JSON body hold a NUL character (which
+ * no stored text can hold) with a 400 naming where: `body.lines[0].sku contains a NUL
+ * character`. Feed files are not JSON bodies: their rows are cleaned by the import.
+ */
+export function refuseNulCharacters(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    const where =
+      nulAt(request.params, 'params') ?? nulAt(request.query, 'querystring') ?? nulAt(request.body, 'body');
+    if (where !== undefined) throw new AppError('BAD_REQUEST', `${where} contains a NUL character (\\u0000)`);
+  });
+}
+
+/** The path of the first string holding a NUL in a JSON-like value, or undefined. */
+function nulAt(value: unknown, root: string): string | undefined {
+  const stack: Array<{ v: unknown; path: string }> = [{ v: value, path: root }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop() as { v: unknown; path: string };
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return path;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: `${path}[${i}]` });
+    } else if (v !== null && typeof v === 'object') {
+      // An upload's body is a stream (or bytes), read by the import: not looked into.
+      if (ArrayBuffer.isView(v) || typeof (v as { pipe?: unknown }).pipe === 'function') continue;
+      const entries = Object.entries(v);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, x] = entries[i] as [string, unknown];
+        if (k.includes('\u0000')) return `${path} key`;
+        stack.push({
+          v: x,
+          path: /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`,
+        });
+      }
+    }
+  }
+  return undefined;
+}

@@ -67,6 +67,20 @@ export async function sniffFeed(input: Readable, options: SniffOptions = {}): Pr
   };
 }
 
+/**
+ * Whether text is binary data: three or more, and more than 1 %, of its characters are NUL or other control
+ * characters no text feed holds (an image, a PDF). A stray NUL in a text feed is not: the
+ * import removes it from its row, with a warning.
+ */
+function looksBinary(text: string): boolean {
+  let controls = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c) controls++;
+  }
+  return controls >= 3 && controls * 100 > text.length;
+}
+
 /** A format found by detectFormat. */
 export interface DetectedFormat {
   format: FeedFormat;
@@ -88,7 +102,7 @@ export function detectFormat(
   if (t.startsWith('PK\u0003\u0004')) {
     throw new FeedParseError('the feed is a ZIP archive (an .xlsx workbook?), not a text feed', 1);
   }
-  if (t.slice(0, 4096).includes('\u0000')) {
+  if (looksBinary(t.slice(0, 4096))) {
     throw new FeedParseError('the feed is binary data, not a text feed', 1);
   }
   const html = htmlPage(t);

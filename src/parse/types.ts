@@ -21,6 +21,7 @@ export type RowIssueCode =
   | 'column_count'
   | 'malformed_record'
   | 'missing_sku'
+  | 'sku_too_long'
   | 'invalid_quantity'
   | 'invalid_price'
   | 'invalid_number'
@@ -41,7 +42,7 @@ export interface ParseWarning {
   message: string;
 }
 
-export type ParseWarningCode = 'html_entities' | 'control_characters' | 'lone_surrogate';
+export type ParseWarningCode = 'html_entities' | 'control_characters' | 'lone_surrogate' | 'nul_removed';
 
 /** A parsed feed: its header, its records as a stream, and the issues found while parsing. */
 export interface ParsedFeed {

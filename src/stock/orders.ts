@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { schemaErrorPath } from '../catalog/definition.js';
+import { MAX_SKU_LENGTH } from '../catalog/fields.js';
 import { AppError } from '../errors.js';
 import { reportOperation } from '../metrics.js';
 import { getChannel } from '../store/channels.js';
@@ -50,7 +51,7 @@ export const orderReportSchema = {
         additionalProperties: false,
         required: ['sku', 'quantity'],
         properties: {
-          sku: { type: 'string', minLength: 1, maxLength: 500 },
+          sku: { type: 'string', minLength: 1, maxLength: MAX_SKU_LENGTH },
           quantity: { type: 'integer', minimum: 1, maximum: 1_000_000 },
         },
       },

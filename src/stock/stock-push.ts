@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import { schemaErrorPath } from '../catalog/definition.js';
-import { MAX_QUANTITY } from '../catalog/fields.js';
+import { MAX_QUANTITY, MAX_SKU_LENGTH } from '../catalog/fields.js';
 import { AppError } from '../errors.js';
 import { getCatalog } from '../store/catalogs.js';
 import { recordHistory } from '../store/history.js';
@@ -24,7 +24,7 @@ export const stockPushSchema = {
     additionalProperties: false,
     required: ['sku', 'quantity'],
     properties: {
-      sku: { type: 'string', minLength: 1, maxLength: 500 },
+      sku: { type: 'string', minLength: 1, maxLength: MAX_SKU_LENGTH },
       quantity: { type: 'integer', minimum: 0, maximum: MAX_QUANTITY },
     },
   },
