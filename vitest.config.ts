@@ -28,7 +28,12 @@ export default defineConfig({
         test: {
           name: backend,
           include: ['test/**/*.test.ts'],
-          exclude: ['test/unit/**', 'test/browser/**'],
+          // *.pg.test.ts holds what only a PostgreSQL server has (its connections, its backends).
+          exclude: [
+            'test/unit/**',
+            'test/browser/**',
+            ...(backend === 'postgres' ? [] : ['test/**/*.pg.test.ts']),
+          ],
           env: { FEEDWRIGHT_TEST_BACKEND: backend },
         },
       })),

@@ -842,15 +842,30 @@ async function finishUnread(
     });
     return held;
   }
-  const failed = await finishRun(store, run.id, { status: 'failed', counts, failure: message });
+  const failure = connectionLost(err)
+    ? `the connection to the store was lost during the import (${message}); the catalog was left as it was`
+    : message;
+  const failed = await finishRun(store, run.id, { status: 'failed', counts, failure });
   await recordHistory(store, {
     type: 'import.failed',
     catalogId: run.catalog,
     runId: run.id,
     actor,
-    data: { reason: message, counts },
+    data: { reason: failure, counts },
   });
   return failed;
+}
+
+// PostgreSQL's classes of a connection that is gone: 57P0x (terminated by an administrator,
+// a crash or a restart) and 08xxx (connection exceptions).
+const CONNECTION_LOST = /^(57P0[1-3]|08\d{3})$/;
+
+/** Whether an error says the store's connection was lost (terminated, reset, not queryable). */
+function connectionLost(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CONNECTION_LOST.test(code)) return true;
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|not queryable|ECONNRESET/.test(message);
 }
 
 /** What a file or socket stream has read so far (fs.ReadStream and net.Socket count it). */

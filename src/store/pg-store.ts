@@ -68,7 +68,13 @@ export async function openPgStore(
           transaction: (inner) => runInTransaction(client, inner),
         };
         const result = await fn(s);
-        if (options.longRunning) await client.query('RESET statement_timeout');
+        if (options.longRunning) {
+          // A connection lost during `fn` (which `fn` reported in its result, an import run
+          // failed) cannot be reset: it is discarded, and the result still stands.
+          await client.query('RESET statement_timeout').catch((err: unknown) => {
+            broken = err instanceof Error ? err : new Error(String(err));
+          });
+        }
         return result;
       } catch (err) {
         broken = err instanceof Error ? err : new Error(String(err));
