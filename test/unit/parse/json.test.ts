@@ -221,3 +221,67 @@ describe('parseJsonValue', () => {
     }
   });
 });
+
+describe('parseJson: lone surrogates', () => {
+  it('replaces each by U+FFFD, keeps escaped pairs, and warns once per item at its line', async () => {
+    const text = [
+      '[',
+      '{"sku":"A","t":"x\\ud800y"},',
+      '{"sku":"B","pair":"\\ud83d\\ude00","raw":"😀","high then letter":"\\ud83d\\u0041"},',
+      '{"sku":"C","v":[{"c":"\\udc00"},"ok","\\udbff"],"k\\udfffey":"1"},',
+      '{"sku":"D","n":[{"a":["\\ud800\\ud800"]}],"e":"\\ud800","f":"\\ud800"}',
+      ']',
+    ].join('\n');
+    for (const size of [1, 3, 64 * 1024]) {
+      const { data, records, feed } = await readJson(text, {}, size);
+      expect(records.map((r) => r.line)).toEqual([2, 3, 4, 5]);
+      expect(data[0]).toEqual({ sku: 'A', t: 'x\ufffdy' });
+      expect(data[1]).toEqual({ sku: 'B', pair: '😀', raw: '😀', 'high then letter': '\ufffdA' });
+      expect(data[2]).toEqual({ sku: 'C', v: [{ c: '\ufffd' }, 'ok', '\ufffd'], 'k\ufffdey': '1' });
+      expect(data[3]).toEqual({ sku: 'D', n: [{ a: ['\ufffd\ufffd'] }], e: '\ufffd', f: '\ufffd' });
+      expect(feed.issues).toEqual([]);
+      const what = 'lone surrogates (no Unicode character) replaced by U+FFFD';
+      expect(feed.warnings).toEqual([
+        {
+          line: 2,
+          sku: null,
+          code: 'lone_surrogate',
+          message: `a ${what.replace('surrogates', 'surrogate')}: \\ud800 in "t"`,
+        },
+        {
+          line: 3,
+          sku: null,
+          code: 'lone_surrogate',
+          message: `a ${what.replace('surrogates', 'surrogate')}: \\ud83d in "high then letter"`,
+        },
+        {
+          line: 4,
+          sku: null,
+          code: 'lone_surrogate',
+          message: `3 ${what}: \\udc00 in "v[0].c", \\udbff in "v[2]", \\udfff in the key "k\ufffdey"`,
+        },
+        {
+          line: 5,
+          sku: null,
+          code: 'lone_surrogate',
+          message: `4 ${what}: \\ud800 in "n[0].a[0]", \\ud800 in "n[0].a[0]", \\ud800 in "e", …`,
+        },
+      ]);
+    }
+  });
+
+  it('warns for no item that is not handed on (a row error already)', async () => {
+    const { data, feed } = await readJson('[{"sku":"A","t":"\\ud800",},{"sku":"B"}]');
+    expect(data).toEqual([{ sku: 'B' }]);
+    expect(feed.issues.map((i) => i.code)).toEqual(['malformed_record']);
+    expect(feed.warnings).toEqual([]);
+  });
+
+  it('leaves keys outside the items alone (they are not kept)', async () => {
+    const { data, feed } = await readJson('{"m\\ud800":"\\ud800","products":[{"sku":"A"}]}', {
+      itemsPath: 'products',
+    });
+    expect(data).toEqual([{ sku: 'A' }]);
+    expect(feed.warnings).toEqual([]);
+  });
+});
