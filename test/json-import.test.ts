@@ -96,3 +96,34 @@ describe('a lone surrogate in a JSON or NDJSON feed', () => {
     });
   });
 });
+
+describe('JSON numbers are stored as written', () => {
+  it('keeps a 20-digit GTIN and a 20-digit attribute whole; a short one is a number', async () => {
+    const run = await importFixture({ id: 'json-gtin', format: 'json' }, 'json-20-digit-gtin.json');
+    expect(run).toMatchObject({ status: 'applied', counts: { created: 2, errors: 0, warnings: 0 } });
+    const p = await product('json-gtin', 'G-20');
+    // As a JavaScript number it would be 12345678901234567000.
+    expect(p?.fields).toMatchObject({ gtin: '12345678901234567890', price: 19.9 });
+    expect(p?.attributes).toEqual({
+      ean: 4006381333931,
+      supplier_ref: '98765432109876543210',
+      in_stock: true,
+    });
+    expect((await product('json-gtin', 'G-13'))?.fields.gtin).toBe('4006381333931');
+  });
+
+  it('keeps 1e400, -1E+400 and 1e-400 as written text, never Infinity, null or 0', async () => {
+    const run = await importFixture({ id: 'json-exp', format: 'json' }, 'json-huge-exponent.json');
+    expect(run).toMatchObject({ status: 'applied', counts: { created: 2, errors: 0 } });
+    expect(await errorsOf(run.id)).toEqual([]);
+    const p = await product('json-exp', 'HX-1');
+    expect(p?.fields.gtin).toBe('1e400');
+    expect(p?.attributes).toEqual({
+      weight_raw: '1e400',
+      tiny: '1e-400',
+      shipping_note: '1e999 EUR',
+      dims: { depth: '-1E+400', ratio: '2.5e-3' },
+    });
+    expect((await product('json-exp', 'HX-2'))?.attributes).toEqual({ weight_raw: 1.5 });
+  });
+});

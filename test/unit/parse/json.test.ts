@@ -285,3 +285,25 @@ describe('parseJson: lone surrogates', () => {
     expect(feed.warnings).toEqual([]);
   });
 });
+
+describe('parseJson: numbers a double cannot hold', () => {
+  it('keeps 1e400, -1E+400, 1e-400 and 20 digits as written, never Infinity, null or 0', async () => {
+    const { data } = await readJson(fixture('../json-huge-exponent.json'));
+    expect(data[0]).toMatchObject({
+      gtin: '1e400',
+      weight_raw: '1e400',
+      tiny: '1e-400',
+      shipping_note: '1e999 EUR',
+      dims: { depth: '-1E+400', ratio: '2.5e-3' },
+    });
+    const gtin = await readJson(fixture('../json-20-digit-gtin.json'));
+    expect(gtin.data[0]).toMatchObject({
+      gtin: '12345678901234567890',
+      supplier_ref: '98765432109876543210',
+    });
+    // A price with an exponent beyond a double's range reaches the normalizer as written.
+    expect((await readJson('[{"sku":"P","price":1e400,"sale_price":-1e999}]')).data).toEqual([
+      { sku: 'P', price: '1e400', sale_price: '-1e999' },
+    ]);
+  });
+});
