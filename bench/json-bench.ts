@@ -24,9 +24,11 @@
  * maxDepth or longer than maxRecordSize as row errors, lone surrogates as U+FFFD with a row
  * warning. Before timing, records, row issues and warnings are compared with (a)'s on the
  * JSON fixtures, on the cases of parseJson's unit tests that no fixture holds, and on the
- * first items of the catalog. Then (a) to (e) run twice each, alternating, every run in its
- * own process, RSS sampled every 50 ms. A script, not a test: it prints a table, writes its
- * figures to bench/results/ and exits 1 when the records differ on the catalog.
+ * first items of the catalog. Then (a) to (e) run `--rounds` times each (2), alternating,
+ * every run in its own process, with its wall time, its process's CPU time (less moved by
+ * other processes on a shared machine) and its RSS sampled every 50 ms. A script, not a
+ * test: it prints a table, writes its figures to bench/results/ and exits 1 when the records
+ * differ on the catalog.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -77,7 +79,7 @@ import {
   writeResults,
 } from './harness.js';
 
-const DEFAULTS = { products: 1_000_000, check: 20_000 };
+const DEFAULTS = { products: 1_000_000, check: 20_000, rounds: 2 };
 // The import's own read buffer (src/sources/source.ts).
 const READ_CHUNK = 256 * 1024;
 const FIXTURES = [
@@ -87,7 +89,8 @@ const FIXTURES = [
 
 const USAGE = `usage: npm run bench:json -- [--products N] [--check N]
   --products N  items of the generated JSON feed each variant reads (default ${DEFAULTS.products.toLocaleString('en-US')})
-  --check N     first items of the feed whose records (a), (b) and (c) must give identically (default ${DEFAULTS.check.toLocaleString('en-US')})`;
+  --check N     first items of the feed whose records (a) to (e) must give identically (default ${DEFAULTS.check.toLocaleString('en-US')})
+  --rounds N    runs of each of (a) to (e), alternating (default ${DEFAULTS.rounds})`;
 
 type Variant = 'a' | 'b' | 'c' | 'd' | 'e' | 'b0' | 'c0';
 
@@ -102,7 +105,12 @@ const LABELS: Record<Variant, string> = {
 };
 
 function parseArgs(argv: string[]): typeof DEFAULTS {
-  return wholeNumberOptions(argv, DEFAULTS, { '--products': 'products', '--check': 'check' }, USAGE);
+  return wholeNumberOptions(
+    argv,
+    DEFAULTS,
+    { '--products': 'products', '--check': 'check', '--rounds': 'rounds' },
+    USAGE,
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1004,6 +1012,8 @@ interface RunResult {
   variant: Variant;
   items: number;
   wallMs: number;
+  /** CPU time of the run's process (user + system, all its threads): less moved by other processes than wall time. */
+  cpuMs: number;
   peakRssBytes: number;
   startRssBytes: number;
   loadStart: number[];
@@ -1017,6 +1027,7 @@ async function runChild(variant: Variant, file: string): Promise<RunResult> {
   const sampler = new RssSampler();
   sampler.start();
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   let items = 0;
   const input = fs.createReadStream(file, { highWaterMark: READ_CHUNK });
   if (variant === 'a' || variant === 'd' || variant === 'e') {
@@ -1044,8 +1055,18 @@ async function runChild(variant: Variant, file: string): Promise<RunResult> {
     items = tokens;
   }
   const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStart);
   const peakRssBytes = sampler.stop();
-  return { variant, items, wallMs, peakRssBytes, startRssBytes, loadStart, loadEnd: os.loadavg() };
+  return {
+    variant,
+    items,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    peakRssBytes,
+    startRssBytes,
+    loadStart,
+    loadEnd: os.loadavg(),
+  };
 }
 
 function spawnRun(variant: Variant, file: string): RunResult {
@@ -1122,40 +1143,66 @@ async function main(): Promise<void> {
   );
 
   // Alternating, so that a change of load on the machine falls on all three.
-  const plan: Variant[] = ['a', 'b', 'c', 'd', 'e', 'a', 'b', 'c', 'd', 'e', 'b0', 'c0'];
+  const plan: Variant[] = [
+    ...Array.from({ length: opts.rounds }, () => ['a', 'b', 'c', 'd', 'e'] as const).flat(),
+    'b0',
+    'c0',
+  ];
   const runs: RunResult[] = [];
   for (const variant of plan) {
     console.log(`\n${LABELS[variant]} over ${fmtInt(opts.products)} items (load ${fmtLoad(os.loadavg())})…`);
     const r = spawnRun(variant, big.path);
     const what = variant.endsWith('0') ? 'tokens' : 'items';
     console.log(
-      `  ${fmtInt(r.items)} ${what} in ${fmtSec(r.wallMs)}: ${fmtInt((opts.products / r.wallMs) * 1000)} items/s, peak RSS ${fmtMiB(r.peakRssBytes)}`,
+      `  ${fmtInt(r.items)} ${what} in ${fmtSec(r.wallMs)} (CPU ${fmtSec(r.cpuMs)}): ${fmtInt((opts.products / r.wallMs) * 1000)} items/s, peak RSS ${fmtMiB(r.peakRssBytes)}`,
     );
     runs.push(r);
   }
 
   // Floors count tokens; their rate is the feed's items over their time.
   const rate = (r: RunResult) => (opts.products / r.wallMs) * 1000;
-  const best = (variant: Variant) => Math.max(...runs.filter((r) => r.variant === variant).map(rate));
+  const cpuRate = (r: RunResult) => (opts.products / r.cpuMs) * 1000;
+  const best = (variant: Variant, of = rate) =>
+    Math.max(...runs.filter((r) => r.variant === variant).map(of));
   const rows = runs.map((r) => [
     LABELS[r.variant],
     fmtInt(opts.products),
     fmtSec(r.wallMs),
     fmtInt(rate(r)),
     `${(rate(r) / best('a')).toFixed(2)}×`,
+    fmtSec(r.cpuMs),
+    fmtInt(cpuRate(r)),
+    `${(cpuRate(r) / best('a', cpuRate)).toFixed(2)}×`,
     fmtMiB(r.peakRssBytes),
     fmtLoad(r.loadStart),
   ]);
   console.log(
-    `\nJSON readers, parse only (${os.cpus().length} cores, ${fmtMiB(big.bytes)} feed); ratio to the best (a) run\n`,
+    `\nJSON readers, parse only (${os.cpus().length} cores, ${fmtMiB(big.bytes)} feed); ratios to the best (a) run, by wall and by CPU time\n`,
   );
   console.log(
-    renderTable(['variant', 'items', 'wall', 'items/s', 'vs (a)', 'peak RSS', 'load 1/5/15 at start'], rows),
+    renderTable(
+      [
+        'variant',
+        'items',
+        'wall',
+        'items/s',
+        'vs (a)',
+        'CPU',
+        'items/CPU-s',
+        'vs (a)',
+        'peak RSS',
+        'load 1/5/15 at start',
+      ],
+      rows,
+    ),
   );
   const verdict = (v: Exclude<Reader, 'a'>) => {
-    const ratio = best(v) / best('a');
-    return `${LABELS[v]}: ${(ratio * 100).toFixed(0)} % of (a)'s speed, ${ratio >= 0.8 ? 'within' : 'more than'} 20 % ${ratio >= 1 ? 'faster' : 'slower'}`;
+    const wall = best(v) / best('a');
+    const cpu = best(v, cpuRate) / best('a', cpuRate);
+    const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+    return `${LABELS[v]}: ${pct(wall)} of (a)'s items/s, ${pct(cpu)} of its items per CPU-second`;
   };
+
   console.log(`\n${(['b', 'c', 'd', 'e'] as const).map((v) => `  ${verdict(v)}`).join('\n')}`);
 
   const failures: string[] = [];
@@ -1177,6 +1224,8 @@ async function main(): Promise<void> {
       label: LABELS[r.variant],
       itemsPerSecond: rate(r),
       ratioToA: rate(r) / best('a'),
+      itemsPerCpuSecond: cpuRate(r),
+      cpuRatioToA: cpuRate(r) / best('a', cpuRate),
     })),
     summary: {
       aItemsPerSecond: best('a'),
@@ -1188,6 +1237,10 @@ async function main(): Promise<void> {
       cOverA: best('c') / best('a'),
       dOverA: best('d') / best('a'),
       eOverA: best('e') / best('a'),
+      aItemsPerCpuSecond: best('a', cpuRate),
+      cpuOverA: Object.fromEntries(
+        (['b', 'c', 'd', 'e'] as const).map((v) => [v, best(v, cpuRate) / best('a', cpuRate)]),
+      ),
     },
     machine: machineInfo(),
     versions: {
