@@ -21,8 +21,8 @@
  * Every library reader gives what (a) gives on valid items: the same KeyedRecords
  * (prototype-free objects, numbers and booleans as written, the line of each item),
  * itemsPath as given or found (the first array of objects), items nested deeper than
- * maxDepth or longer than maxRecordSize as row errors, lone surrogates as U+FFFD with a row
- * warning. Before timing, records, row issues and warnings are compared with (a)'s on the
+ * maxDepth or longer than maxRecordSize as row errors, lone surrogates as U+FFFD and U+0000
+ * removed from keys, with a row warning. Before timing, records, row issues and warnings are compared with (a)'s on the
  * JSON fixtures, on the cases of parseJson's unit tests that no fixture holds, and on the
  * first items of the catalog. Then (a) to (e) run `--rounds` times each (2), alternating,
  * every run in its own process, with its wall time, its process's CPU time (less moved by
@@ -46,11 +46,11 @@ import { DEFAULT_MAX_RECORD_SIZE } from '../src/parse/csv.js';
 import {
   type JsonItemParser,
   JsonSyntaxError,
-  type LoneSurrogateHandler,
-  loneSurrogateWarning,
   parseJson,
-  type ReplacedSurrogate,
+  type Repair,
+  type RepairHandler,
   readJsonItems,
+  repairWarnings,
   replaceLoneSurrogates,
 } from '../src/parse/json.js';
 import {
@@ -168,7 +168,7 @@ class TokenRecords {
   private readonly stack: Open[] = [];
   private itemLine = 0;
   private itemStart = 0;
-  private replaced: ReplacedSurrogate[] = [];
+  private replaced: Repair[] = [];
 
   constructor(
     itemsPath: string | undefined,
@@ -314,6 +314,10 @@ class TokenRecords {
     if (this.mode === ITEM) {
       const top = this.stack[this.stack.length - 1] as Open;
       top.key = isWellFormed(key) ? key : this.repair(key, '', true);
+      if (top.key.includes('\u0000')) {
+        top.key = top.key.replaceAll('\u0000', '');
+        this.replaced.push({ where: top.key, unit: 0, inKey: true });
+      }
     } else if (this.mode === NAV) this.key = key;
   }
 
@@ -372,7 +376,7 @@ class TokenRecords {
       return;
     }
     this.out.push({ line: this.itemLine, data });
-    if (this.replaced.length > 0) this.warnings.push(loneSurrogateWarning(this.itemLine, this.replaced));
+    if (this.replaced.length > 0) this.warnings.push(...repairWarnings(this.itemLine, this.replaced));
   }
 
   private repair(s: string, where: string, inKey: boolean): string {
@@ -681,7 +685,7 @@ function readWithStreamparser(input: Readable, itemsPath?: string): LibraryFeed 
 class ValueBuilder {
   private readonly stack: Open[] = [];
   value: RawValue | undefined;
-  constructor(private readonly onLoneSurrogate: LoneSurrogateHandler | undefined) {}
+  constructor(private readonly onRepair: RepairHandler | undefined) {}
 
   start(isArray: boolean): void {
     this.stack.push({ container: isArray ? [] : createRawObject(), key: null });
@@ -697,15 +701,19 @@ class ValueBuilder {
     if (isWellFormed(key)) top.key = key;
     else {
       const { text, units } = replaceLoneSurrogates(key);
-      for (const unit of units) this.onLoneSurrogate?.(text, unit, true);
+      for (const unit of units) this.onRepair?.(text, unit, true);
       top.key = text;
+    }
+    if (top.key.includes('\u0000')) {
+      top.key = top.key.replaceAll('\u0000', '');
+      this.onRepair?.(top.key, 0, true);
     }
   }
 
   scalar(value: string | null, isString: boolean): void {
     if (isString && !isWellFormed(value as string)) {
       const { text, units } = replaceLoneSurrogates(value as string);
-      for (const unit of units) this.onLoneSurrogate?.(this.path(), unit, false);
+      for (const unit of units) this.onRepair?.(this.path(), unit, false);
       this.put(text);
     } else this.put(value);
   }
@@ -737,7 +745,7 @@ function streamJsonItems(): JsonItemParser {
       maxDepth: Number.POSITIVE_INFINITY,
     });
   let parse = create();
-  return (text, _maxDepth, _depthOffset, onLoneSurrogate) => {
+  return (text, _maxDepth, _depthOffset, onRepair) => {
     let tokens: Token[];
     try {
       const out = parse(text) as unknown as { values?: Token[] } | symbol;
@@ -747,7 +755,7 @@ function streamJsonItems(): JsonItemParser {
       parse = create();
       throw new JsonSyntaxError((err as Error).message, 0);
     }
-    const b = new ValueBuilder(onLoneSurrogate);
+    const b = new ValueBuilder(onRepair);
     for (const t of tokens) {
       switch (t.name) {
         case 'startObject':
@@ -843,8 +851,8 @@ function streamparserItems(): JsonItemParser {
     return t;
   };
   let tokenizer = create();
-  return (text, _maxDepth, _depthOffset, onLoneSurrogate) => {
-    b = new ValueBuilder(onLoneSurrogate);
+  return (text, _maxDepth, _depthOffset, onRepair) => {
+    b = new ValueBuilder(onRepair);
     inObject.length = 0;
     try {
       tokenizer.write(text);

@@ -97,6 +97,26 @@ describe('a lone surrogate in a JSON or NDJSON feed', () => {
   });
 });
 
+describe('a U+0000 in a JSON key', () => {
+  it('is removed with a row warning at its item, and the run applies', async () => {
+    const run = await importFixture({ id: 'json-nul', format: 'json' }, 'json-nul-in-key.json');
+    expect(run.failure).toBeNull();
+    expect(run).toMatchObject({
+      status: 'applied',
+      counts: { rows: 2, valid: 2, created: 2, errors: 0, warnings: 1 },
+    });
+    expect(await warningsOf(run.id)).toEqual([
+      {
+        line: 3,
+        sku: null,
+        code: 'control_characters',
+        message: 'U+0000 removed from 2 keys: \\u0000 in the key "colour", \\u0000 in the key "width"',
+      },
+    ]);
+    expect((await product('json-nul', 'NK-2'))?.attributes).toEqual({ colour: 'red', dims: { width: 3 } });
+  });
+});
+
 describe('JSON numbers are stored as written', () => {
   it('keeps a 20-digit GTIN and a 20-digit attribute whole; a short one is a number', async () => {
     const run = await importFixture({ id: 'json-gtin', format: 'json' }, 'json-20-digit-gtin.json');

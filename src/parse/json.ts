@@ -34,7 +34,8 @@ export interface JsonOptions {
  * being read is held. An item that is too long, too deep, not an object or not valid JSON is
  * a row issue and reading goes on; a document that is not JSON, has no items array where
  * told, or ends too early throws a FeedParseError. A lone surrogate escaped in an item's
- * string becomes U+FFFD and the item a row warning (see parseJsonValue).
+ * string becomes U+FFFD, a U+0000 in a key is removed, and the item gets a row warning (see
+ * parseJsonValue).
  */
 export async function parseJson(input: Readable, options: JsonOptions = {}): Promise<KeyedFeed> {
   return readJsonItems(input, options, parseJsonValue);
@@ -414,13 +415,13 @@ class JsonItemReader implements ItemReader {
       this.issue('record_too_long', `item ${this.index} is longer than ${this.max} bytes`);
       return;
     }
-    const replaced: ReplacedSurrogate[] = [];
+    const replaced: Repair[] = [];
     try {
       const data = this.parseItem(text, this.maxDepth, this.itemsDepth, (where, unit, inKey) =>
         replaced.push({ where, unit, inKey }),
       ) as RawObject;
       this.out.push({ line: this.itemLine, data });
-      if (replaced.length > 0) this.warnings.push(loneSurrogateWarning(this.itemLine, replaced));
+      if (replaced.length > 0) this.warnings.push(...repairWarnings(this.itemLine, replaced));
     } catch (err) {
       if (!(err instanceof JsonSyntaxError)) throw err;
       this.issue(
@@ -619,40 +620,63 @@ interface Open {
 }
 
 /**
- * Called for each lone surrogate a `\uXXXX` escape wrote into a string (`\ud800` with no
- * `\udc00`–`\udfff` after it, or a low one alone), which the string then holds as U+FFFD:
- * `unit` is the surrogate's code unit; `where` is the value's place in the text (`title`,
+ * Told of each character parseJsonValue changed so that the store can keep the text:
+ *
+ * - a lone surrogate that a `\uXXXX` escape wrote into a string (`\ud800` with no
+ *   `\udc00`–`\udfff` after it, or a low one alone), which the string then holds as U+FFFD
+ *   (valid JSON, but no Unicode character: PostgreSQL's jsonb and UTF-8 refuse it);
+ * - a U+0000 in a key, removed (jsonb refuses it; the normalizer removes it from values).
+ *
+ * `unit` is the code unit (0 for U+0000); `where` is the value's place in the text (`title`,
  * `variants[0].color`; `''` for the text's own value) or, when `inKey`, the key as repaired.
  */
-export type LoneSurrogateHandler = (where: string, unit: number, inKey: boolean) => void;
+export type RepairHandler = (where: string, unit: number, inKey: boolean) => void;
 
-/** One lone surrogate replaced in a record: its code unit and where (see LoneSurrogateHandler). */
-export interface ReplacedSurrogate {
+/** One character changed in a record: its code unit and where (see RepairHandler). */
+export interface Repair {
   where: string;
   unit: number;
   inKey: boolean;
 }
 
-const LISTED_SURROGATES = 3;
+const LISTED_REPAIRS = 3;
 
 /**
- * The row warning of a record (an item, a line) whose lone surrogates were replaced: where
- * each was, the first few listed, and the code unit as the feed wrote it (`\ud800`).
+ * The row warnings of a record (an item, a line) whose text was changed: one for its lone
+ * surrogates, one for U+0000 removed from its keys; where each was, the first few listed,
+ * with the code unit as the feed wrote it (`\ud800`).
  */
-export function loneSurrogateWarning(line: number, replaced: readonly ReplacedSurrogate[]): ParseWarning {
-  const listed = replaced.slice(0, LISTED_SURROGATES).map(({ where, unit, inKey }) => {
-    const written = `\\u${unit.toString(16).padStart(4, '0')}`;
-    if (inKey) return `${written} in the key ${JSON.stringify(where)}`;
-    return where === '' ? written : `${written} in ${JSON.stringify(where)}`;
-  });
-  if (replaced.length > LISTED_SURROGATES) listed.push('…');
-  const what = replaced.length === 1 ? 'a lone surrogate' : `${replaced.length} lone surrogates`;
-  return {
-    line,
-    sku: null,
-    code: 'lone_surrogate',
-    message: `${what} (no Unicode character) replaced by U+FFFD: ${listed.join(', ')}`,
+export function repairWarnings(line: number, repairs: readonly Repair[]): ParseWarning[] {
+  const warnings: ParseWarning[] = [];
+  const list = (some: readonly Repair[]) => {
+    const listed = some.slice(0, LISTED_REPAIRS).map(({ where, unit, inKey }) => {
+      const written = `\\u${unit.toString(16).padStart(4, '0')}`;
+      if (inKey) return `${written} in the key ${JSON.stringify(where)}`;
+      return where === '' ? written : `${written} in ${JSON.stringify(where)}`;
+    });
+    if (some.length > LISTED_REPAIRS) listed.push('…');
+    return listed.join(', ');
   };
+  const surrogates = repairs.filter((r) => r.unit !== 0);
+  if (surrogates.length > 0) {
+    const what = surrogates.length === 1 ? 'a lone surrogate' : `${surrogates.length} lone surrogates`;
+    warnings.push({
+      line,
+      sku: null,
+      code: 'lone_surrogate',
+      message: `${what} (no Unicode character) replaced by U+FFFD: ${list(surrogates)}`,
+    });
+  }
+  const nuls = repairs.filter((r) => r.unit === 0);
+  if (nuls.length > 0) {
+    warnings.push({
+      line,
+      sku: null,
+      code: 'control_characters',
+      message: `U+0000 removed from ${nuls.length === 1 ? 'a key' : `${nuls.length} keys`}: ${list(nuls)}`,
+    });
+  }
+  return warnings;
 }
 
 /**
@@ -662,14 +686,14 @@ export function loneSurrogateWarning(line: number, replaced: readonly ReplacedSu
  * above this text), not by the call stack. Throws a JsonSyntaxError.
  *
  * A lone surrogate written as an escape (valid JSON, but no Unicode character: PostgreSQL's
- * jsonb and UTF-8 refuse it) becomes U+FFFD, as a UTF-8 decoder does with a bad byte, and
- * `onLoneSurrogate` is told of it.
+ * jsonb and UTF-8 refuse it) becomes U+FFFD, as a UTF-8 decoder does with a bad byte; a
+ * U+0000 in a key is removed; `onRepair` is told of each.
  */
 export function parseJsonValue(
   text: string,
   maxDepth: number,
   depthOffset = 0,
-  onLoneSurrogate?: LoneSurrogateHandler,
+  onRepair?: RepairHandler,
 ): RawValue {
   const len = text.length;
   const stack: Open[] = [];
@@ -768,7 +792,11 @@ export function parseJsonValue(
       escapedSurrogate = false;
       const { text: repaired, units } = replaceLoneSurrogates(key);
       key = repaired;
-      for (const unit of units) onLoneSurrogate?.(key, unit, true);
+      for (const unit of units) onRepair?.(key, unit, true);
+    }
+    if (key.includes('\u0000')) {
+      key = key.replaceAll('\u0000', '');
+      onRepair?.(key, 0, true);
     }
     i = skipWs(text, i);
     if (text.charCodeAt(i) !== 0x3a) throw unexpected(text, i, "':'");
@@ -809,7 +837,7 @@ export function parseJsonValue(
         escapedSurrogate = false;
         const { text: repaired, units } = replaceLoneSurrogates(value);
         value = repaired;
-        for (const unit of units) onLoneSurrogate?.(valuePath(), unit, false);
+        for (const unit of units) onRepair?.(valuePath(), unit, false);
       }
     } else if (c === 0x74 && text.startsWith('true', i)) {
       value = 'true';

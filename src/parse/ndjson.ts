@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { DEFAULT_MAX_RECORD_SIZE } from './csv.js';
-import { JsonSyntaxError, loneSurrogateWarning, parseJsonValue, type ReplacedSurrogate } from './json.js';
+import { JsonSyntaxError, parseJsonValue, type Repair, repairWarnings } from './json.js';
 import {
   DEFAULT_MAX_DEPTH,
   exceedsBytes,
@@ -25,7 +25,8 @@ export interface NdjsonOptions {
  * Blank lines are skipped. A line that is not a JSON object, is not valid JSON, is too
  * deep or longer than `maxRecordSize` is a row issue and the next lines are read; an
  * over-long line is dropped as it streams by, without being held. A lone surrogate escaped
- * in a line's string becomes U+FFFD and the line a row warning (see parseJsonValue).
+ * in a line's string becomes U+FFFD, a U+0000 in a key is removed, and the line gets a row
+ * warning (see parseJsonValue).
  */
 export async function parseNdjson(input: Readable, options: NdjsonOptions = {}): Promise<KeyedFeed> {
   const issues: RowIssue[] = [];
@@ -96,7 +97,7 @@ class NdjsonReader implements ItemReader {
       return;
     }
     let value: ReturnType<typeof parseJsonValue>;
-    const replaced: ReplacedSurrogate[] = [];
+    const replaced: Repair[] = [];
     try {
       value = parseJsonValue(text, this.maxDepth, 0, (where, unit, inKey) =>
         replaced.push({ where, unit, inKey }),
@@ -111,7 +112,7 @@ class NdjsonReader implements ItemReader {
       return;
     }
     this.out.push({ line: this.line, data: value as RawObject });
-    if (replaced.length > 0) this.warnings.push(loneSurrogateWarning(this.line, replaced));
+    if (replaced.length > 0) this.warnings.push(...repairWarnings(this.line, replaced));
   }
 
   private issue(code: RowIssue['code'], message: string): void {

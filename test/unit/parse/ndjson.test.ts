@@ -105,6 +105,21 @@ describe('parseNdjson: lone surrogates', () => {
   });
 });
 
+describe('parseNdjson: U+0000 in a key', () => {
+  it('removes it with a row warning at the line', async () => {
+    const { data, feed } = await readNdjson('{"sku":"A"}\n{"sku":"B","a\\u0000":"1"}\n');
+    expect(data).toEqual([{ sku: 'A' }, { sku: 'B', a: '1' }]);
+    expect(feed.warnings).toEqual([
+      {
+        line: 2,
+        sku: null,
+        code: 'control_characters',
+        message: 'U+0000 removed from a key: \\u0000 in the key "a"',
+      },
+    ]);
+  });
+});
+
 describe('parsers called on a stream with a byte order mark', () => {
   it('skip it', async () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
