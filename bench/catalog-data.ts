@@ -1,7 +1,8 @@
 /**
  * The benchmarks' generated catalog (shared by the import, publish and serve benches): N
  * seeded products as a shop's CSV export under bench/data, with a 1 %-changed twin, an XML
- * (Google Shopping RSS) twin and a gzip twin, each written once and reused by later runs.
+ * (Google Shopping RSS) twin, a JSON twin and a gzip twin, each written once and reused by
+ * later runs.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -249,6 +250,37 @@ async function* xmlChunks(n: number, onRows: (rows: number) => void) {
   yield `${chunk}</channel>\n</rss>\n`;
 }
 
+/** Columns whose cells the JSON twin writes as JSON numbers, as written in the CSV (`12.50`). */
+const JSON_NUMBERS = new Set(['gtin', 'price', 'sale_price', 'stock_quantity', 'weight_kg']);
+
+/**
+ * One product as a JSON object on one line: the CSV's columns as keys (empty cells left
+ * out), numbers as written, and a nested `shipping` object as shops' exports have.
+ */
+function productObject(index: number): string {
+  const cells = productCells(index, false);
+  let item = '{';
+  cells.forEach((cell, i) => {
+    if (cell === '') return;
+    const name = HEADER[i] as string;
+    item += `${item === '{' ? '' : ','}"${name}":${JSON_NUMBERS.has(name) ? cell : JSON.stringify(cell)}`;
+  });
+  return `${item},"shipping":{"country":"FR","price":4.95}}`;
+}
+
+async function* jsonChunks(n: number, onRows: (rows: number) => void) {
+  let chunk = '{"products":[\n';
+  for (let i = 0; i < n; i++) {
+    chunk += `${productObject(i)}${i + 1 < n ? ',' : ''}\n`;
+    if (chunk.length >= 256 * 1024) {
+      yield chunk;
+      chunk = '';
+      onRows(i + 1);
+    }
+  }
+  yield `${chunk}]}\n`;
+}
+
 async function* catalogChunks(n: number, changed: boolean, onRows: (rows: number) => void) {
   let chunk = `${HEADER.join(',')}\n`;
   for (let i = 0; i < n; i++) {
@@ -312,6 +344,17 @@ export function ensureXmlFile(n: number, progress: Progress): Promise<CatalogFil
   const file = path.join(DATA_DIR, `catalog-v${GENERATOR_VERSION}-${n}.xml`);
   return ensureFile(file, 'generate (XML)', n, progress, (out, onRows) =>
     pipeline(Readable.from(xmlChunks(n, onRows)), out),
+  );
+}
+
+/**
+ * The JSON twin of the catalog: `{"products":[…]}`, one product a line (see productObject),
+ * read with `options.itemsPath` `products` or found without it.
+ */
+export function ensureJsonFile(n: number, progress: Progress): Promise<CatalogFile> {
+  const file = path.join(DATA_DIR, `catalog-v${GENERATOR_VERSION}-${n}.json`);
+  return ensureFile(file, 'generate (JSON)', n, progress, (out, onRows) =>
+    pipeline(Readable.from(jsonChunks(n, onRows)), out),
   );
 }
 

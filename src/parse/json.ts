@@ -12,7 +12,7 @@ import {
   type RawValue,
   readKeyedFeed,
 } from './records.js';
-import type { RowIssue } from './types.js';
+import type { ParseWarning, RowIssue } from './types.js';
 
 /** Options a catalog definition may give for JSON feeds. */
 export interface JsonOptions {
@@ -33,11 +33,35 @@ export interface JsonOptions {
  * array is one record. The document is read in one pass with bounded memory: only the item
  * being read is held. An item that is too long, too deep, not an object or not valid JSON is
  * a row issue and reading goes on; a document that is not JSON, has no items array where
- * told, or ends too early throws a FeedParseError.
+ * told, or ends too early throws a FeedParseError. A lone surrogate escaped in an item's
+ * string becomes U+FFFD, a U+0000 in a key is removed, and the item gets a row warning (see
+ * parseJsonValue).
  */
 export async function parseJson(input: Readable, options: JsonOptions = {}): Promise<KeyedFeed> {
+  return readJsonItems(input, options, parseJsonValue);
+}
+
+/**
+ * Parses one item's complete text (what parseJsonValue does, with the same arguments): the
+ * seam through which `npm run bench:json` gives the split items to other parsers.
+ */
+export type JsonItemParser = typeof parseJsonValue;
+
+/** parseJson with another parser of each item's text; it throws a JsonSyntaxError on bad JSON. */
+export async function readJsonItems(
+  input: Readable,
+  options: JsonOptions,
+  parseItem: JsonItemParser,
+): Promise<KeyedFeed> {
   const issues: RowIssue[] = [];
-  return readKeyedFeed(input, 'json', new JsonItemReader(options, issues), issues);
+  const warnings: ParseWarning[] = [];
+  return readKeyedFeed(
+    input,
+    'json',
+    new JsonItemReader(options, issues, warnings, parseItem),
+    issues,
+    warnings,
+  );
 }
 
 // Reading modes.
@@ -62,6 +86,7 @@ const MAX_KEY_LENGTH = 64 * 1024;
 class JsonItemReader implements ItemReader {
   out: KeyedRecord[] = [];
   private readonly issues: RowIssue[];
+  private readonly warnings: ParseWarning[];
   private readonly max: number;
   private readonly maxDepth: number;
   /** Keys of the items array; null: find it. */
@@ -98,8 +123,14 @@ class JsonItemReader implements ItemReader {
   private skipEscape = false;
   private skipScalar = false;
 
-  constructor(options: JsonOptions, issues: RowIssue[]) {
+  constructor(
+    options: JsonOptions,
+    issues: RowIssue[],
+    warnings: ParseWarning[],
+    private readonly parseItem: JsonItemParser,
+  ) {
     this.issues = issues;
+    this.warnings = warnings;
     this.max = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     const path = options.itemsPath?.trim();
@@ -384,9 +415,13 @@ class JsonItemReader implements ItemReader {
       this.issue('record_too_long', `item ${this.index} is longer than ${this.max} bytes`);
       return;
     }
+    const replaced: Repair[] = [];
     try {
-      const data = parseJsonValue(text, this.maxDepth, this.itemsDepth) as RawObject;
+      const data = this.parseItem(text, this.maxDepth, this.itemsDepth, (where, unit, inKey) =>
+        replaced.push({ where, unit, inKey }),
+      ) as RawObject;
       this.out.push({ line: this.itemLine, data });
+      if (replaced.length > 0) this.warnings.push(...repairWarnings(this.itemLine, replaced));
     } catch (err) {
       if (!(err instanceof JsonSyntaxError)) throw err;
       this.issue(
@@ -554,6 +589,30 @@ export class JsonSyntaxError extends Error {
 }
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+/**
+ * The text with each surrogate that is not half of a pair replaced by U+FFFD (what
+ * `String.prototype.toWellFormed` does), and the code units replaced.
+ */
+export function replaceLoneSurrogates(s: string): { text: string; units: number[] } {
+  const units: number[] = [];
+  let text = '';
+  let from = 0;
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff) {
+      const d = s.charCodeAt(k + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        k++;
+        continue;
+      }
+    }
+    text += `${s.slice(from, k)}\ufffd`;
+    from = k + 1;
+    units.push(c);
+  }
+  return { text: from === 0 ? s : text + s.slice(from), units };
+}
 
 interface Open {
   container: RawObject | RawValue[];
@@ -561,12 +620,81 @@ interface Open {
 }
 
 /**
+ * Told of each character parseJsonValue changed so that the store can keep the text:
+ *
+ * - a lone surrogate that a `\uXXXX` escape wrote into a string (`\ud800` with no
+ *   `\udc00`–`\udfff` after it, or a low one alone), which the string then holds as U+FFFD
+ *   (valid JSON, but no Unicode character: PostgreSQL's jsonb and UTF-8 refuse it);
+ * - a U+0000 in a key, removed (jsonb refuses it; the normalizer removes it from values).
+ *
+ * `unit` is the code unit (0 for U+0000); `where` is the value's place in the text (`title`,
+ * `variants[0].color`; `''` for the text's own value) or, when `inKey`, the key as repaired.
+ */
+export type RepairHandler = (where: string, unit: number, inKey: boolean) => void;
+
+/** One character changed in a record: its code unit and where (see RepairHandler). */
+export interface Repair {
+  where: string;
+  unit: number;
+  inKey: boolean;
+}
+
+const LISTED_REPAIRS = 3;
+
+/**
+ * The row warnings of a record (an item, a line) whose text was changed: one for its lone
+ * surrogates, one for U+0000 removed from its keys; where each was, the first few listed,
+ * with the code unit as the feed wrote it (`\ud800`).
+ */
+export function repairWarnings(line: number, repairs: readonly Repair[]): ParseWarning[] {
+  const warnings: ParseWarning[] = [];
+  const list = (some: readonly Repair[]) => {
+    const listed = some.slice(0, LISTED_REPAIRS).map(({ where, unit, inKey }) => {
+      const written = `\\u${unit.toString(16).padStart(4, '0')}`;
+      if (inKey) return `${written} in the key ${JSON.stringify(where)}`;
+      return where === '' ? written : `${written} in ${JSON.stringify(where)}`;
+    });
+    if (some.length > LISTED_REPAIRS) listed.push('…');
+    return listed.join(', ');
+  };
+  const surrogates = repairs.filter((r) => r.unit !== 0);
+  if (surrogates.length > 0) {
+    const what = surrogates.length === 1 ? 'a lone surrogate' : `${surrogates.length} lone surrogates`;
+    warnings.push({
+      line,
+      sku: null,
+      code: 'lone_surrogate',
+      message: `${what} (no Unicode character) replaced by U+FFFD: ${list(surrogates)}`,
+    });
+  }
+  const nuls = repairs.filter((r) => r.unit === 0);
+  if (nuls.length > 0) {
+    warnings.push({
+      line,
+      sku: null,
+      code: 'control_characters',
+      message: `U+0000 removed from ${nuls.length === 1 ? 'a key' : `${nuls.length} keys`}: ${list(nuls)}`,
+    });
+  }
+  return warnings;
+}
+
+/**
  * Parses one complete JSON text into a RawValue: objects without a prototype, numbers and
  * booleans as the text they were written with, null as null. It does not recurse, so depth
  * is bounded by `maxDepth` (levels of objects and arrays, `depthOffset` levels already
  * above this text), not by the call stack. Throws a JsonSyntaxError.
+ *
+ * A lone surrogate written as an escape (valid JSON, but no Unicode character: PostgreSQL's
+ * jsonb and UTF-8 refuse it) becomes U+FFFD, as a UTF-8 decoder does with a bad byte; a
+ * U+0000 in a key is removed; `onRepair` is told of each.
  */
-export function parseJsonValue(text: string, maxDepth: number, depthOffset = 0): RawValue {
+export function parseJsonValue(
+  text: string,
+  maxDepth: number,
+  depthOffset = 0,
+  onRepair?: RepairHandler,
+): RawValue {
   const len = text.length;
   const stack: Open[] = [];
   let i = skipWs(text, 0);
@@ -574,6 +702,18 @@ export function parseJsonValue(text: string, maxDepth: number, depthOffset = 0):
   // Position of the next backslash at or after i, to tell plain strings fast.
   let nextEscape = text.indexOf('\\');
   if (nextEscape === -1) nextEscape = len;
+  // The string just read holds a surrogate that an escape wrote: check that it is paired.
+  let escapedSurrogate = false;
+
+  /** Where the value being read goes: keys and indexes of the open containers. */
+  const valuePath = (): string => {
+    let path = '';
+    for (const open of stack) {
+      if (open.key === null) path += `[${(open.container as RawValue[]).length}]`;
+      else path += path === '' ? open.key : `.${open.key}`;
+    }
+    return path;
+  };
 
   const readString = (): string => {
     // text[i] is the opening quote.
@@ -631,7 +771,9 @@ export function parseJsonValue(text: string, maxDepth: number, depthOffset = 0):
         case 0x75: {
           const hex = text.slice(b + 1, b + 5);
           if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw new JsonSyntaxError('bad \\u escape', b - 1);
-          out += String.fromCharCode(Number.parseInt(hex, 16));
+          const unit = Number.parseInt(hex, 16);
+          if (unit >= 0xd800 && unit <= 0xdfff) escapedSurrogate = true;
+          out += String.fromCharCode(unit);
           b += 4;
           break;
         }
@@ -645,7 +787,17 @@ export function parseJsonValue(text: string, maxDepth: number, depthOffset = 0):
   const readKey = (): string => {
     i = skipWs(text, i);
     if (text.charCodeAt(i) !== 0x22) throw unexpected(text, i, 'a key');
-    const key = readString();
+    let key = readString();
+    if (escapedSurrogate) {
+      escapedSurrogate = false;
+      const { text: repaired, units } = replaceLoneSurrogates(key);
+      key = repaired;
+      for (const unit of units) onRepair?.(key, unit, true);
+    }
+    if (key.includes('\u0000')) {
+      key = key.replaceAll('\u0000', '');
+      onRepair?.(key, 0, true);
+    }
     i = skipWs(text, i);
     if (text.charCodeAt(i) !== 0x3a) throw unexpected(text, i, "':'");
     i = skipWs(text, i + 1);
@@ -681,6 +833,12 @@ export function parseJsonValue(text: string, maxDepth: number, depthOffset = 0):
       }
     } else if (c === 0x22) {
       value = readString();
+      if (escapedSurrogate) {
+        escapedSurrogate = false;
+        const { text: repaired, units } = replaceLoneSurrogates(value);
+        value = repaired;
+        for (const unit of units) onRepair?.(valuePath(), unit, false);
+      }
     } else if (c === 0x74 && text.startsWith('true', i)) {
       value = 'true';
       i += 4;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { DEFAULT_MAX_RECORD_SIZE } from './csv.js';
-import { JsonSyntaxError, parseJsonValue } from './json.js';
+import { JsonSyntaxError, parseJsonValue, type Repair, repairWarnings } from './json.js';
 import {
   DEFAULT_MAX_DEPTH,
   exceedsBytes,
@@ -10,7 +10,7 @@ import {
   type RawObject,
   readKeyedFeed,
 } from './records.js';
-import type { RowIssue } from './types.js';
+import type { ParseWarning, RowIssue } from './types.js';
 
 /** Options a catalog definition may give for NDJSON feeds. */
 export interface NdjsonOptions {
@@ -24,16 +24,20 @@ export interface NdjsonOptions {
  * Parses an NDJSON (JSON Lines) feed, a stream of UTF-8 bytes: one JSON object per line.
  * Blank lines are skipped. A line that is not a JSON object, is not valid JSON, is too
  * deep or longer than `maxRecordSize` is a row issue and the next lines are read; an
- * over-long line is dropped as it streams by, without being held.
+ * over-long line is dropped as it streams by, without being held. A lone surrogate escaped
+ * in a line's string becomes U+FFFD, a U+0000 in a key is removed, and the line gets a row
+ * warning (see parseJsonValue).
  */
 export async function parseNdjson(input: Readable, options: NdjsonOptions = {}): Promise<KeyedFeed> {
   const issues: RowIssue[] = [];
-  return readKeyedFeed(input, 'ndjson', new NdjsonReader(options, issues), issues);
+  const warnings: ParseWarning[] = [];
+  return readKeyedFeed(input, 'ndjson', new NdjsonReader(options, issues, warnings), issues, warnings);
 }
 
 class NdjsonReader implements ItemReader {
   out: KeyedRecord[] = [];
   private readonly issues: RowIssue[];
+  private readonly warnings: ParseWarning[];
   private readonly max: number;
   private readonly maxDepth: number;
   private buf = '';
@@ -42,8 +46,9 @@ class NdjsonReader implements ItemReader {
   /** The current line is too long and is being dropped up to its end. */
   private dropping = false;
 
-  constructor(options: NdjsonOptions, issues: RowIssue[]) {
+  constructor(options: NdjsonOptions, issues: RowIssue[], warnings: ParseWarning[]) {
     this.issues = issues;
+    this.warnings = warnings;
     this.max = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
@@ -92,8 +97,11 @@ class NdjsonReader implements ItemReader {
       return;
     }
     let value: ReturnType<typeof parseJsonValue>;
+    const replaced: Repair[] = [];
     try {
-      value = parseJsonValue(text, this.maxDepth);
+      value = parseJsonValue(text, this.maxDepth, 0, (where, unit, inKey) =>
+        replaced.push({ where, unit, inKey }),
+      );
     } catch (err) {
       if (!(err instanceof JsonSyntaxError)) throw err;
       this.issue('malformed_record', `not valid JSON: ${err.message}`);
@@ -104,6 +112,7 @@ class NdjsonReader implements ItemReader {
       return;
     }
     this.out.push({ line: this.line, data: value as RawObject });
+    if (replaced.length > 0) this.warnings.push(...repairWarnings(this.line, replaced));
   }
 
   private issue(code: RowIssue['code'], message: string): void {

@@ -10,14 +10,21 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const FOLDERS = ['src', 'test', 'bench', '.ci'];
 const TEXT = /\.(ts|tsx|js|mjs|cjs|json|sh|css|html)$/;
 
-/** Every code file under the given folders (fixtures are data, not code: they are not read). */
+/**
+ * Folders not read: fixtures are data, not code; the benches' generated catalogs and result
+ * files are git-ignored output (a generated JSON catalog can be larger than a string can hold,
+ * and results name the machine's own paths).
+ */
+const NOT_CODE = new Set(['test/fixtures', 'bench/data', 'bench/results'].map((f) => path.join(ROOT, f)));
+
+/** Every code file under the given folders. */
 function codeFiles(folder: string): string[] {
   const out: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (full !== path.join(ROOT, 'test', 'fixtures')) walk(full);
+        if (!NOT_CODE.has(full)) walk(full);
       } else if (TEXT.test(entry.name) || path.basename(dir) === '.ci') {
         out.push(full);
       }

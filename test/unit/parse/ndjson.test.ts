@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type NdjsonOptions, parseNdjson } from '../../../src/parse/ndjson.js';
 import { chunked, fixture, plain, prototypeUntouched, recordsOf } from './helpers.js';
@@ -61,6 +63,60 @@ describe('parseNdjson', () => {
     const { records, feed } = await readNdjson('\n\n');
     expect(records).toEqual([]);
     expect(feed.columns).toEqual([]);
+  });
+});
+
+describe('parseNdjson: lone surrogates', () => {
+  it('replaces each by U+FFFD, keeps escaped pairs, and warns at the line', async () => {
+    const text = fs.readFileSync(
+      path.resolve(import.meta.dirname, '../../fixtures/ndjson-lone-surrogate.ndjson'),
+    );
+    for (const size of [1, 5, 64 * 1024]) {
+      const { data, records, feed } = await readNdjson(
+        Buffer.concat([text, Buffer.from('{"sku":"NS-4","t":"\\ud800",\n{"k\\udc00":"\\udc00"}\n')]),
+        {},
+        size,
+      );
+      expect(records.map((r) => r.line)).toEqual([1, 2, 3, 5]);
+      expect(data).toEqual([
+        { sku: 'NS-1', title: 'Plain kettle', price: '29.90' },
+        { sku: 'NS-2', title: 'Half \ufffdA pair', price: '5' },
+        { sku: 'NS-3', title: 'Whole 😀 pair', price: '7' },
+        { 'k\ufffd': '\ufffd' },
+      ]);
+      // Line 4 is not JSON: a row error, and no warning for it.
+      expect(feed.issues.map((i) => [i.line, i.code])).toEqual([[4, 'malformed_record']]);
+      expect(feed.warnings).toEqual([
+        {
+          line: 2,
+          sku: null,
+          code: 'lone_surrogate',
+          message: 'a lone surrogate (no Unicode character) replaced by U+FFFD: \\ud83d in "title"',
+        },
+        {
+          line: 5,
+          sku: null,
+          code: 'lone_surrogate',
+          message:
+            '2 lone surrogates (no Unicode character) replaced by U+FFFD: \\udc00 in the key "k\ufffd", \\udc00 in "k\ufffd"',
+        },
+      ]);
+    }
+  });
+});
+
+describe('parseNdjson: U+0000 in a key', () => {
+  it('removes it with a row warning at the line', async () => {
+    const { data, feed } = await readNdjson('{"sku":"A"}\n{"sku":"B","a\\u0000":"1"}\n');
+    expect(data).toEqual([{ sku: 'A' }, { sku: 'B', a: '1' }]);
+    expect(feed.warnings).toEqual([
+      {
+        line: 2,
+        sku: null,
+        code: 'control_characters',
+        message: 'U+0000 removed from a key: \\u0000 in the key "a"',
+      },
+    ]);
   });
 });
 

@@ -116,14 +116,17 @@ function expectedXml(p: Product): Record<string, unknown> {
   return plain(out) as Record<string, unknown>;
 }
 
-/** What a JSON writer's value reads back as: numbers and booleans as their JSON text. */
+/**
+ * What a JSON writer's value reads back as: numbers and booleans as their JSON text, keys
+ * without U+0000 (the store cannot hold it in a key: the reader removes it with a warning).
+ */
 function asRaw(v: unknown): RawValue {
   if (v === null) return null;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
   if (Array.isArray(v)) return v.map(asRaw);
   const out: Record<string, RawValue> = Object.create(null);
-  for (const [k, x] of Object.entries(v as object)) out[k] = asRaw(x);
+  for (const [k, x] of Object.entries(v as object)) out[k.replaceAll('\u0000', '')] = asRaw(x);
   return out;
 }
 
