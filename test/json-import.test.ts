@@ -25,16 +25,19 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
-async function importFixture(def: Omit<CatalogDefinition, 'kind'>, name: string) {
+async function importBytes(def: Omit<CatalogDefinition, 'kind'>, text: string | Buffer, name?: string) {
   await saveCatalog(t.store, { kind: 'catalog', ...def }, 'test');
   return runImport(t.store, {
     catalogId: def.id,
-    input: { kind: 'upload', stream: Readable.from([fixture(name)]), name },
+    input: { kind: 'upload', stream: Readable.from([Buffer.from(text)]), ...(name ? { name } : {}) },
     mode: 'full',
     force: false,
     actor: 'test',
   });
 }
+
+const importFixture = (def: Omit<CatalogDefinition, 'kind'>, name: string) =>
+  importBytes(def, fixture(name), name);
 
 const product = (catalog: string, sku: string) => getProduct(t.store, catalog, sku);
 const warningsOf = (runId: number) =>
@@ -145,5 +148,21 @@ describe('JSON numbers are stored as written', () => {
       dims: { depth: '-1E+400', ratio: '2.5e-3' },
     });
     expect((await product('json-exp', 'HX-2'))?.attributes).toEqual({ weight_raw: 1.5 });
+  });
+
+  it('refuses a price or weight of 1e400 as a row error naming the field, never a null', async () => {
+    const run = await importBytes(
+      { id: 'json-exp-price', format: 'json', safety: { maxErrorPercent: 100 } },
+      '[{"sku":"P-1","price":1e400},{"sku":"P-2","price":"1e999 EUR"},{"sku":"P-3","weight":-1E+400},{"sku":"P-4","price":4.5}]',
+    );
+    expect(run).toMatchObject({ status: 'applied', counts: { created: 1, errors: 3 } });
+    // One line holds every item: the errors come by line and code, so they are compared by sku.
+    const errors = (await errorsOf(run.id)).map((e) => [e.sku, e.code, e.message]).sort();
+    expect(errors).toEqual([
+      ['P-1', 'invalid_price', 'price "1e400" in column "price" is too large to be a number'],
+      ['P-2', 'invalid_price', 'price "1e999 EUR" in column "price" is too large to be a number'],
+      ['P-3', 'invalid_number', 'weight "-1E+400" in column "weight" is too large to be a number'],
+    ]);
+    expect((await product('json-exp-price', 'P-4'))?.fields.price).toBe(4.5);
   });
 });
