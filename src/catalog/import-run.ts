@@ -816,7 +816,7 @@ async function finishUnread(
 ): Promise<ImportRunRecord> {
   const message =
     err instanceof FeedParseError
-      ? `${err.message}${err.line !== undefined ? ` (line ${err.line})` : ''}`
+      ? `${err.message}${err.line !== undefined ? ` (line ${err.line}${err.column !== undefined ? `, column ${err.column}` : ''})` : ''}`
       : err instanceof Error
         ? err.message
         : String(err);
