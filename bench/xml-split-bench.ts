@@ -38,7 +38,7 @@ import {
   type RawObject,
   type RawValue,
 } from '../src/parse/records.js';
-import { DEFAULT_STRIP_NAMESPACES, decodeText, parseXml } from '../src/parse/xml.js';
+import { DEFAULT_STRIP_NAMESPACES, parseXml } from '../src/parse/xml.js';
 import { ensureXmlFile } from './catalog-data.js';
 import {
   fmtInt,
@@ -56,6 +56,7 @@ import {
   wholeNumberOptions,
   writeResults,
 } from './harness.js';
+import { decodeText } from './xml-tokenizer.js';
 
 const DEFAULTS = { products: 1_000_000, slice: 100_000, check: 20_000 };
 // The import's own read buffer (src/sources/source.ts).
