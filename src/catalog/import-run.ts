@@ -658,6 +658,7 @@ async function openFeed(
     itemPath: o.itemPath,
     itemsPath: o.itemsPath,
     stripNamespaces: o.stripNamespaces,
+    htmlEntities: o.htmlEntities,
     threaded: (source.size ?? 0) >= THREADED_MIN_BYTES,
   });
   if (opened.kind === 'rows') {
