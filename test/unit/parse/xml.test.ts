@@ -279,6 +279,14 @@ describe('parseXml: item element', () => {
     expect((await readXml(xml, { itemPath: 'shop/none' })).data).toEqual([]);
   });
 
+  it("gives an item the line of its '<', whatever follows its name", async () => {
+    const xml = '<p>\n<i\n  a="1"><s>1</s></i>\n<i\r\n><s>2</s></i>\n<i\r><s>3</s></i><i/></p>';
+    for (const size of [1, 64 * 1024]) {
+      const { records } = await readXml(xml, { itemPath: 'p/i' }, size);
+      expect(records.map((r) => r.line)).toEqual([2, 4, 6, 7]);
+    }
+  });
+
   it('keeps text as written, normalises line breaks and drops white space between elements', async () => {
     const xml =
       '<p><i>\r\n  <a>  two  spaces  </a>\r\n  <b>line\r\nbreak&#13;&#10;kept</b>\r\n  <c> </c>\r\n  <d>mixed <e>x</e> text</d>\r\n</i></p>';
@@ -657,17 +665,19 @@ describe('parseXml: valid XML read right (issue 15)', () => {
     const xml =
       `<rss xmlns:g="${GOOGLE_NAMESPACE}"><channel>` +
       '<item><g:id>1</g:id><g:color>red</g:color></item>' +
-      `<item xmlns:g="http://example.com/other" xmlns:gs="${GOOGLE_NAMESPACE}"><gs:id>2</gs:id><g:color>blue</g:color>` +
-      `<g:size g:unit="cm" gs:system="EU"><g:value xmlns:g="${GOOGLE_NAMESPACE}">40</g:value></g:size></item>` +
+      `<item xmlns:g="http://example.com/other" xmlns:gs="${GOOGLE_NAMESPACE}"><gs:id>2</gs:id>` +
+      `<g:size g:unit="cm" gs:system="EU"><g:value xmlns:g="${GOOGLE_NAMESPACE}">40</g:value></g:size>` +
+      '<g:color>blue</g:color></item>' +
       '<item><g:id>3</g:id><g:color>green</g:color></item>' +
       '</channel></rss>';
     const { feed, data } = await readXml(xml);
     expect(data).toEqual([
       { id: '1', color: 'red' },
+      // In the item, g: is the other namespace, but where an element binds it to Google's again.
       {
         id: '2',
-        'g:color': 'blue',
         'g:size': { '@g:unit': 'cm', '@system': 'EU', value: '40' },
+        'g:color': 'blue',
       },
       // The binding ends with the item that made it.
       { id: '3', color: 'green' },
