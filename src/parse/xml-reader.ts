@@ -19,6 +19,7 @@ import {
   pickCandidate,
 } from './xml-detect.js';
 import { HtmlEntityTable } from './xml-entities.js';
+import { describeFault } from './xml-faults.js';
 import { NamespaceScope, prefixOf } from './xml-namespaces.js';
 import {
   CONSTRUCT_WORDS,
@@ -955,92 +956,20 @@ export class XmlItemReader implements ItemReader {
 
   /** What saxes reported, in the reader's words, where it is. */
   private describe(saxes: string): FeedParseError {
-    switch (saxes) {
-      case 'disallowed character.': {
-        const c = this.charAt(this.where() - 1);
-        if (c === 0x3c) return this.fail("'<' in an attribute value: write it &lt;");
-        return this.fail(`a character XML does not allow (U+${hex(c)})`);
-      }
-      case 'disallowed character in tag name': {
-        // saxes read the `<` and the character after it: the column is the `<`'s, unless that
-        // character began a line.
-        const p = this.parser;
-        const message = "'<' not followed by a tag name: a '<' in text is written &lt;";
-        return p.column >= 2
-          ? this.fail(message, p.line, p.column - 1)
-          : this.fail(message, p.line - 1, null);
-      }
-      case 'disallowed character in tag name.':
-        return this.fail(`a character that cannot be in a tag name, in <${this.tagName}`);
-      case 'disallowed character in attribute name.':
-        return this.fail(`a character that cannot be in an attribute name, in <${this.tagName}>`);
-      case 'disallowed character in closing tag.':
-        return this.fail('a character that cannot be in an end tag');
-      case 'unquoted attribute value.':
-        return this.fail(`an attribute value without quotes in <${this.tagName}> (write name="value")`);
-      case 'attribute without value.':
-        return this.fail(`an attribute without a value in <${this.tagName}> (write name="value")`);
-      case 'no whitespace between attributes.':
-        return this.fail(`no white space between two attributes of <${this.tagName}>`);
-      case 'forward-slash in opening tag not followed by >.':
-        return this.fail(`'/' not followed by '>' in <${this.tagName}>`);
-      case 'the string "]]>" is disallowed in char data.':
-        // At its `>`: the `]]` are the two characters before it, on the same line.
-        return this.fail("']]>' in text: write it ]]&gt;", this.parser.line, this.parser.column - 2);
-      case 'text data outside of root node.':
-        return this.textOutsideRoot();
-      case 'document must contain a root element.':
-        return this.failAtEnd('the document has no root element: it is empty or not XML');
-      case 'documents may contain only one root.':
-        return this.fail(`a second root element <${this.tagName}>`);
-      case 'undefined entity.':
-        return this.undefinedEntity();
-      case 'empty entity name.':
-        return this.fail(
-          "'&;' is not a reference: a bare & is written &amp;",
-          this.parser.line,
-          this.parser.column - 1,
-        );
-      case 'disallowed character in entity name.':
-        return this.atReference(`&${this.reference.name}; is not an entity or character reference`);
-      case 'malformed character entity.':
-        return this.atReference(`&${this.reference.name}; refers to a character XML does not allow`);
-      case 'malformed comment.':
-        return this.fail("'--' inside a comment");
-      case 'inappropriately located doctype declaration.':
-        return this.fail('a DOCTYPE inside the document, or a second one');
-      case 'incorrect syntax.':
-        return this.fail("'<!' not followed by a comment, a CDATA section or a DOCTYPE");
-      case 'unexpected close tag.':
-        return this.fail(`</${this.closeTagWritten()}> closes <${this.lastClosed}>`);
-      case 'weird empty close tag.':
-        return this.fail('an empty end tag </>');
-      default: {
-        const duplicate = /^duplicate attribute: (.*)\.$/.exec(saxes);
-        if (duplicate) return this.fail(`the attribute ${duplicate[1]} appears twice in <${this.tagName}>`);
-        const unmatched = /^unmatched closing tag: (.*)\.$/.exec(saxes);
-        if (unmatched) return this.fail(`</${unmatched[1]}> without a start tag`);
-        // The XML declaration's and processing instructions' own faults, as saxes words them.
-        return this.fail(saxes.replace(/\.$/, ''));
-      }
-    }
-  }
-
-  private undefinedEntity(): FeedParseError {
-    const name = this.reference.name;
-    if (this.entities.htmlText(name) !== undefined) {
-      return this.atReference(
-        `&${name}; is an HTML entity, which XML does not define (options.htmlEntities is "refuse")`,
-      );
-    }
-    return this.atReference(
-      `&${name}; is not defined (XML defines &amp; &lt; &gt; &quot; &apos;; a bare & is written &amp;)`,
-    );
-  }
-
-  /** A FeedParseError about the last reference read, at its `&`. */
-  private atReference(message: string): FeedParseError {
-    return this.fail(message, this.reference.line, this.reference.column);
+    const p = this.parser;
+    const fault = describeFault(saxes, {
+      line: p.line,
+      column: p.column,
+      lastRead: this.charAt(this.where() - 1),
+      tagName: this.tagName,
+      reference: this.reference,
+      isHtmlEntity: (name) => this.entities.htmlText(name) !== undefined,
+      endTagWritten: () => this.closeTagWritten(),
+      lastClosed: this.lastClosed,
+      rootSeen: this.rootSeen,
+      textOutsideRoot: () => this.textOutsideRoot(),
+    });
+    return this.fail(fault.message, fault.line, fault.column);
   }
 
   /** The name of the end tag saxes has just read, as written (`…` if it began in an earlier piece). */
@@ -1052,12 +981,12 @@ export class XmlItemReader implements ItemReader {
     return lt === -1 ? '…' : tail.slice(lt + 2, end - 1).trim();
   }
 
-  /** Text before or after the root element, located at its first character that is not white space. */
-  private textOutsideRoot(): FeedParseError {
-    const message = this.rootSeen
-      ? 'text after the root element'
-      : 'text before the root element: not an XML document';
-    if (this.lastEvent < this.pieceStart) return this.fail(message);
+  /**
+   * Where text before or after the root element begins: its first character that is not
+   * white space, if it is in the piece being read (saxes reports it at its end).
+   */
+  private textOutsideRoot(): { line: number; column: number } | undefined {
+    if (this.lastEvent < this.pieceStart) return undefined;
     let line = this.lastLine;
     let column = this.lastColumn;
     const end = this.where() - this.pieceStart;
@@ -1066,14 +995,13 @@ export class XmlItemReader implements ItemReader {
       if (c === 0x0a || (c === 0x0d && this.piece.charCodeAt(i + 1) !== 0x0a)) {
         line++;
         column = 0;
-      } else if (c === 0x0d) {
-        // The CR of a CRLF: the LF counts the break.
-      } else {
+      } else if (c !== 0x0d) {
+        // (The CR of a CRLF is passed over: its LF counts the break.)
         column++;
-        if (c !== 0x20 && c !== 0x09) return this.fail(message, line, column);
+        if (c !== 0x20 && c !== 0x09) return { line, column };
       }
     }
-    return this.fail(message);
+    return undefined;
   }
 }
 
@@ -1118,8 +1046,4 @@ function countBreaks(s: string): number {
   let n = 0;
   for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
   return n;
-}
-
-function hex(c: number): string {
-  return c.toString(16).toUpperCase().padStart(4, '0');
 }
