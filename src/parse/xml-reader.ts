@@ -591,7 +591,7 @@ export class XmlItemReader implements ItemReader {
     }
     if (this.mode === DETECT) {
       this.detectLine.set(node, f.line);
-      this.detectSize.set(node, this.where() - f.start);
+      this.detectSize.set(node, this.sizeOf(f.start, this.where()));
       if (f.deepFrom !== -1) this.detectDeep.set(node, [f.deepFrom, f.deepTo]);
     }
     return node;
@@ -629,12 +629,18 @@ export class XmlItemReader implements ItemReader {
 
   private completeItem(value: RawValue): void {
     this.inItem = false;
-    const end = this.where();
-    const chars = end - this.itemAbs;
-    let tooLong = chars > this.max;
-    if (!tooLong && chars * 3 > this.max) tooLong = this.bytesBetween(this.itemAbs, end) > this.max;
-    if (tooLong) this.issue('record_too_long', `item longer than ${this.max} bytes`);
-    else this.out.push({ line: this.itemLine, data: asRecord(value) });
+    if (this.sizeOf(this.itemAbs, this.where()) > this.max) {
+      this.issue('record_too_long', `item longer than ${this.max} bytes`);
+    } else this.out.push({ line: this.itemLine, data: asRecord(value) });
+  }
+
+  /**
+   * The UTF-8 size of the feed's text between two offsets, counted exactly only when it could
+   * exceed maxRecordSize (a character is 1 to 3 bytes; a surrogate pair, 2 units, is 4).
+   */
+  private sizeOf(from: number, to: number): number {
+    const chars = to - from;
+    return chars > this.max || chars * 3 <= this.max ? chars : this.bytesBetween(from, to);
   }
 
   private tooLong(): void {
@@ -883,7 +889,8 @@ export class XmlItemReader implements ItemReader {
 
   /** Forgets the pieces no item can need any more. */
   private keepPieces(): void {
-    const from = this.inItem ? this.itemAbs : this.mode === DETECT ? this.detectStart : this.written;
+    const detecting = this.mode === DETECT || (this.mode === SKIP && this.skipReturn === DETECT);
+    const from = this.inItem ? this.itemAbs : detecting ? this.detectStart : this.written;
     const pieces = this.pieces;
     let k = 0;
     for (const p of pieces) {

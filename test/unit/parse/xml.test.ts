@@ -349,6 +349,18 @@ describe('parseXml: problems with one item', () => {
     expect(feed.issues[0]?.code).toBe('record_too_long');
   });
 
+  it('counts an item in UTF-8 bytes while the item element is detected too', async () => {
+    // 1,500 characters, 3,000 bytes: refused, whether the item path is given or detected.
+    const xml = `<products><product><d>${'é'.repeat(1500)}</d></product><product><d>ok</d></product><product><d>ok2</d></product></products>`;
+    for (const options of [{ itemPath: 'products/product' }, {}]) {
+      const { records, feed } = await readXml(xml, { ...options, maxRecordSize: 2048 }, 100);
+      expect(records.map((r) => r.data.d)).toEqual(['ok', 'ok2']);
+      expect(feed.issues).toEqual([
+        { line: 1, sku: null, code: 'record_too_long', message: 'item longer than 2048 bytes' },
+      ]);
+    }
+  });
+
   it('reports an item nested deeper than maxDepth and reads on', async () => {
     const deep = `${'<a>'.repeat(50)}x${'</a>'.repeat(50)}`;
     const xml = `<products><product><sku>1</sku>${deep}</product><product><sku>2</sku></product></products>`;
