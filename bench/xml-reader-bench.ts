@@ -281,7 +281,8 @@ async function main(): Promise<void> {
     bench: 'xml-reader',
     startedAt: startedAt.toISOString(),
     options: opts,
-    file: feed,
+    // The file's name, not its path: results stay free of where the repository lies.
+    file: { name: path.basename(feed.path), bytes: feed.bytes, generatedMs: feed.generatedMs },
     comparisons,
     runs: runs.map((r) => ({ ...r, label: LABELS[r.variant], itemsPerSecond: rate(r) })),
     summary: {
