@@ -49,6 +49,11 @@ export interface CatalogDefinition {
      * detected from the feed's numeric columns (prices, stock, weight) once per import.
      */
     decimalSeparator?: DecimalSeparator;
+    /**
+     * XML: HTML named entities (`&nbsp;`), which XML does not define: `decode` (default, with
+     * a warning naming each and its count) or `refuse` (the run is held as not well-formed).
+     */
+    htmlEntities?: 'decode' | 'refuse';
   };
   /** Canonical field → source column name. */
   mapping?: Partial<Record<(typeof CANONICAL_FIELDS)[number], string>>;
@@ -212,6 +217,7 @@ export const catalogDefinitionSchema = {
           anyOf: [{ const: 'all' }, { type: 'array', items: { type: 'string', minLength: 1 } }],
         },
         decimalSeparator: { enum: ['.', ','] },
+        htmlEntities: { enum: ['decode', 'refuse'] },
       },
     },
     mapping: {

@@ -658,6 +658,7 @@ async function openFeed(
     itemPath: o.itemPath,
     itemsPath: o.itemsPath,
     stripNamespaces: o.stripNamespaces,
+    htmlEntities: o.htmlEntities,
     threaded: (source.size ?? 0) >= THREADED_MIN_BYTES,
   });
   if (opened.kind === 'rows') {
@@ -816,7 +817,7 @@ async function finishUnread(
 ): Promise<ImportRunRecord> {
   const message =
     err instanceof FeedParseError
-      ? `${err.message}${err.line !== undefined ? ` (line ${err.line})` : ''}`
+      ? `${err.message}${err.line !== undefined ? ` (line ${err.line}${err.column !== undefined ? `, column ${err.column}` : ''})` : ''}`
       : err instanceof Error
         ? err.message
         : String(err);

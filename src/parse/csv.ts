@@ -13,13 +13,16 @@ export interface CsvOptions {
 /** Default cap on one record: far above any real product row, far below memory trouble. */
 export const DEFAULT_MAX_RECORD_SIZE = 1024 * 1024;
 
-/** A run-level failure of the parser, with the line it stopped at. */
+/** A run-level failure of the parser, with the line (and, when known, the column) it stopped at. */
 export class FeedParseError extends Error {
   readonly line: number | undefined;
-  constructor(message: string, line: number | undefined, cause?: unknown) {
+  /** 1-based column of the fault on its line, in characters (the XML reader gives it). */
+  readonly column: number | undefined;
+  constructor(message: string, line: number | undefined, cause?: unknown, column?: number) {
     super(message, { cause });
     this.name = 'FeedParseError';
     this.line = line;
+    this.column = column;
   }
 }
 

@@ -331,6 +331,8 @@ export interface ReadFeedOptions extends SniffOptions {
   itemPath?: string;
   /** XML: see XmlOptions.stripNamespaces. */
   stripNamespaces?: XmlOptions['stripNamespaces'];
+  /** XML: see XmlOptions.htmlEntities. */
+  htmlEntities?: XmlOptions['htmlEntities'];
   /** JSON: see JsonOptions.itemsPath. */
   itemsPath?: string;
   /** CSV/TSV: parse on a worker thread (threaded-csv.ts), for large feeds. */
@@ -367,6 +369,7 @@ export async function readFeed(input: Readable, options: ReadFeedOptions = {}): 
           ...limits,
           itemPath: options.itemPath,
           stripNamespaces: options.stripNamespaces,
+          htmlEntities: options.htmlEntities,
         }),
       };
     case 'json':

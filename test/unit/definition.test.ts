@@ -82,6 +82,15 @@ describe('validateCatalogDefinition', () => {
     }
   });
 
+  it('takes htmlEntities "decode" or "refuse" for XML feeds, nothing else', () => {
+    for (const htmlEntities of ['decode', 'refuse']) {
+      expect(lines({ kind: 'catalog', id: 'a', format: 'xml', options: { htmlEntities } })).toEqual([]);
+    }
+    expect(lines({ kind: 'catalog', id: 'a', options: { htmlEntities: 'keep' } })).toEqual([
+      '$.options.htmlEntities: must be one of "decode", "refuse"',
+    ]);
+  });
+
   it('keeps maxRecordSize within sane bounds', () => {
     expect(validateCatalogDefinition({ kind: 'catalog', id: 'a', options: { maxRecordSize: 2048 } })).toEqual(
       [],

@@ -95,17 +95,33 @@ describe('hostile input: nesting', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it('rejects an XML item nested a million levels and reads the next one', async () => {
+  it('rejects an XML item nested a thousand levels and reads the next one', async () => {
+    const deep = repeated('<p><i><s>1</s>', '<a>', 1000, `${'</a>'.repeat(1000)}</i><i><s>2</s></i></p>`);
+    const feed = await parseXml(deep, { itemPath: 'p/i' });
+    const records = await recordsOf(feed);
+    expect(records.map((r) => r.data.s)).toEqual(['2']);
+    expect(feed.issues.map((i) => i.message)).toEqual(['item nested deeper than 32 levels']);
+  });
+
+  it('refuses an XML item nested a million levels, in bounded time', async () => {
+    // saxes keeps an object for each open element: past 1024 levels the feed is refused, where
+    // the old tokenizer only counted them and read on.
+    const started = Date.now();
     const deep = repeated(
       '<p><i><s>1</s>',
       '<a>',
       1_000_000,
       `${'</a>'.repeat(1_000_000)}</i><i><s>2</s></i></p>`,
     );
-    const feed = await parseXml(deep, { itemPath: 'p/i', maxRecordSize: 64 * 1024 * 1024 });
-    const records = await recordsOf(feed);
-    expect(records.map((r) => r.data.s)).toEqual(['2']);
-    expect(feed.issues.map((i) => i.message)).toEqual(['item nested deeper than 32 levels']);
+    const err = await failure(async () =>
+      recordsOf(await parseXml(deep, { itemPath: 'p/i', maxRecordSize: 64 * 1024 * 1024 })),
+    );
+    expect([err.message, err.line]).toEqual([
+      'XML: elements nested deeper than 1024 levels (an item nested deeper than 32 levels is skipped ' +
+        'as a row error; nesting this deep refuses the feed)',
+      1,
+    ]);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('rejects a JSON item nested a million levels and reads the next one', async () => {
@@ -142,19 +158,40 @@ describe('hostile input: records over the size limit', () => {
     expect(growth).toBeLessThan(30);
   });
 
-  it('drops a 50 MB XML item made of one CDATA section or comment', async () => {
+  it('drops a 50 MB XML item made of one CDATA section or comment without holding it', async () => {
     for (const [open, close] of [
       ['<![CDATA[', ']]>'],
       ['<!--', '-->'],
     ]) {
-      const feed = await parseXml(
-        repeated(`<p><i><s>1</s><d>${open}`, 'y', size, `${close}</d></i><i><s>2</s></i></p>`),
-        {
-          itemPath: 'p/i',
-        },
-      );
-      expect((await recordsOf(feed)).map((r) => r.data.s)).toEqual(['2']);
-      expect(feed.issues.map((i) => i.code)).toEqual(['record_too_long']);
+      const growth = await heapGrowth(async () => {
+        const feed = await parseXml(
+          repeated(`<p><i><s>1</s><d>${open}`, 'y', size, `${close}</d></i><i><s>2</s></i></p>`),
+          {
+            itemPath: 'p/i',
+          },
+        );
+        expect((await recordsOf(feed)).map((r) => r.data.s)).toEqual(['2']);
+        expect(feed.issues.map((i) => i.code)).toEqual(['record_too_long']);
+      });
+      expect(growth).toBeLessThan(30);
+    }
+  });
+
+  it('reads past a 50 MB comment, processing instruction or text between XML items without holding it', async () => {
+    for (const [open, close] of [
+      ['<!--', '-->'],
+      ['<?pi ', '?>'],
+      ['', ''],
+    ]) {
+      const growth = await heapGrowth(async () => {
+        const feed = await parseXml(
+          repeated(`<p><i><s>1</s></i>${open}`, 'z', size, `${close}<i><s>2</s></i></p>`),
+          { itemPath: 'p/i' },
+        );
+        expect((await recordsOf(feed)).map((r) => r.data.s)).toEqual(['1', '2']);
+        expect(feed.issues).toEqual([]);
+      });
+      expect(growth).toBeLessThan(30);
     }
   });
 
