@@ -110,9 +110,11 @@ describe('dashboard in a browser', () => {
     await page.click('[data-testid=import-form] >> text=Upload and import');
     const result = page.locator('[data-testid=import-result]');
     await result.waitFor();
+    // Row errors make it a warning, not a plain success.
     expect(await result.textContent()).toMatch(
-      /applied: 27 rows · 25 created · 0 updated · 0 removed · 2 errors/,
+      /applied with errors: 27 rows · 25 created · 0 updated · 0 removed · 2 errors/,
     );
+    expect(await result.getAttribute('class')).toBe('notice');
     await expect
       .poll(() => page.textContent('[data-testid=products]'))
       .toContain('25 products in the catalog');
