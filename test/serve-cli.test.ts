@@ -28,6 +28,7 @@ const RUN_KEYS = [
   'heldReasons',
   'id',
   'mode',
+  'numberFormat',
   'source',
   'startedAt',
   'status',
