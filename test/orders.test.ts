@@ -20,6 +20,7 @@ const CATALOG = [
   'S-5,Twenty,10,20',
   'S-6,Thirty,10,30',
   'S-7,Also thirty,10,30',
+  'S-8,Late orders,10,10',
 ].join('\n');
 
 describe('orders and the stock ledger', () => {
@@ -145,13 +146,13 @@ describe('orders and the stock ledger', () => {
   });
 
   it('never takes units for an order that was cancelled before its paid report arrived', async () => {
-    const before = (await stock('S-7')).effective;
+    const before = (await stock('S-8')).effective;
     const cancel = await order('plain', { orderId: 'LATE-1', status: 'cancelled' });
     expect(cancel.statusCode).toBe(201);
     const paid = await order('plain', {
       orderId: 'LATE-1',
       status: 'paid',
-      lines: [{ sku: 'S-7', quantity: 4 }],
+      lines: [{ sku: 'S-8', quantity: 4 }],
     });
     expect(paid.statusCode).toBe(201);
     expect(paid.json()).toMatchObject({
@@ -162,7 +163,7 @@ describe('orders and the stock ledger', () => {
     });
     const again = await order('plain', { orderId: 'LATE-1', status: 'cancelled' });
     expect(again.statusCode).toBe(200);
-    expect((await stock('S-7')).effective).toBe(before);
+    expect((await stock('S-8')).effective).toBe(before);
     // The order's history says what arrived out of order.
     const { events } = await readHistory(t.store, { channel: 'plain', type: 'order.reported', limit: 50 });
     const late = events.find((e) => e.data.order === 'LATE-1' && e.data.status === 'paid');
@@ -174,11 +175,11 @@ describe('orders and the stock ledger', () => {
     const inOrder = await order('plain', {
       orderId: 'LATE-2',
       status: 'paid',
-      lines: [{ sku: 'S-7', quantity: 1 }],
+      lines: [{ sku: 'S-8', quantity: 1 }],
     });
     expect(inOrder.json().outOfOrder).toBeNull();
     await order('plain', { orderId: 'LATE-2', status: 'cancelled' });
-    expect((await stock('S-7')).effective).toBe(before);
+    expect((await stock('S-8')).effective).toBe(before);
   });
 
   it('takes stock for an unpaid order, and nothing again when it turns paid', async () => {
