@@ -1,9 +1,20 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
-import { migrate } from '../../src/store/migrate.js';
+import { migrate, readMigrations } from '../../src/store/migrate.js';
 import { openPgStore } from '../../src/store/pg-store.js';
 import { openPgliteStore } from '../../src/store/pglite-store.js';
 import type { Store } from '../../src/store/types.js';
+
+// PGlite's version is in the dump's name: a dump is read only by the PGlite that wrote it.
+const PGLITE_VERSION: string = JSON.parse(
+  fs.readFileSync(
+    path.resolve(import.meta.dirname, '../../node_modules/@electric-sql/pglite/package.json'),
+    'utf8',
+  ),
+).version;
 
 /** Which backend this vitest project runs against (see vitest.config.ts). */
 export const BACKEND = process.env.FEEDWRIGHT_TEST_BACKEND === 'postgres' ? 'postgres' : 'pglite';
@@ -23,7 +34,10 @@ export interface TestStore {
  */
 export async function openTestStore(opts: { migrationsDir?: string } = {}): Promise<TestStore> {
   if (BACKEND === 'pglite') {
-    const store = await openPgliteStore(undefined);
+    // A store migrated by this repository's migrations starts from a dump of one (a second
+    // instead of the four an empty cluster takes); a test of a migration starts afresh.
+    const template = opts.migrationsDir === undefined ? await migratedTemplate() : undefined;
+    const store = await openPgliteStore(undefined, template ? { loadDataDir: template } : {});
     await migrate(store, opts.migrationsDir);
     return { store, databaseUrl: undefined, cleanup: () => store.close() };
   }
@@ -50,4 +64,37 @@ export async function openTestStore(opts: { migrationsDir?: string } = {}): Prom
       await c.end();
     },
   };
+}
+
+let template: Promise<Blob> | undefined;
+
+/**
+ * A dump of an empty PGlite store with every migration applied, made once and kept in the
+ * system's temporary folder under a name that changes with the migrations and PGlite's
+ * version, so that the suite's workers (separate processes) make it once between them.
+ */
+function migratedTemplate(): Promise<Blob> {
+  template ??= (async () => {
+    const migrations = await readMigrations();
+    const hash = createHash('sha256')
+      .update(PGLITE_VERSION)
+      .update(JSON.stringify(migrations.map((m) => [m.id, m.sql])))
+      .digest('hex')
+      .slice(0, 16);
+    const file = path.join(os.tmpdir(), `feedwright-test-pglite-${hash}.tar`);
+    try {
+      return new Blob([await fs.promises.readFile(file)]);
+    } catch {
+      const store = await openPgliteStore(undefined);
+      await migrate(store);
+      const dump = await store.dumpDataDir();
+      await store.close();
+      // Written aside and renamed: a worker never reads half a dump.
+      const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+      await fs.promises.writeFile(partial, Buffer.from(await dump.arrayBuffer()));
+      await fs.promises.rename(partial, file);
+      return dump;
+    }
+  })();
+  return template;
 }
