@@ -142,7 +142,7 @@ export function CatalogPage(props: { id: string }) {
                 ['Schedule', c.definition.schedule ?? 'none (uploads and manual imports)'],
                 [
                   'Safety',
-                  `hold when more than ${c.definition.safety?.maxDropPercent ?? 50} % would be removed`,
+                  `hold when more than ${c.definition.safety?.maxDropPercent ?? 50} % would be removed, or more than ${c.definition.safety?.maxErrorPercent ?? 20} % of the rows are invalid`,
                 ],
                 ['Updated', <Time at={c.updatedAt} />],
               ]}
