@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse';
 import { validateCatalogDefinition } from '../src/catalog/definition.js';
-import { type ImportProgress, runImport } from '../src/catalog/import-run.js';
+import { type ImportProgress, runImport } from '../src/import/run.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import type { ImportRunRecord, RunCounts } from '../src/store/imports.js';
 import { migrate } from '../src/store/migrate.js';

@@ -16,9 +16,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runImport } from '../src/catalog/import-run.js';
 import { putChannel } from '../src/channels/service.js';
 import { buildApp } from '../src/http/app.js';
+import { runImport } from '../src/import/run.js';
 import { putRuleSet } from '../src/rules/service.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { getChannel } from '../src/store/channels.js';

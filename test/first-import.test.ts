@@ -4,14 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { takeEagerSlot } from '../src/catalog/eager-apply.js';
-import {
-  applyHeldRun,
-  type ImportProgress,
-  recoverInterruptedRuns,
-  runImport,
-} from '../src/catalog/import-run.js';
+import { applyHeldRun, type ImportProgress, recoverInterruptedRuns, runImport } from '../src/import/run.js';
 import { saveCatalog } from '../src/store/catalogs.js';
+import { takeEagerSlot } from '../src/store/eager-apply.js';
 import { readHistory } from '../src/store/history.js';
 import { getRun, type ImportRunRecord, listRowErrors, listRuns } from '../src/store/imports.js';
 import { countProducts, listProducts, type StoredProduct } from '../src/store/products.js';
@@ -23,7 +18,7 @@ const REPO = path.resolve(import.meta.dirname, '..');
 
 // The first full import into an empty catalog. On PostgreSQL it creates the products while the
 // feed is still read, a COPY of `eagerChunkRows` rows at a time, in one transaction that
-// commits at the end (src/catalog/eager-apply.ts); on PGlite it stages, then applies. What a
+// commits at the end (src/store/eager-apply.ts); on PGlite it stages, then applies. What a
 // user sees must be the same either way, and the same whatever the chunk size: these tests
 // cut a feed into chunks of 7 rows so that duplicates, bad rows and the end of the feed fall
 // inside chunks and across their edges.

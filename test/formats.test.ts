@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogDefinition } from '../src/catalog/definition.js';
-import { runImport } from '../src/catalog/import-run.js';
+import { runImport } from '../src/import/run.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { listRowErrors } from '../src/store/imports.js';
 import { getProduct } from '../src/store/products.js';

@@ -17,7 +17,7 @@ const auth = { authorization: `Bearer ${KEY}` };
 
 // A run that fails (a store error, a process that died) cannot be caused from outside: the
 // catalog `broken` gets a failed run from the real store, through a stand-in runImport.
-vi.mock(import('../src/catalog/import-run.js'), async (importOriginal) => {
+vi.mock(import('../src/import/run.js'), async (importOriginal) => {
   const real = await importOriginal();
   return {
     ...real,

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { UrlSource } from '../src/catalog/definition.js';
-import { runImport } from '../src/catalog/import-run.js';
+import { runImport } from '../src/import/run.js';
 import type { FetchLimits } from '../src/sources/url.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { readHistory } from '../src/store/history.js';

@@ -4,7 +4,7 @@ import { stringify } from 'csv-stringify/sync';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogDefinition } from '../src/catalog/definition.js';
-import { runImport } from '../src/catalog/import-run.js';
+import { runImport } from '../src/import/run.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { type ImportRunRecord, listRowErrors } from '../src/store/imports.js';
 import { listProducts } from '../src/store/products.js';

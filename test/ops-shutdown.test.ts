@@ -3,7 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runImport } from '../src/catalog/import-run.js';
+import { runImport } from '../src/import/run.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { listRuns } from '../src/store/imports.js';
 import { migrate } from '../src/store/migrate.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogDefinition } from '../src/catalog/definition.js';
-import { runImport } from '../src/catalog/import-run.js';
+import { runImport } from '../src/import/run.js';
 import {
   BackgroundWork,
   type CatalogImportContext,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runImport } from '../src/catalog/import-run.js';
+import { runImport } from '../src/import/run.js';
 import { THREADED_MIN_BYTES } from '../src/parse/threaded-csv.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { listRowErrors } from '../src/store/imports.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CatalogDefinition } from '../src/catalog/definition.js';
-import { runImport } from '../src/catalog/import-run.js';
+import { runImport } from '../src/import/run.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { type ImportRunRecord, listRowErrors } from '../src/store/imports.js';
 import { getProduct, listProducts } from '../src/store/products.js';

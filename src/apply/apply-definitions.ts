@@ -1,12 +1,13 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { DefinitionProblem } from '../catalog/definition.js';
+import type { CatalogDefinition, DefinitionProblem } from '../catalog/definition.js';
 import { formatProblem } from '../catalog/definition.js';
 import { type LoadedDefinitions, loadDefinitionFiles } from '../catalog/definition-files.js';
 import { newFeedToken, referenceProblems } from '../channels/service.js';
 import { AppError } from '../errors.js';
 import { type LoadedRuleSets, loadRuleSetFiles } from '../rules/files.js';
+import { resolveSourcePaths } from '../sources/source.js';
 import { type SaveOutcome, saveCatalog } from '../store/catalogs.js';
 import { saveChannel } from '../store/channels.js';
 import { type RuleSetJson, saveRuleSet } from '../store/rule-sets.js';
@@ -80,18 +81,15 @@ export async function applyDefinitionFiles(
     const rules = await loadRuleSetFiles(dir);
     // The loader resolved relative file sources against the private folder: against `base`, as written.
     for (const c of loaded.catalogs) {
-      if (!c.definition.source || !('file' in c.definition.source)) continue;
-      const written = (JSON.parse(files.find((f) => f.path === c.file)?.content ?? '{}') as WrittenSource)
-        .source?.file;
-      if (typeof written === 'string') c.definition.source = { file: path.resolve(base, written) };
+      const written = (JSON.parse(files.find((f) => f.path === c.file)?.content ?? '{}') as CatalogDefinition)
+        .source;
+      if (written) c.definition.source = resolveSourcePaths(written, base);
     }
     return await applyLoaded(store, loaded, rules);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
-
-type WrittenSource = { source?: { file?: unknown } };
 
 async function applyLoaded(
   store: Store,

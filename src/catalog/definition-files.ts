@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { validateChannelDefinition } from '../channels/definition.js';
 import type { ChannelDefinition } from '../channels/types.js';
+import { resolveSourcePaths } from '../sources/source.js';
 import { type CatalogDefinition, type DefinitionProblem, validateCatalogDefinition } from './definition.js';
 
 /** The definitions found in a folder, or the problems that stop them being applied. */
@@ -71,7 +72,7 @@ export async function loadDefinitionFiles(dir: string): Promise<LoadedDefinition
       continue;
     }
     ids.set(def.id, file);
-    if (def.source && 'file' in def.source) def.source = { file: path.resolve(dir, def.source.file) };
+    if (def.source) def.source = resolveSourcePaths(def.source, dir);
     out.catalogs.push({ file, definition: def });
   }
   return out;

@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
 import { normalizeEncoding } from '../parse/decode.js';
-import { redactUrl } from '../sources/ssrf.js';
+import { redactSource, restoreSource, sourceSchema } from '../sources/source.js';
 import { isTimeZone } from '../time/zone.js';
 import { CANONICAL_FIELDS } from './fields.js';
 import type { DecimalSeparator } from './numbers.js';
@@ -20,13 +20,21 @@ export interface UrlSource {
   headers?: Record<string, string | { env: string }>;
 }
 
+/** A feed file on this machine (resolved against the definition file's folder). */
+export interface FileSource {
+  file: string;
+}
+
+/** Where a catalog's feed comes from when no file is uploaded: one of the kinds of `sources/kinds/`. */
+export type CatalogSource = FileSource | UrlSource;
+
 export interface CatalogDefinition {
   kind: 'catalog';
   id: string;
   name?: string;
   /** A shop export whose quirks the import knows (detected from the header when left out). */
   preset?: Preset;
-  source?: { file: string } | UrlSource;
+  source?: CatalogSource;
   format?: FeedFormat;
   options?: {
     delimiter?: string;
@@ -74,54 +82,24 @@ export interface CatalogDefinition {
   reconcileAfter?: string;
 }
 
-/** How a literal header value shows once redacted. */
-const MASKED = '***';
-
 /**
- * A definition as the API and the dashboard show it: a linked URL without its user name and
- * password and with its query values masked (redactUrl), literal header values masked.
- * History records the same (redact_catalog_definition, migration 000017).
+ * A definition as the API and the dashboard show it: its source's credentials and secrets
+ * masked (a linked URL's user, password and query values; literal header values). History
+ * records the same (redact_catalog_definition, migration 000017).
  */
 export function redactDefinition(def: CatalogDefinition): CatalogDefinition {
-  const source = def.source;
-  if (!source || !('url' in source)) return def;
-  const headers =
-    source.headers &&
-    Object.fromEntries(
-      Object.entries(source.headers).map(([k, v]) => [k, typeof v === 'string' ? MASKED : v]),
-    );
-  return { ...def, source: { ...source, url: safeRedact(source.url), ...(headers ? { headers } : {}) } };
+  return def.source ? { ...def, source: redactSource(def.source) } : def;
 }
 
 /**
  * A definition a client sends back after reading it redacted (a dashboard form): where it
- * kept the redacted URL or a masked header value, the stored secret is kept.
+ * kept a masked part of its source, the stored secret is kept.
  */
 export function restoreRedacted(
   def: CatalogDefinition,
   stored: CatalogDefinition | undefined,
 ): CatalogDefinition {
-  const source = def.source;
-  const was = stored?.source;
-  if (!source || !('url' in source) || !was || !('url' in was)) return def;
-  const url = source.url === safeRedact(was.url) ? was.url : source.url;
-  const headers =
-    source.headers &&
-    Object.fromEntries(
-      Object.entries(source.headers).map(([k, v]) => {
-        const old = was.headers?.[k];
-        return [k, v === MASKED && typeof old === 'string' ? old : v];
-      }),
-    );
-  return { ...def, source: { ...source, url, ...(headers ? { headers } : {}) } };
-}
-
-function safeRedact(url: string): string {
-  try {
-    return redactUrl(url);
-  } catch {
-    return url;
-  }
+  return def.source ? { ...def, source: restoreSource(def.source, stored?.source) } : def;
 }
 
 /** Default of `reconcileAfter`. */
@@ -143,46 +121,6 @@ export const DEFAULT_MAX_ERROR_PERCENT = 20;
 /** An identifier usable in URLs and file names. */
 export const ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
 
-const FILE_SOURCE_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['file'],
-  properties: { file: { type: 'string', minLength: 1 } },
-} as const;
-
-const URL_SOURCE_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['url'],
-  properties: {
-    url: { type: 'string', pattern: '^https?://' },
-    auth: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['username', 'passwordEnv'],
-      properties: {
-        username: { type: 'string', minLength: 1, pattern: '^[^:]*$' },
-        passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
-      },
-    },
-    headers: {
-      type: 'object',
-      propertyNames: { pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
-      additionalProperties: {
-        oneOf: [
-          { type: 'string' },
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['env'],
-            properties: { env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
-          },
-        ],
-      },
-    },
-  },
-} as const;
-
 /** The JSON Schema of a catalog definition; also the API's input schema. */
 export const catalogDefinitionSchema = {
   $id: 'feedwright/catalog-definition',
@@ -193,14 +131,9 @@ export const catalogDefinitionSchema = {
     kind: { const: 'catalog' },
     id: { type: 'string', pattern: ID_PATTERN },
     name: { type: 'string', maxLength: 200 },
-    source: {
-      // A URL source when it has "url", a file source otherwise: errors then come from the one
-      // branch the author meant, instead of both branches of a oneOf.
-      type: 'object',
-      if: { properties: { url: true }, required: ['url'] },
-      then: URL_SOURCE_SCHEMA,
-      else: FILE_SOURCE_SCHEMA,
-    },
+    // Each kind's schema, chosen by its key: errors come from the one kind the author
+    // meant, instead of every branch of a oneOf.
+    source: sourceSchema(),
     format: { enum: [...FEED_FORMATS] },
     preset: { enum: [...PRESETS] },
     options: {

@@ -1,3 +1,4 @@
+import type { FieldValue, NormalizedProduct } from '../model/product.js';
 import { type KeyedRecord, type RawValue, scalarText, valueAt } from '../parse/records.js';
 import type { ParseWarning, RawRecord, RowIssue } from '../parse/types.js';
 import type { CatalogDefinition } from './definition.js';
@@ -13,19 +14,7 @@ import { type DecimalSeparator, readNumber } from './numbers.js';
 
 /** A JSON value as stored in a product's fields or attributes. */
 /** A JSON value: canonical fields are scalars; attributes of XML and JSON feeds may be lists or objects. */
-export type FieldValue = string | number | boolean | null | FieldValue[] | { [key: string]: FieldValue };
-
-/**
- * A product after mapping and validation: canonical fields and the other source columns
- * (attributes, by their source names). Both objects have no prototype, so a column named
- * `__proto__` is just a column.
- */
-export interface NormalizedProduct {
-  line: number;
-  sku: string;
-  fields: Record<string, FieldValue>;
-  attributes: Record<string, FieldValue>;
-}
+export type { FieldValue, NormalizedProduct } from '../model/product.js';
 
 export type NormalizeResult = { ok: true; product: NormalizedProduct } | { ok: false; issue: RowIssue };
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { applyHeldRun, runImport } from '../catalog/import-run.js';
+import { applyHeldRun, runImport } from '../import/run.js';
+import { localSourcePath } from '../sources/source.js';
 import { getCatalog } from '../store/catalogs.js';
 import {
   type ImportRun,
@@ -225,7 +226,7 @@ async function sourceSize(
       return stat.isFile() ? stat.size : undefined;
     }
     const source = file === undefined ? (await getCatalog(store, catalogId))?.definition.source : undefined;
-    const path = file ?? (source && 'file' in source ? source.file : undefined);
+    const path = file ?? (source ? localSourcePath(source) : undefined);
     return path === undefined ? undefined : fs.statSync(path).size;
   } catch {
     // No bar then; the import itself reports a missing source.

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { applyDefinitions, DefinitionsInvalidError } from '../apply/apply-definitions.js';
-import { recoverInterruptedRuns } from '../catalog/import-run.js';
 import { type Config, loadConfig } from '../config/config.js';
 import { ensureApiKey } from '../http/api-key.js';
 import { buildApp } from '../http/app.js';
+import { recoverInterruptedRuns } from '../import/run.js';
 import { BackgroundWork, scheduleCatalogImports } from '../schedule/catalog-tasks.js';
 import { fetchLogRetentionTask } from '../schedule/fetch-log-retention.js';
 import { Scheduler } from '../schedule/scheduler.js';

@@ -1,5 +1,5 @@
-import { runImport } from '../catalog/import-run.js';
 import { AppError } from '../errors.js';
+import { runImport } from '../import/run.js';
 import { listCatalogs, type StoredCatalog } from '../store/catalogs.js';
 import { type HistoryType, recordHistory } from '../store/history.js';
 import { lastAppliedRunId, lastFullImportStart } from '../store/imports.js';

@@ -6,7 +6,7 @@
  *
  * Usage: node --import tsx test/helpers/import-child.ts <catalog> <file>
  */
-import { runImport } from '../../src/catalog/import-run.js';
+import { runImport } from '../../src/import/run.js';
 import { openPgStore } from '../../src/store/pg-store.js';
 import { openPgliteStore } from '../../src/store/pglite-store.js';
 

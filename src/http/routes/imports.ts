@@ -1,7 +1,7 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
-import { applyHeldRun, runImport } from '../../catalog/import-run.js';
 import { AppError, ERROR_CODES } from '../../errors.js';
+import { applyHeldRun, runImport } from '../../import/run.js';
 import { getCatalog } from '../../store/catalogs.js';
 import { getRun, listRowErrors, listRuns, publicRun } from '../../store/imports.js';
 import type { Store } from '../../store/types.js';

@@ -1,7 +1,7 @@
-import { lockCatalog } from '../store/catalogs.js';
-import { hasProducts } from '../store/products.js';
-import { createStagedRange } from '../store/staging.js';
-import type { Queryable, Store } from '../store/types.js';
+import { lockCatalog } from './catalogs.js';
+import { hasProducts } from './products.js';
+import { createStagedRange } from './staging.js';
+import type { Queryable, Store } from './types.js';
 
 /** Rows per COPY statement of an eager run: each is created in the catalog as soon as it is staged. */
 export const EAGER_CHUNK_ROWS = 50_000;
@@ -41,7 +41,7 @@ class RolledBack extends Error {}
  * applied later from them). Over an existing catalog an import diffs first; this is for the
  * one case where every row is new.
  */
-export class EagerApply<T> {
+export class EagerApply {
   private readonly ranges: Array<{ after: number; upTo: number }> = [];
   private wake: (() => void) | undefined;
   private ended = false;
@@ -49,10 +49,10 @@ export class EagerApply<T> {
   private created = 0;
   private readonly allCreated: Promise<number>;
   private resolveAllCreated!: (n: number) => void;
-  private decide!: (finish: ((tx: Queryable) => Promise<T>) | undefined) => void;
-  private readonly decision: Promise<((tx: Queryable) => Promise<T>) | undefined>;
+  private decide!: (finish: ((tx: Queryable) => Promise<unknown>) | undefined) => void;
+  private readonly decision: Promise<((tx: Queryable) => Promise<unknown>) | undefined>;
   /** The finished transaction: what `finish` returned, or undefined when rolled back. */
-  readonly done: Promise<T | undefined>;
+  private readonly done: Promise<unknown>;
 
   constructor(
     store: Store,
@@ -76,7 +76,7 @@ export class EagerApply<T> {
     this.done.catch(() => {});
   }
 
-  private async apply(tx: Queryable): Promise<T> {
+  private async apply(tx: Queryable): Promise<unknown> {
     // The feed may arrive slowly (a linked URL, an upload): the transaction waits for it
     // (the session is long-running, so it has no statement timeout either). Each range is
     // read by the ord index in order (no bitmap scan, so no sort), and its statement is too
@@ -123,10 +123,14 @@ export class EagerApply<T> {
     return Promise.race([this.allCreated, this.done.then(() => this.created)]);
   }
 
-  /** Commits: runs `finish` in the transaction (the run's record, history) and resolves `done` with it. */
-  commit(finish: (tx: Queryable) => Promise<T>): Promise<T | undefined> {
+  /**
+   * Commits: runs `finish` in the transaction (the run's record, history); resolves with
+   * what it returned, or undefined when the run was rolled back first.
+   */
+  commit<T>(finish: (tx: Queryable) => Promise<T>): Promise<T | undefined> {
     this.decide(finish);
-    return this.done;
+    // `done` resolves with what the one `finish` decided on returned: this one's T.
+    return this.done as Promise<T | undefined>;
   }
 
   /** Rolls everything back (the run was held or failed); resolves once the connection is free. */
