@@ -3,9 +3,9 @@ import cron from 'node-cron';
 import { normalizeEncoding } from '../parse/decode.js';
 import { redactSource, restoreSource, sourceSchema } from '../sources/source.js';
 import { isTimeZone } from '../time/zone.js';
+import { DIALECT_NAMES, type ExportDialect } from './dialects/index.js';
 import { CANONICAL_FIELDS } from './fields.js';
 import type { DecimalSeparator } from './numbers.js';
-import { PRESETS, type Preset } from './presets.js';
 
 /** Feed formats a catalog may declare (SPEC §2). */
 export const FEED_FORMATS = ['csv', 'tsv', 'xml', 'json', 'ndjson'] as const;
@@ -33,7 +33,7 @@ export interface CatalogDefinition {
   id: string;
   name?: string;
   /** A shop export whose quirks the import knows (detected from the header when left out). */
-  preset?: Preset;
+  preset?: ExportDialect;
   source?: CatalogSource;
   format?: FeedFormat;
   options?: {
@@ -135,7 +135,7 @@ export const catalogDefinitionSchema = {
     // meant, instead of every branch of a oneOf.
     source: sourceSchema(),
     format: { enum: [...FEED_FORMATS] },
-    preset: { enum: [...PRESETS] },
+    preset: { enum: [...DIALECT_NAMES] },
     options: {
       type: 'object',
       additionalProperties: false,

@@ -1,13 +1,13 @@
 import type { CatalogDefinition } from '../catalog/definition.js';
+import {
+  createDialectNormalizer,
+  type DialectResult,
+  detectDialect,
+  type RowWarning,
+} from '../catalog/dialects/index.js';
 import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES } from '../catalog/fields.js';
 import { createKeyedNormalizer, createNormalizer, planHeader, planKeyedFeed } from '../catalog/normalize.js';
 import { type DecimalSeparator, type NumberFormatNote, settleDecimalSeparator } from '../catalog/numbers.js';
-import {
-  createPresetNormalizer,
-  detectPreset,
-  type PresetResult,
-  type RowWarning,
-} from '../catalog/presets.js';
 import type { StagedRow } from '../model/product.js';
 import { DEFAULT_MAX_RECORD_SIZE, FeedParseError } from '../parse/csv.js';
 import { readFeed } from '../parse/detect.js';
@@ -112,7 +112,7 @@ interface OpenedFeed<R> {
   /** The cells of a record's numeric fields (prices, stock, weight): where the decimal separator is told. */
   numericCells: (record: R) => string[];
   /** The normalizer for the feed's decimal separator, once it is settled. */
-  normalizer: (decimal: DecimalSeparator) => (record: R) => PresetResult;
+  normalizer: (decimal: DecimalSeparator) => (record: R) => DialectResult;
   issues: RowIssue[];
   warnings: ParseWarning[];
   missingColumns: () => string[];
@@ -147,7 +147,7 @@ class Reader<R> implements ProductReader {
   readonly errors = new NoteSink();
   readonly warnings = new NoteSink();
   readonly skuColumn: string;
-  private readonly normalize: (record: R) => PresetResult;
+  private readonly normalize: (record: R) => DialectResult;
 
   constructor(
     private readonly feed: OpenedFeed<R>,
@@ -246,11 +246,11 @@ async function openFeed(
     const { header, records, issues } = opened.feed;
     const close = opened.feed.close ?? NOTHING_TO_CLOSE;
     try {
-      const dialect = def.preset ?? detectPreset(header);
+      const dialect = def.preset ?? detectDialect(header);
       // What the normalizer changes in a row it imports (NUL characters removed).
       const warnings: ParseWarning[] = [];
       if (dialect) {
-        const { plan, skuColumn, numericColumns } = createPresetNormalizer(
+        const { plan, skuColumn, numericColumns } = createDialectNormalizer(
           dialect,
           header,
           def.mapping,
@@ -260,7 +260,7 @@ async function openFeed(
           records,
           numericCells: (r) => cellsAt(r, numericColumns),
           normalizer: (decimal) => {
-            const { normalize } = createPresetNormalizer(
+            const { normalize } = createDialectNormalizer(
               dialect,
               header,
               def.mapping,

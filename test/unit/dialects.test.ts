@@ -1,16 +1,16 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createNormalizer, type NormalizedProduct, planHeader } from '../../src/catalog/normalize.js';
 import {
-  createPresetNormalizer,
-  createPresetTransform,
-  detectPreset,
-  MAX_WOO_PARENT_IDS,
-  type Preset,
+  createDialectNormalizer,
+  createDialectTransform,
+  detectDialect,
+  type ExportDialect,
   type RowWarning,
   type SkippedRow,
-} from '../../src/catalog/presets.js';
+} from '../../src/catalog/dialects/index.js';
+import { MAX_WOO_PARENT_IDS } from '../../src/catalog/dialects/woocommerce.js';
+import { createNormalizer, type NormalizedProduct, planHeader } from '../../src/catalog/normalize.js';
 import { parseCsv } from '../../src/parse/csv.js';
 import type { RowIssue } from '../../src/parse/types.js';
 import { SAMPLES } from '../helpers/samples.js';
@@ -22,12 +22,12 @@ function valuesOf(header: string[], row: Record<string, string>): string[] {
 
 /** Runs records through a preset and the import's normalizer, as an import would. */
 function runPreset(
-  preset: Preset,
+  preset: ExportDialect,
   header: string[],
   rows: Array<Record<string, string>>,
   mapping: Record<string, string> = {},
 ) {
-  const { plan, normalize } = createPresetNormalizer(preset, header, mapping, 'full');
+  const { plan, normalize } = createDialectNormalizer(preset, header, mapping, 'full');
   const products = new Map<string, NormalizedProduct>();
   const errors: RowIssue[] = [];
   const skipped: SkippedRow[] = [];
@@ -113,27 +113,27 @@ function shopifyVariant(handle: string, sku: string, extra: Record<string, strin
   };
 }
 
-describe('detectPreset', () => {
+describe('detectDialect', () => {
   it('recognises the Shopify and WooCommerce exports by their columns', async () => {
-    expect(detectPreset(SHOPIFY)).toBe('shopify');
-    expect(detectPreset(WOO)).toBe('woocommerce');
+    expect(detectDialect(SHOPIFY)).toBe('shopify');
+    expect(detectDialect(WOO)).toBe('woocommerce');
     const shopify = await parseCsv(createReadStream(path.join(SAMPLES, 'shopify-product-template.csv')));
     const woo = await parseCsv(createReadStream(path.join(SAMPLES, 'woocommerce-sample-products.csv')));
-    expect(detectPreset(shopify.header)).toBe('shopify');
-    expect(detectPreset(woo.header)).toBe('woocommerce');
+    expect(detectDialect(shopify.header)).toBe('shopify');
+    expect(detectDialect(woo.header)).toBe('woocommerce');
   });
 
   it('leaves other feeds alone, even with one or two look-alike columns', () => {
-    expect(detectPreset(['sku', 'title', 'price', 'quantity'])).toBeUndefined();
-    expect(detectPreset(['Handle', 'Title', 'SKU', 'Price'])).toBeUndefined();
-    expect(detectPreset(['SKU', 'Name', 'Regular price'])).toBeUndefined();
-    expect(detectPreset([])).toBeUndefined();
+    expect(detectDialect(['sku', 'title', 'price', 'quantity'])).toBeUndefined();
+    expect(detectDialect(['Handle', 'Title', 'SKU', 'Price'])).toBeUndefined();
+    expect(detectDialect(['SKU', 'Name', 'Regular price'])).toBeUndefined();
+    expect(detectDialect([])).toBeUndefined();
   });
 });
 
 describe('Shopify preset', () => {
   it('maps the export by default and lets the definition override a field', () => {
-    const t = createPresetTransform('shopify', SHOPIFY, { title: 'SEO Title' });
+    const t = createDialectTransform('shopify', SHOPIFY, { title: 'SEO Title' });
     expect(t.mapping).toMatchObject({
       sku: 'Variant SKU',
       title: 'SEO Title',
@@ -153,7 +153,7 @@ describe('Shopify preset', () => {
 
   it('maps only the columns an older export has (Published when there is no Status)', () => {
     const header = SHOPIFY.filter((h) => h !== 'Status' && h !== 'Variant Barcode');
-    const t = createPresetTransform('shopify', header);
+    const t = createDialectTransform('shopify', header);
     expect(t.mapping.status).toBe('Published');
     expect(t.mapping.gtin).toBeUndefined();
     expect(planHeader(t.header, t.mapping).missingColumns).toEqual([]);
@@ -328,7 +328,7 @@ describe('Shopify preset', () => {
   });
 
   it('does not change the record it was given', () => {
-    const t = createPresetTransform('shopify', SHOPIFY);
+    const t = createDialectTransform('shopify', SHOPIFY);
     t.transform({ line: 2, values: valuesOf(SHOPIFY, shopifyProduct('tee', 'T-S')) });
     const values = valuesOf(SHOPIFY, shopifyVariant('tee', 'T-M'));
     const before = [...values];
@@ -356,7 +356,7 @@ const WOO = [
 
 describe('WooCommerce preset', () => {
   it('maps the export by default', () => {
-    const t = createPresetTransform('woocommerce', WOO);
+    const t = createDialectTransform('woocommerce', WOO);
     expect(t.mapping).toMatchObject({
       sku: 'SKU',
       title: 'Name',
@@ -414,7 +414,7 @@ describe('WooCommerce preset', () => {
   });
 
   it('remembers a bounded number of parent IDs, forgetting the oldest', () => {
-    const t = createPresetTransform('woocommerce', WOO);
+    const t = createDialectTransform('woocommerce', WOO);
     const values = (row: Record<string, string>) => valuesOf(WOO, row);
     for (let i = 0; i <= MAX_WOO_PARENT_IDS; i++) {
       t.transform({ line: i + 2, values: values({ ID: String(i), Type: 'variable', SKU: `p${i}` }) });
@@ -460,10 +460,10 @@ describe('WooCommerce preset', () => {
 /** A shared sample export, read by the import's CSV parser, through its detected preset. */
 async function importSample(file: string) {
   const feed = await parseCsv(createReadStream(path.join(SAMPLES, file)));
-  const preset = detectPreset(feed.header);
+  const preset = detectDialect(feed.header);
   if (!preset) throw new Error(`${file}: no preset detected`);
   // The import's own pieces: the preset's transform, then planHeader and the CSV normalizer.
-  const t = createPresetTransform(preset, feed.header);
+  const t = createDialectTransform(preset, feed.header);
   const plan = planHeader(t.header, t.mapping);
   const normalize = createNormalizer(plan, 'full');
   const products = new Map<string, NormalizedProduct>();
