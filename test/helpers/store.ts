@@ -50,6 +50,8 @@ export async function openTestStore(opts: { migrationsDir?: string } = {}): Prom
   await admin.end();
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
+  // Its connections are told apart in pg_stat_activity by the schema's name.
+  url.searchParams.set('application_name', schema);
   const databaseUrl = url.toString();
   const store = await openPgStore(databaseUrl);
   await migrate(store, opts.migrationsDir);
