@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applyDefinitions, DefinitionsInvalidError } from '../src/apply/apply-definitions.js';
+import { applyDefinitions, DefinitionsInvalidError } from '../src/definitions/apply.js';
 import { getCatalog, listCatalogs } from '../src/store/catalogs.js';
 import { getChannel } from '../src/store/channels.js';
 import { readHistory } from '../src/store/history.js';

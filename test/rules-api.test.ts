@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyDefinitions } from '../src/apply/apply-definitions.js';
+import { applyDefinitions } from '../src/definitions/apply.js';
 import { buildApp } from '../src/http/app.js';
 import { readHistory } from '../src/store/history.js';
 import { samplePath } from './helpers/samples.js';

@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { DefinitionProblem } from '../catalog/definition.js';
 import {
   type ApplyResult,
   applyDefinitions,
   type DefinitionFile,
   DefinitionsInvalidError,
-} from '../apply/apply-definitions.js';
-import type { DefinitionProblem } from '../catalog/definition.js';
+} from '../definitions/apply.js';
 import { parseCommandArgs } from './args.js';
 import { openContext } from './context.js';
 import { formatTable } from './output.js';

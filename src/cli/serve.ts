@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { applyDefinitions, DefinitionsInvalidError } from '../apply/apply-definitions.js';
 import { type Config, loadConfig } from '../config/config.js';
+import { applyDefinitions, DefinitionsInvalidError } from '../definitions/apply.js';
 import { ensureApiKey } from '../http/api-key.js';
 import { buildApp } from '../http/app.js';
 import { recoverInterruptedRuns } from '../import/run.js';

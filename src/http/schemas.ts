@@ -625,7 +625,7 @@ export const channelPreviewSchema = {
 // ---------------------------------------------------------------------------------------------
 // Definitions folders
 
-/** What applying a definitions folder did to each file (apply/apply-definitions.ts `ApplyResult`). */
+/** What applying a definitions folder did to each file (definitions/apply.ts `ApplyResult`). */
 export const applyResultSchema = record({
   applied: {
     type: 'array',

@@ -1,12 +1,12 @@
 import path from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
+import { formatProblem } from '../../catalog/definition.js';
 import {
   applyDefinitionFiles,
   DEFINITION_FILE_PATTERN,
   type DefinitionFile,
   DefinitionsInvalidError,
-} from '../../apply/apply-definitions.js';
-import { formatProblem } from '../../catalog/definition.js';
+} from '../../definitions/apply.js';
 import { AppError } from '../../errors.js';
 import type { FeedStateCache } from '../../publish/feed-state-cache.js';
 import type { Store } from '../../store/types.js';

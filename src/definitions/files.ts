@@ -1,9 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import {
+  type CatalogDefinition,
+  type DefinitionProblem,
+  validateCatalogDefinition,
+} from '../catalog/definition.js';
 import { validateChannelDefinition } from '../channels/definition.js';
 import type { ChannelDefinition } from '../channels/types.js';
 import { resolveSourcePaths } from '../sources/source.js';
-import { type CatalogDefinition, type DefinitionProblem, validateCatalogDefinition } from './definition.js';
 
 /** The definitions found in a folder, or the problems that stop them being applied. */
 export interface LoadedDefinitions {

@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CatalogDefinition, DefinitionProblem } from '../catalog/definition.js';
 import { formatProblem } from '../catalog/definition.js';
-import { type LoadedDefinitions, loadDefinitionFiles } from '../catalog/definition-files.js';
 import { newFeedToken, referenceProblems } from '../channels/service.js';
 import { AppError } from '../errors.js';
 import { type LoadedRuleSets, loadRuleSetFiles } from '../rules/files.js';
@@ -12,6 +11,7 @@ import { type SaveOutcome, saveCatalog } from '../store/catalogs.js';
 import { saveChannel } from '../store/channels.js';
 import { type RuleSetJson, saveRuleSet } from '../store/rule-sets.js';
 import type { Store } from '../store/types.js';
+import { type LoadedDefinitions, loadDefinitionFiles } from './files.js';
 
 /** What `apply` did to each definition. */
 export interface ApplyResult {
