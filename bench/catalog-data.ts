@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { CatalogDefinition } from '../src/catalog/definition.js';
 import { PACKAGE_ROOT } from '../src/config/config.js';
+import type { CatalogDefinition } from '../src/model/catalog.js';
 import type { Progress } from './harness.js';
 import { pick, rng } from './random.js';
 

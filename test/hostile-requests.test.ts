@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_SKU_LENGTH } from '../src/catalog/fields.js';
 import { buildApp } from '../src/http/app.js';
+import { MAX_SKU_LENGTH } from '../src/model/fields.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 // No character and no length breaks a route (issue 16, points 6 and 10): a NUL is refused

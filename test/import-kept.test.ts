@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CatalogDefinition } from '../src/catalog/definition.js';
 import { applyHeldRun, runImport } from '../src/import/run.js';
+import type { CatalogDefinition } from '../src/model/catalog.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { readHistory } from '../src/store/history.js';
 import { type ImportRunRecord, listRowErrors } from '../src/store/imports.js';

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_QUANTITY } from '../src/catalog/fields.js';
 import { buildApp } from '../src/http/app.js';
+import { MAX_QUANTITY } from '../src/model/fields.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 // One bound for a quantity, and sums that never overflow (issue 16, points 2 and 8): a barcode

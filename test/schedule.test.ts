@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CatalogDefinition } from '../src/catalog/definition.js';
 import { runImport } from '../src/import/run.js';
+import type { CatalogDefinition } from '../src/model/catalog.js';
 import {
   BackgroundWork,
   type CatalogImportContext,

@@ -1,86 +1,11 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
+import { type CatalogDefinition, FEED_FORMATS } from '../model/catalog.js';
+import { CANONICAL_FIELDS } from '../model/fields.js';
 import { normalizeEncoding } from '../parse/decode.js';
 import { redactSource, restoreSource, sourceSchema } from '../sources/source.js';
 import { isTimeZone } from '../time/zone.js';
-import { DIALECT_NAMES, type ExportDialect } from './dialects/index.js';
-import { CANONICAL_FIELDS } from './fields.js';
-import type { DecimalSeparator } from './numbers.js';
-
-/** Feed formats a catalog may declare (SPEC §2). */
-export const FEED_FORMATS = ['csv', 'tsv', 'xml', 'json', 'ndjson'] as const;
-export type FeedFormat = (typeof FEED_FORMATS)[number];
-
-/** A linked feed: its URL and how to authenticate. Secrets come from the environment. */
-export interface UrlSource {
-  url: string;
-  /** Basic auth; the password is read from the named environment variable. */
-  auth?: { username: string; passwordEnv: string };
-  /** Extra request headers: a literal value, or `{ env }` to read a secret from the environment. */
-  headers?: Record<string, string | { env: string }>;
-}
-
-/** A feed file on this machine (resolved against the definition file's folder). */
-export interface FileSource {
-  file: string;
-}
-
-/** Where a catalog's feed comes from when no file is uploaded: one of the kinds of `sources/kinds/`. */
-export type CatalogSource = FileSource | UrlSource;
-
-export interface CatalogDefinition {
-  kind: 'catalog';
-  id: string;
-  name?: string;
-  /** A shop export whose quirks the import knows (detected from the header when left out). */
-  preset?: ExportDialect;
-  source?: CatalogSource;
-  format?: FeedFormat;
-  options?: {
-    delimiter?: string;
-    /** Any encoding name iconv-lite knows (`utf-8`, `windows-1252`, `iso-8859-15`, …). */
-    encoding?: string;
-    maxRecordSize?: number;
-    /** Deepest nesting of an XML or JSON item. */
-    maxDepth?: number;
-    /** XML: the item element's path (`rss/channel/item`); detected when left out. */
-    itemPath?: string;
-    /** JSON: the path of the array of items (`data.products`); a top-level array when left out. */
-    itemsPath?: string;
-    /**
-     * XML: namespace prefixes (or URIs) to strip from element names, or `all`. Left out,
-     * Google's namespace is stripped (`g:price` is read as `price`); `[]` keeps every name as written.
-     */
-    stripNamespaces?: 'all' | string[];
-    /**
-     * The feed's decimal separator: `.` (`1,299.00`) or `,` (`1.299,00`). Left out, it is
-     * detected from the feed's numeric columns (prices, stock, weight) once per import.
-     */
-    decimalSeparator?: DecimalSeparator;
-    /**
-     * XML: HTML named entities (`&nbsp;`), which XML does not define: `decode` (default, with
-     * a warning naming each and its count) or `refuse` (the run is held as not well-formed).
-     */
-    htmlEntities?: 'decode' | 'refuse';
-  };
-  /** Canonical field → source column name. */
-  mapping?: Partial<Record<(typeof CANONICAL_FIELDS)[number], string>>;
-  schedule?: string;
-  /** IANA time zone of `schedule` (default UTC). */
-  timezone?: string;
-  safety?: {
-    /** Share of the catalog's products a full import may remove before it is held (default 50). */
-    maxDropPercent?: number;
-    /** Share of a feed's rows that may be invalid before the import is held (default 20). */
-    maxErrorPercent?: number;
-  };
-  /**
-   * How long after a stock movement (an order) the merchant's own feed is trusted to show it
-   * (`"30m"`, `"2h"`, `"90s"`; default 30 minutes): a ledger entry counts as reflected once an
-   * import fetched at least this long after it has been applied.
-   */
-  reconcileAfter?: string;
-}
+import { DIALECT_NAMES } from './dialects/index.js';
 
 /**
  * A definition as the API and the dashboard show it: its source's credentials and secrets

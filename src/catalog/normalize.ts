@@ -1,7 +1,4 @@
-import type { FieldValue, NormalizedProduct } from '../model/product.js';
-import { type KeyedRecord, type RawValue, scalarText, valueAt } from '../parse/records.js';
-import type { ParseWarning, RawRecord, RowIssue } from '../parse/types.js';
-import type { CatalogDefinition } from './definition.js';
+import type { CatalogDefinition, DecimalSeparator } from '../model/catalog.js';
 import {
   CANONICAL_FIELDS,
   type CanonicalField,
@@ -9,8 +6,11 @@ import {
   GOOGLE_FIELD_NAMES,
   MAX_QUANTITY,
   MAX_SKU_LENGTH,
-} from './fields.js';
-import { type DecimalSeparator, readNumber } from './numbers.js';
+} from '../model/fields.js';
+import type { FieldValue, NormalizedProduct } from '../model/product.js';
+import { type KeyedRecord, type RawValue, scalarText, valueAt } from '../parse/records.js';
+import type { ParseWarning, RawRecord, RowIssue } from '../parse/types.js';
+import { readNumber } from './numbers.js';
 
 /** A JSON value as stored in a product's fields or attributes. */
 /** A JSON value: canonical fields are scalars; attributes of XML and JSON feeds may be lists or objects. */

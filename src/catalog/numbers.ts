@@ -1,3 +1,4 @@
+import type { DecimalSeparator, NumberFormatNote } from '../model/catalog.js';
 /**
  * Numbers as merchants write them: a decimal point or a decimal comma (`4.50`, `4,50`),
  * thousands grouped by `,` `.` a space, a no-break space or an apostrophe (`1,299.00`,
@@ -7,9 +8,6 @@
  * detected once from the feed's own numeric columns (see NumberFormatDetector), never guessed
  * cell by cell.
  */
-
-/** The decimal separator of a feed. */
-export type DecimalSeparator = '.' | ',';
 
 /** A number read from a cell, with the currency written beside it when there was one. */
 export type ReadNumber =
@@ -254,15 +252,6 @@ export function decimalEvidence(cell: string): DecimalSeparator | undefined {
   // of thousands (`0,500`, `,500`).
   if (frac.length === 3 && /^[1-9]\d{0,2}$/.test(int)) return undefined;
   return numberParts(body, sep) ? sep : undefined;
-}
-
-/** How a feed's decimal separator was settled, for the run to say. */
-export interface NumberFormatNote {
-  decimalSeparator: DecimalSeparator;
-  /** Given by the catalog, detected from the feed's values, or the default for want of evidence. */
-  source: 'option' | 'detected' | 'default';
-  /** Values that read only with a decimal point, and only with a decimal comma. */
-  evidence?: { point: number; comma: number; example?: string };
 }
 
 /** Records looked at, at most, before the decimal separator is settled. */

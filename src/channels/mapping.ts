@@ -1,4 +1,4 @@
-import { isCanonicalField } from '../catalog/fields.js';
+import { isCanonicalField } from '../model/fields.js';
 import { parseTemplate, type TemplateParts, templateText } from '../rules/template.js';
 import type { Product } from '../rules/types.js';
 import {

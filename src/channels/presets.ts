@@ -1,5 +1,5 @@
-import { CANONICAL_FIELDS, type CanonicalField, googleName } from '../catalog/fields.js';
 import type { FieldValue } from '../catalog/normalize.js';
+import { CANONICAL_FIELDS, type CanonicalField, googleName } from '../model/fields.js';
 import { parseTemplate, type TemplateParts } from '../rules/template.js';
 import type { Product } from '../rules/types.js';
 import type {

@@ -1,10 +1,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { CatalogDefinition, DefinitionProblem } from '../catalog/definition.js';
+import type { DefinitionProblem } from '../catalog/definition.js';
 import { formatProblem } from '../catalog/definition.js';
 import { newFeedToken, referenceProblems } from '../channels/service.js';
 import { AppError } from '../errors.js';
+import type { CatalogDefinition } from '../model/catalog.js';
 import { type LoadedRuleSets, loadRuleSetFiles } from '../rules/files.js';
 import { resolveSourcePaths } from '../sources/source.js';
 import { type SaveOutcome, saveCatalog } from '../store/catalogs.js';

@@ -1,12 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  type CatalogDefinition,
-  type DefinitionProblem,
-  validateCatalogDefinition,
-} from '../catalog/definition.js';
+import { type DefinitionProblem, validateCatalogDefinition } from '../catalog/definition.js';
 import { validateChannelDefinition } from '../channels/definition.js';
 import type { ChannelDefinition } from '../channels/types.js';
+import type { CatalogDefinition } from '../model/catalog.js';
 import { resolveSourcePaths } from '../sources/source.js';
 
 /** The definitions found in a folder, or the problems that stop them being applied. */

@@ -1,8 +1,7 @@
 import { reconcileAfterMs } from '../catalog/definition.js';
-import type { NumberFormatNote } from '../catalog/numbers.js';
 import { AppError } from '../errors.js';
+import type { FetchState, NumberFormatNote } from '../model/catalog.js';
 import { FeedParseError } from '../parse/csv.js';
-import type { FetchState } from '../sources/fetch-state.js';
 import type { NotModifiedSource } from '../sources/source.js';
 import { getCatalog } from '../store/catalogs.js';
 import { recordHistory } from '../store/history.js';

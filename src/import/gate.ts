@@ -1,8 +1,5 @@
-import {
-  type CatalogDefinition,
-  DEFAULT_MAX_DROP_PERCENT,
-  DEFAULT_MAX_ERROR_PERCENT,
-} from '../catalog/definition.js';
+import { DEFAULT_MAX_DROP_PERCENT, DEFAULT_MAX_ERROR_PERCENT } from '../catalog/definition.js';
+import type { CatalogDefinition } from '../model/catalog.js';
 import type { HeldReason, RunCounts } from '../store/imports.js';
 import type { DiffCounts } from '../store/staging.js';
 

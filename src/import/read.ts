@@ -1,13 +1,14 @@
-import type { CatalogDefinition } from '../catalog/definition.js';
 import {
   createDialectNormalizer,
   type DialectResult,
   detectDialect,
+  dialectNamed,
   type RowWarning,
 } from '../catalog/dialects/index.js';
-import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES } from '../catalog/fields.js';
 import { createKeyedNormalizer, createNormalizer, planHeader, planKeyedFeed } from '../catalog/normalize.js';
-import { type DecimalSeparator, type NumberFormatNote, settleDecimalSeparator } from '../catalog/numbers.js';
+import { settleDecimalSeparator } from '../catalog/numbers.js';
+import type { CatalogDefinition, DecimalSeparator, NumberFormatNote } from '../model/catalog.js';
+import { CANONICAL_FIELDS, type CanonicalField, FIELD_TYPES } from '../model/fields.js';
 import type { StagedRow } from '../model/product.js';
 import { DEFAULT_MAX_RECORD_SIZE, FeedParseError } from '../parse/csv.js';
 import { readFeed } from '../parse/detect.js';
@@ -246,7 +247,7 @@ async function openFeed(
     const { header, records, issues } = opened.feed;
     const close = opened.feed.close ?? NOTHING_TO_CLOSE;
     try {
-      const dialect = def.preset ?? detectDialect(header);
+      const dialect = def.preset !== undefined ? dialectNamed(def.preset) : detectDialect(header);
       // What the normalizer changes in a row it imports (NUL characters removed).
       const warnings: ParseWarning[] = [];
       if (dialect) {

@@ -1,6 +1,6 @@
-import type { CatalogDefinition } from '../catalog/definition.js';
 import { AppError } from '../errors.js';
 import { reportOperation } from '../metrics.js';
+import type { CatalogDefinition } from '../model/catalog.js';
 import type { ImportInput, NotModifiedSource, OpenedSource, SourceDriver } from '../sources/source.js';
 import { sourceFor } from '../sources/source.js';
 import { getCatalog } from '../store/catalogs.js';

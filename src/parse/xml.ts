@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import { type KeyedFeed, readKeyedFeed } from './records.js';
 import type { ParseWarning, RowIssue } from './types.js';
-import { XmlItemReader } from './xml-reader.js';
+import { XmlItemReader, type XmlOptions } from './xml-reader.js';
+
+export type { HtmlEntities, XmlOptions } from './xml-reader.js';
 
 /** The namespace of Google Shopping's product attributes (`g:price`, `g:availability`, …). */
 export const GOOGLE_NAMESPACE = 'http://base.google.com/ns/1.0';
@@ -11,43 +13,6 @@ export const GOOGLE_NAMESPACE = 'http://base.google.com/ns/1.0';
  * attributes are read by their names (`g:price` is `price`), as the canonical fields are named.
  */
 export const DEFAULT_STRIP_NAMESPACES: readonly string[] = [GOOGLE_NAMESPACE];
-
-/** Options a catalog definition may give for XML feeds. */
-export interface XmlOptions {
-  /**
-   * The item element: a path of element names from the root, as written with their
-   * prefixes (`rss/channel/item`, `products/product`), or one name, matched at any depth
-   * outside another item (`product`). Left out, it is detected: `rss/channel/item` for
-   * RSS 2.0 (Google Shopping), `feed/entry` for Atom, `RDF/item` for RSS 1.0, and otherwise
-   * the repeated element of the document's list.
-   */
-  itemPath?: string;
-  /**
-   * Namespace prefixes to drop from element and attribute names in the records, at every
-   * level of an item (`g:shipping/g:price` becomes `shipping/price`): `'all'`, or a list of
-   * prefixes (`'g'`) and namespace URIs (`GOOGLE_NAMESPACE`, whatever prefix the feed binds
-   * it to). A name is stripped by the namespace its prefix is bound to where it is written:
-   * a prefix re-bound to another namespace inside an item is that other namespace there.
-   * `g:price` then becomes `price`, unless the item (or the nested element) also has
-   * a `price` of its own, in which case `g:price` keeps its prefix. Left out: Google's
-   * namespace (`DEFAULT_STRIP_NAMESPACES`), so a Google Shopping feed gives `id`, `price`,
-   * `availability`; `[]` keeps every name as written.
-   */
-  stripNamespaces?: 'all' | string[];
-  /**
-   * HTML named entities (`&nbsp;`, `&eacute;`), which XML does not define: `'decode'` (the
-   * default) reads them as the characters HTML gives them, with one warning per run naming
-   * each entity and its count; `'refuse'` holds the run as not well-formed, as XML says.
-   */
-  htmlEntities?: HtmlEntities;
-  /** Longest accepted item, in bytes of UTF-8, from its start tag to its end tag. */
-  maxRecordSize?: number;
-  /** Deepest accepted nesting of elements, counted from the root element (level 1). */
-  maxDepth?: number;
-}
-
-/** What the XML reader does with HTML named entities (see XmlOptions.htmlEntities). */
-export type HtmlEntities = 'decode' | 'refuse';
 
 /**
  * Parses an XML feed, a stream of UTF-8 bytes, as keyed records: one per item element, read

@@ -1,5 +1,5 @@
-import { MAX_QUANTITY } from '../catalog/fields.js';
 import type { FieldValue } from '../catalog/normalize.js';
+import { MAX_QUANTITY } from '../model/fields.js';
 import { canonicalType } from './fields.js';
 import type { Rounding } from './types.js';
 

@@ -1,4 +1,4 @@
-import { isCanonicalField } from '../catalog/fields.js';
+import { isCanonicalField } from '../model/fields.js';
 import { NOW_FACT } from './fields.js';
 import { OPERATORS } from './operators.js';
 import type { Plan, PlanAction, PlanFact, PlanLeaf, PlanNode, PlanRule, PlanTarget } from './plan.js';

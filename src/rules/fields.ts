@@ -1,4 +1,4 @@
-import { CANONICAL_FIELDS, FIELD_TYPES, type FieldType, isCanonicalField } from '../catalog/fields.js';
+import { CANONICAL_FIELDS, FIELD_TYPES, type FieldType, isCanonicalField } from '../model/fields.js';
 
 /** The fact that holds the evaluation time as an ISO string; it cannot be written. */
 export const NOW_FACT = 'now';

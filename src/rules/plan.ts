@@ -1,5 +1,5 @@
-import { isCanonicalField } from '../catalog/fields.js';
 import type { FieldValue } from '../catalog/normalize.js';
+import { isCanonicalField } from '../model/fields.js';
 import { arithmeticStep, clampStep, fromCoercion, type NumericStep, percentStep } from './actions.js';
 import { parseFactPath } from './fact-path.js';
 import { isFactReference } from './facts.js';

@@ -1,4 +1,4 @@
-import { MAX_QUANTITY } from '../catalog/fields.js';
+import { MAX_QUANTITY } from '../model/fields.js';
 import { isFactReference } from './facts.js';
 import { canonicalType, misspeltCanonical, NOW_FACT, NUMERIC_FIELDS } from './fields.js';
 import { HARD_DEPTH_LIMIT, RULE_LIMITS } from './limits.js';

@@ -1,4 +1,4 @@
-import { CANONICAL_FIELDS, FIELD_TYPES, type FieldType } from '../catalog/fields.js';
+import { CANONICAL_FIELDS, FIELD_TYPES, type FieldType } from '../model/fields.js';
 import { NOW_FACT, NUMERIC_FIELDS } from './fields.js';
 import { RULE_LIMITS } from './limits.js';
 import { ADDED_OPERATORS, DECORATORS, OPERATORS, type ValueKind } from './operators.js';

@@ -1,22 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { FeedValidators, FetchState } from '../model/catalog.js';
 
 /**
  * What a catalog remembers of its linked URL between runs: the validators of the last
  * feed it applied, so that the next fetch can ask "changed since?" and a 304 costs no
  * parsing.
  */
-
-/** The validators a server gave with a feed: its ETag and Last-Modified, as sent. */
-export interface FeedValidators {
-  etag?: string;
-  lastModified?: string;
-}
-
-/** The stored state of one catalog's linked URL. */
-export interface FetchState extends FeedValidators {
-  /** sourceKey() of the definition URL the validators were fetched from. */
-  sourceKey: string;
-}
 
 /**
  * A stable key for a definition URL that can be stored and compared without storing the

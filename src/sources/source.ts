@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { CatalogDefinition, CatalogSource } from '../catalog/definition.js';
 import { AppError } from '../errors.js';
+import type { CatalogDefinition, CatalogSource } from '../model/catalog.js';
 import { fileDriver, fileSource } from './kinds/file.js';
 import { linkedUrlSource } from './kinds/linked-url.js';
 import type { SourceDriver, SourceKind } from './kinds/types.js';

@@ -9,7 +9,7 @@ import zlib from 'node:zlib';
 import { Agent, type Dispatcher, request } from 'undici';
 import { PACKAGE_ROOT } from '../config/config.js';
 import { AppError } from '../errors.js';
-import type { FeedValidators } from './fetch-state.js';
+import type { FeedValidators } from '../model/catalog.js';
 import { type AddressPolicy, checkUrl, createGuardedConnector, redactUrl } from './ssrf.js';
 
 /**

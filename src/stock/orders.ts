@@ -1,8 +1,8 @@
 import { Ajv } from 'ajv';
 import { schemaErrorPath } from '../catalog/definition.js';
-import { MAX_SKU_LENGTH } from '../catalog/fields.js';
 import { AppError } from '../errors.js';
 import { reportOperation } from '../metrics.js';
+import { MAX_SKU_LENGTH } from '../model/fields.js';
 import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
 import { bumpStockRevision } from '../store/publications.js';

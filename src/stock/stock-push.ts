@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import { schemaErrorPath } from '../catalog/definition.js';
-import { MAX_QUANTITY, MAX_SKU_LENGTH } from '../catalog/fields.js';
 import { AppError } from '../errors.js';
+import { MAX_QUANTITY, MAX_SKU_LENGTH } from '../model/fields.js';
 import { getCatalog } from '../store/catalogs.js';
 import { recordHistory } from '../store/history.js';
 import { bumpStockRevision } from '../store/publications.js';

@@ -1,4 +1,4 @@
-import type { CatalogDefinition } from '../catalog/definition.js';
+import type { CatalogDefinition } from '../model/catalog.js';
 import { recordHistory } from './history.js';
 import type { Queryable } from './types.js';
 

@@ -1,5 +1,4 @@
-import type { NumberFormatNote } from '../catalog/numbers.js';
-import type { FetchState } from '../sources/fetch-state.js';
+import type { FetchState, NumberFormatNote } from '../model/catalog.js';
 import type { Queryable } from './types.js';
 
 /** Status of an import run. */

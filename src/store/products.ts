@@ -1,4 +1,4 @@
-import type { FieldValue } from '../catalog/normalize.js';
+import type { FieldValue } from '../model/product.js';
 import type { Queryable } from './types.js';
 
 /** A stored product as the API shows it. */

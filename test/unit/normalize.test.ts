@@ -7,7 +7,7 @@ import {
   planHeader,
   typeAttribute,
 } from '../../src/catalog/normalize.js';
-import type { DecimalSeparator } from '../../src/catalog/numbers.js';
+import type { DecimalSeparator } from '../../src/model/catalog.js';
 
 /** Normalizes one record of a feed with this header and mapping. */
 function normalizeRow(

@@ -1,6 +1,7 @@
+import type { DecimalSeparator } from '../../model/catalog.js';
+import { type CanonicalField, FIELD_TYPES } from '../../model/fields.js';
 import type { FieldValue } from '../../model/product.js';
 import type { ParseWarning, RawRecord } from '../../parse/types.js';
-import { type CanonicalField, FIELD_TYPES } from '../fields.js';
 import {
   columnCountIssue,
   createNormalizer,
@@ -8,7 +9,6 @@ import {
   type NormalizeResult,
   planHeader,
 } from '../normalize.js';
-import type { DecimalSeparator } from '../numbers.js';
 import { shopify } from './shopify.js';
 import { Columns, type Mapping, type RowWarning, type SkippedRow } from './spec.js';
 import { woocommerce } from './woocommerce.js';
@@ -30,6 +30,13 @@ export type ExportDialect = (typeof DIALECTS)[number]['name'];
 
 /** The dialects' names, for the definition's schema. */
 export const DIALECT_NAMES: readonly ExportDialect[] = DIALECTS.map((d) => d.name);
+
+/** The dialect a definition names (its `preset`, which the schema checked against DIALECT_NAMES). */
+export function dialectNamed(name: string): ExportDialect {
+  const spec = DIALECTS.find((d) => d.name === name);
+  if (!spec) throw new Error(`no export dialect "${name}"`);
+  return spec.name;
+}
 
 function dialectSpec(name: ExportDialect) {
   const spec = DIALECTS.find((d) => d.name === name);

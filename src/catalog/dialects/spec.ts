@@ -1,6 +1,6 @@
+import type { DecimalSeparator } from '../../model/catalog.js';
+import type { CanonicalField } from '../../model/fields.js';
 import type { FieldValue } from '../../model/product.js';
-import type { CanonicalField } from '../fields.js';
-import type { DecimalSeparator } from '../numbers.js';
 
 export type Mapping = Partial<Record<CanonicalField, string>>;
 

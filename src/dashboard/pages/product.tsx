@@ -1,8 +1,8 @@
 import './product.css';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-// Runtime import (a constant list): the canonical fields in the order they are shown.
-import { CANONICAL_FIELDS } from '../../catalog/fields.js';
 import type { ChannelExplanation } from '../../channels/explain.js';
+// Runtime import (a constant list): the canonical fields in the order they are shown.
+import { CANONICAL_FIELDS } from '../../model/fields.js';
 import type { ProductStock } from '../../stock/stock-view.js';
 import type { HistoryEvent } from '../../store/history.js';
 import type { StoredProduct } from '../../store/products.js';

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { CatalogDefinition } from '../../catalog/definition.js';
 import {
   formatProblem,
   redactDefinition,
@@ -7,6 +6,7 @@ import {
   validateCatalogDefinition,
 } from '../../catalog/definition.js';
 import { AppError } from '../../errors.js';
+import type { CatalogDefinition } from '../../model/catalog.js';
 import { pushStock } from '../../stock/stock-push.js';
 import { productStock } from '../../stock/stock-view.js';
 import { getCatalog, listCatalogs, type StoredCatalog, saveCatalog } from '../../store/catalogs.js';

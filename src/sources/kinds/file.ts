@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { FileSource } from '../../catalog/definition.js';
 import { AppError } from '../../errors.js';
+import type { FileSource } from '../../model/catalog.js';
 import type { SourceDriver, SourceKind } from './types.js';
 
 /** A feed file on this machine: a catalog's `{ "file": … }`, or a path given to one import. */

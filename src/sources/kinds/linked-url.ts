@@ -1,5 +1,5 @@
-import type { UrlSource } from '../../catalog/definition.js';
 import { AppError } from '../../errors.js';
+import type { UrlSource } from '../../model/catalog.js';
 import { fetchStateAfter, validatorsFor } from '../fetch-state.js';
 import { redactUrl } from '../ssrf.js';
 import { fetchFeed } from '../url.js';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { FeedValidators, FetchState } from '../fetch-state.js';
+import type { FeedValidators, FetchState } from '../../model/catalog.js';
 
 /** What opening a source needs beyond the definition. */
 export interface SourceContext {

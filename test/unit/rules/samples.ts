@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { CatalogDefinition } from '../../../src/catalog/definition.js';
 import { createNormalizer, planHeader } from '../../../src/catalog/normalize.js';
 import { PACKAGE_ROOT } from '../../../src/config/config.js';
+import type { CatalogDefinition } from '../../../src/model/catalog.js';
 import { parseRuleSet } from '../../../src/rules/files.js';
 import type { Product, RuleSet } from '../../../src/rules/types.js';
 import { SAMPLES } from '../../helpers/samples.js';

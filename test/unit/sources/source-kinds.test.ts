@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { type CatalogDefinition, validateCatalogDefinition } from '../../../src/catalog/definition.js';
+import { validateCatalogDefinition } from '../../../src/catalog/definition.js';
+import type { CatalogDefinition } from '../../../src/model/catalog.js';
 import {
   localSourcePath,
   redactSource,
