@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import type { FeedFormat } from '../model/catalog.js';
 import { FeedParseError, parseCsv } from './csv.js';
 import { type DecodeOptions, decodeFeed, type EncodingSource, peekBytes, SNIFF_BYTES } from './decode.js';
 import { parseJson } from './json.js';
@@ -8,9 +9,6 @@ import type { KeyedFeed } from './records.js';
 import { parseCsvThreaded } from './threaded-csv.js';
 import type { ParsedFeed } from './types.js';
 import { parseXml, type XmlOptions } from './xml.js';
-
-/** Feed formats (SPEC §2). */
-export type FeedFormat = 'csv' | 'tsv' | 'xml' | 'json' | 'ndjson';
 
 /** Where the format in use comes from. */
 export type FormatSource = 'option' | 'content' | 'extension' | 'content-type' | 'default';
