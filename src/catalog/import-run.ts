@@ -31,7 +31,7 @@ import {
   releaseStaleHeldRuns,
 } from '../store/imports.js';
 import { analyzeProducts, hasProducts } from '../store/products.js';
-import { bumpCatalogRevision } from '../store/publications.js';
+import { bumpCatalogRevision } from '../store/revisions.js';
 import {
   applyStaging,
   copyIntoStaging,

@@ -11,13 +11,13 @@ import { recordHistory } from '../store/history.js';
 import { type ProductText, streamProductTextBatches } from '../store/products.js';
 import {
   type BuildInputs,
-  catalogRevision,
   currentBuildInputs,
   insertPublication,
   latestPublication,
   nextPublicationVersion,
   type Publication,
 } from '../store/publications.js';
+import { catalogRevision } from '../store/revisions.js';
 import type { Queryable, Session, Store } from '../store/types.js';
 import type { BuildJob } from './build-job.js';
 import {

@@ -1,4 +1,4 @@
-import { addFetchHours, type FeedFetch, type FetchHour, insertFetches } from '../store/publications.js';
+import { addFetchHours, type FeedFetch, type FetchHour, insertFetches } from '../store/fetches.js';
 import type { Store } from '../store/types.js';
 
 /** Most fetches kept in memory when the store cannot take them (oldest dropped first). */

@@ -1,5 +1,6 @@
 import { productsInSkuRange } from '../store/products.js';
-import { catalogRevision, type Publication } from '../store/publications.js';
+import type { Publication } from '../store/publications.js';
+import { catalogRevision } from '../store/revisions.js';
 import { skusMovedSince } from '../store/stock.js';
 import type { BuildJob } from './build-job.js';
 import { publicationFiles } from './feed-files.js';

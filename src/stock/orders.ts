@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { reportOperation } from '../metrics.js';
 import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
-import { bumpStockRevision } from '../store/publications.js';
+import { bumpStockRevision } from '../store/revisions.js';
 import {
   closingStatus,
   insertLedgerEntries,

@@ -6,12 +6,8 @@ import type { FetchLog } from '../../publish/fetch-log.js';
 import type { Publisher } from '../../publish/publisher.js';
 import { reportOrder } from '../../stock/orders.js';
 import { listChannels, listChannelVersions, type StoredChannel } from '../../store/channels.js';
-import {
-  latestPublication,
-  latestPublications,
-  listFetches,
-  listPublications,
-} from '../../store/publications.js';
+import { listFetches } from '../../store/fetches.js';
+import { latestPublication, latestPublications, listPublications } from '../../store/publications.js';
 import type { Store } from '../../store/types.js';
 import {
   apiErrors,

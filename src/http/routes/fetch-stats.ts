@@ -3,7 +3,7 @@ import { ID_PATTERN } from '../../catalog/definition.js';
 import { requireChannel } from '../../channels/service.js';
 import { AppError } from '../../errors.js';
 import type { FetchLog } from '../../publish/fetch-log.js';
-import { fetchStats, latestFetches, MAX_FETCHERS } from '../../store/publications.js';
+import { fetchStats, latestFetches, MAX_FETCHERS } from '../../store/fetches.js';
 import type { Store } from '../../store/types.js';
 import { isTimeZone } from '../../time/zone.js';
 import { apiErrors, apiSecurity, nullableDateTime, nullableString } from '../schemas.js';
