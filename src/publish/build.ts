@@ -8,6 +8,7 @@ import { compileRuleSets } from '../rules/engine.js';
 import { loadRuleSets } from '../rules/service.js';
 import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
+import { releasePublishLock, tryPublishLock } from '../store/locks.js';
 import { type ProductText, streamProductTextBatches } from '../store/products.js';
 import {
   type BuildInputs,
@@ -455,17 +456,10 @@ async function removeFiles(files: PublicationFiles): Promise<void> {
   );
 }
 
-// The schema is part of the key so that test schemas on one server do not contend.
-const BUILD_KEY = "hashtext('feedwright.publish:' || current_schema() || ':' || $1)";
-
 async function lockChannelBuild(session: Queryable, channelId: string): Promise<void> {
   // Another process is building this channel: wait for it (it holds the lock until done).
   for (let waited = 0; ; waited += 250) {
-    const rows = await session.query<{ ok: boolean }>({
-      text: `SELECT pg_try_advisory_lock(${BUILD_KEY}) AS ok`,
-      values: [channelId],
-    });
-    if (rows[0]?.ok) return;
+    if (await tryPublishLock(session, channelId)) return;
     if (waited > 15 * 60_000)
       throw new AppError(
         'PUBLISH_BUSY',
@@ -476,7 +470,5 @@ async function lockChannelBuild(session: Queryable, channelId: string): Promise<
 }
 
 async function unlockChannelBuild(session: Queryable, channelId: string): Promise<void> {
-  await session
-    .query({ text: `SELECT pg_advisory_unlock(${BUILD_KEY})`, values: [channelId] })
-    .catch(() => {});
+  await releasePublishLock(session, channelId).catch(() => {});
 }
