@@ -21,17 +21,20 @@ import {
 import { catalogRevision } from '../store/revisions.js';
 import type { Queryable, Session, Store } from '../store/types.js';
 import type { BuildJob } from './build-job.js';
+import { type ItemDiff, ItemDiffer } from './item-diff.js';
 import {
   channelFeedsDir,
+  type NewPiece,
+  openPublication,
+  PieceWriter,
   type PublicationFiles,
   pruneFeeds,
   publicationFiles,
+  SEGMENT_PRODUCTS,
   syncDir,
   temporaryFiles,
-} from './feed-files.js';
-import { type NewPiece, PieceWriter, SEGMENT_PRODUCTS, type WrittenFeed } from './feed-pieces.js';
-import { openPublication } from './feed-reader.js';
-import { type ItemDiff, ItemDiffer } from './item-diff.js';
+  type WrittenFeed,
+} from './pack/index.js';
 import { BuildRenderer, type RenderedPiece } from './piece-renderer.js';
 import { sumExclusions } from './render-segment.js';
 import { createSerializer } from './serialize/index.js';

@@ -8,7 +8,7 @@ import type { RuleSet } from '../rules/types.js';
 import { type ProductText, parseProductText } from '../store/products.js';
 import type { ExclusionCount } from '../store/publications.js';
 import { startWorker } from '../workers.js';
-import { type EncodedText, encodeText } from './feed-pieces.js';
+import { type EncodedText, encodeText } from './pack/index.js';
 import { type FieldMapper, type RuleEvaluator, renderSegment } from './render-segment.js';
 import { createSerializer, type FeedSerializer } from './serialize/index.js';
 

@@ -3,17 +3,17 @@ import type { Publication } from '../store/publications.js';
 import { catalogRevision } from '../store/revisions.js';
 import { skusMovedSince } from '../store/stock.js';
 import type { BuildJob } from './build-job.js';
-import { publicationFiles } from './feed-files.js';
+import { compareSkus, type ItemDiff, ItemDiffCollector, parseItemLines } from './item-diff.js';
 import {
   type FeedIndex,
   type FeedPiece,
   MAX_DELTA_PACKS,
   PackReader,
   type PieceWriter,
+  publicationFiles,
   readFeedIndex,
   type WrittenFeed,
-} from './feed-pieces.js';
-import { compareSkus, type ItemDiff, ItemDiffCollector, parseItemLines } from './item-diff.js';
+} from './pack/index.js';
 import { type RenderedSegment, renderSegment } from './render-segment.js';
 
 /** A stock-only rebuild that can go ahead: the previous publication's index and the moved skus. */
