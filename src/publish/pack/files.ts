@@ -109,7 +109,7 @@ export async function pruneFeeds(dir: string, newest: number, keep = 3, now = Da
 async function packsOf(indexFile: string): Promise<number[] | undefined> {
   try {
     const index = JSON.parse(await fs.readFile(indexFile, 'utf8')) as { packs?: Array<{ version: number }> };
-    // An index of the first layout reads only its own files.
+    // An index naming no packs reads only its own files.
     return (index.packs ?? []).map((p) => p.version);
   } catch (err) {
     // Pruned meanwhile, or never fully written: it holds nothing back.

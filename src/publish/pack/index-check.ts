@@ -1,5 +1,4 @@
 import fsp from 'node:fs/promises';
-import { crc32Combine } from './crc.js';
 import { publicationFiles } from './files.js';
 import { GZIP_HEADER, TRAILER_BYTES } from './gzip.js';
 import { type FeedIndex, feedChecksum, INDEX_VERSION, type PackFile, SEGMENT_PRODUCTS } from './pieces.js';
@@ -16,18 +15,17 @@ export interface IndexExpectation {
 }
 
 /**
- * Reads a publication's index (either layout), without looking at the pack files; undefined
+ * Reads a publication's index, without looking at the pack files; undefined
  * when it is missing, malformed, or disagrees with the publication (sizes, checksum).
  */
 export async function loadFeedIndex(file: string, expect: IndexExpectation): Promise<FeedIndex | undefined> {
-  let raw: FeedIndex;
+  let index: FeedIndex;
   try {
-    raw = JSON.parse(await fsp.readFile(file, 'utf8')) as FeedIndex;
+    index = JSON.parse(await fsp.readFile(file, 'utf8')) as FeedIndex;
   } catch {
     return undefined;
   }
-  if (typeof raw !== 'object' || raw === null || !Array.isArray(raw.pieces)) return undefined;
-  const index = raw.layout === 1 ? upgradeIndex(raw) : raw;
+  if (typeof index !== 'object' || index === null || !Array.isArray(index.pieces)) return undefined;
   if (
     index.layout !== INDEX_VERSION ||
     index.publication !== expect.publication ||
@@ -68,19 +66,6 @@ export async function loadFeedIndex(file: string, expect: IndexExpectation): Pro
     return undefined;
   if (feedChecksum(index.pieces) !== expect.sha256) return undefined;
   return index;
-}
-
-/** An index of the first layout (one whole pack, no CRC of its own) as the current layout. */
-function upgradeIndex(old: FeedIndex): FeedIndex {
-  let crc = 0;
-  for (const p of old.pieces) crc = crc32Combine(crc, p.crc, p.length);
-  return {
-    ...old,
-    layout: INDEX_VERSION,
-    crc,
-    packs: [{ version: old.publication, whole: true }],
-    pieces: old.pieces.map((p) => ({ ...p, pack: old.publication })),
-  };
 }
 
 /**

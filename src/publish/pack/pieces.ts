@@ -26,7 +26,7 @@ import type { ExclusionCount } from '../../store/publications.js';
  */
 export const SEGMENT_PRODUCTS = 500;
 
-/** The index's layout version (1: one whole pack, before delta packs; still read). */
+/** The index's layout version (an index of another layout is refused: the caller builds in full). */
 export const INDEX_VERSION = 2;
 
 /**
