@@ -27,7 +27,7 @@ import { runImport } from '../src/catalog/import-run.js';
 import { feedPath, putChannel } from '../src/channels/service.js';
 import type { ChannelDefinition } from '../src/channels/types.js';
 import { buildApp } from '../src/http/app.js';
-import { buildChannelFeed } from '../src/publish/build.js';
+import { buildChannelFeed } from '../src/publish/build/build.js';
 import { readPublication } from '../src/publish/pack/index.js';
 import { putRuleSet } from '../src/rules/service.js';
 import { saveCatalog } from '../src/store/catalogs.js';

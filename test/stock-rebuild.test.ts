@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildChannelFeed } from '../src/publish/build.js';
+import { buildChannelFeed } from '../src/publish/build/build.js';
 import { publicationFiles, readPublication } from '../src/publish/pack/index.js';
 import { latestPublication, type Publication } from '../src/store/publications.js';
 import { openShop, type Shop } from './helpers/shop.js';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ID_PATTERN } from '../../catalog/definition.js';
 import { requireChannel } from '../../channels/service.js';
 import { AppError } from '../../errors.js';
-import type { FetchLog } from '../../publish/fetch-log.js';
+import type { FetchLog } from '../../publish/serve/fetch-log.js';
 import { fetchStats, latestFetches, MAX_FETCHERS } from '../../store/fetches.js';
 import type { Store } from '../../store/types.js';
 import { isTimeZone } from '../../time/zone.js';

@@ -1,9 +1,7 @@
-import { productsInSkuRange } from '../store/products.js';
-import type { Publication } from '../store/publications.js';
-import { catalogRevision } from '../store/revisions.js';
-import { skusMovedSince } from '../store/stock.js';
-import type { BuildJob } from './build-job.js';
-import { compareSkus, type ItemDiff, ItemDiffCollector, parseItemLines } from './item-diff.js';
+import { productsInSkuRange } from '../../store/products.js';
+import type { Publication } from '../../store/publications.js';
+import { catalogRevision } from '../../store/revisions.js';
+import { skusMovedSince } from '../../store/stock.js';
 import {
   type FeedIndex,
   type FeedPiece,
@@ -13,7 +11,9 @@ import {
   publicationFiles,
   readFeedIndex,
   type WrittenFeed,
-} from './pack/index.js';
+} from '../pack/index.js';
+import type { BuildJob } from './build-job.js';
+import { compareSkus, type ItemDiff, ItemDiffCollector, parseItemLines } from './item-diff.js';
 import { type RenderedSegment, renderSegment } from './render-segment.js';
 
 /** A stock-only rebuild that can go ahead: the previous publication's index and the moved skus. */

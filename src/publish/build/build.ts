@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
-import { compileMapping } from '../channels/mapping.js';
-import { channelFormat } from '../channels/presets.js';
-import { AppError } from '../errors.js';
-import { reportOperation } from '../metrics.js';
-import { compileRuleSets } from '../rules/engine.js';
-import { loadRuleSets } from '../rules/service.js';
-import { getChannel } from '../store/channels.js';
-import { recordHistory } from '../store/history.js';
-import { releasePublishLock, tryPublishLock } from '../store/locks.js';
-import { type ProductText, streamProductTextBatches } from '../store/products.js';
+import { compileMapping } from '../../channels/mapping.js';
+import { channelFormat } from '../../channels/presets.js';
+import { AppError } from '../../errors.js';
+import { reportOperation } from '../../metrics.js';
+import { compileRuleSets } from '../../rules/engine.js';
+import { loadRuleSets } from '../../rules/service.js';
+import { getChannel } from '../../store/channels.js';
+import { recordHistory } from '../../store/history.js';
+import { releasePublishLock, tryPublishLock } from '../../store/locks.js';
+import { type ProductText, streamProductTextBatches } from '../../store/products.js';
 import {
   type BuildInputs,
   currentBuildInputs,
@@ -17,11 +17,9 @@ import {
   latestPublication,
   nextPublicationVersion,
   type Publication,
-} from '../store/publications.js';
-import { catalogRevision } from '../store/revisions.js';
-import type { Queryable, Session, Store } from '../store/types.js';
-import type { BuildJob } from './build-job.js';
-import { type ItemDiff, ItemDiffer } from './item-diff.js';
+} from '../../store/publications.js';
+import { catalogRevision } from '../../store/revisions.js';
+import type { Queryable, Session, Store } from '../../store/types.js';
 import {
   channelFeedsDir,
   type NewPiece,
@@ -34,10 +32,12 @@ import {
   syncDir,
   temporaryFiles,
   type WrittenFeed,
-} from './pack/index.js';
+} from '../pack/index.js';
+import { createSerializer } from '../serialize/index.js';
+import type { BuildJob } from './build-job.js';
+import { type ItemDiff, ItemDiffer } from './item-diff.js';
 import { BuildRenderer, type RenderedPiece } from './piece-renderer.js';
 import { sumExclusions } from './render-segment.js';
-import { createSerializer } from './serialize/index.js';
 import { planStockRebuild, rebuildStock, sameVersions } from './stock-rebuild.js';
 
 /** How a build was asked for, and by whom (both go into the publication and history). */

@@ -1,7 +1,7 @@
-import type { BuildInputs, Publication } from '../store/publications.js';
-import type { Session } from '../store/types.js';
+import type { BuildInputs, Publication } from '../../store/publications.js';
+import type { Session } from '../../store/types.js';
+import type { FeedSerializer } from '../serialize/index.js';
 import type { FieldMapper, RuleEvaluator } from './render-segment.js';
-import type { FeedSerializer } from './serialize/index.js';
 
 /** What one build of a channel works with, read once at its start. */
 export interface BuildJob {
