@@ -26,11 +26,9 @@ import { compileMapping } from '../src/channels/mapping.js';
 import { putChannel } from '../src/channels/service.js';
 import type { ChannelDefinition, FeedValue } from '../src/channels/types.js';
 import { type ImportProgress, runImport } from '../src/import/run.js';
-import { type BuildTimings, buildChannelFeed } from '../src/publish/build.js';
-import { publicationFiles } from '../src/publish/feed-files.js';
-import { GZIP_LEVEL } from '../src/publish/feed-pieces.js';
-import { Publisher } from '../src/publish/publisher.js';
-import { endStream, writeChunk } from '../src/publish/streams.js';
+import { type BuildTimings, buildChannelFeed } from '../src/publish/build/build.js';
+import { Publisher } from '../src/publish/build/publisher.js';
+import { GZIP_LEVEL, publicationFiles } from '../src/publish/pack/index.js';
 import { compileRuleSets } from '../src/rules/engine.js';
 import { putRuleSet } from '../src/rules/service.js';
 import type { Product } from '../src/rules/types.js';
@@ -63,6 +61,7 @@ import {
   wholeNumber,
   writeResults,
 } from './harness.js';
+import { endStream, writeChunk } from './streams.js';
 import { BENCH_RULE_SET } from './ten-rules.js';
 
 // ---------------------------------------------------------------------------------------

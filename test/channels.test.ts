@@ -7,9 +7,10 @@ import { XMLParser } from 'fast-xml-parser';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
-import { Publisher } from '../src/publish/publisher.js';
+import { Publisher } from '../src/publish/build/publisher.js';
 import { readHistory } from '../src/store/history.js';
-import { bumpCatalogRevision, listPublications } from '../src/store/publications.js';
+import { listPublications } from '../src/store/publications.js';
+import { bumpCatalogRevision } from '../src/store/revisions.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 const KEY = 'channels-test-key';

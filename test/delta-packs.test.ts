@@ -5,9 +5,13 @@ import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
-import { channelFeedsDir, publicationFiles } from '../src/publish/feed-files.js';
-import { type FeedIndex, MAX_DELTA_PACKS } from '../src/publish/feed-pieces.js';
-import { openPublication } from '../src/publish/feed-reader.js';
+import {
+  channelFeedsDir,
+  type FeedIndex,
+  MAX_DELTA_PACKS,
+  openPublication,
+  publicationFiles,
+} from '../src/publish/pack/index.js';
 import { latestPublication, type Publication } from '../src/store/publications.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 

@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/http/app.js';
-import { MAX_USER_AGENT_LENGTH, REFUSALS_KEPT_PER_MINUTE } from '../src/publish/fetch-log.js';
+import { MAX_USER_AGENT_LENGTH, REFUSALS_KEPT_PER_MINUTE } from '../src/publish/serve/fetch-log.js';
 import { fetchLogRetentionTask } from '../src/schedule/fetch-log-retention.js';
-import { type FeedFetch, insertFetches, pruneFetches } from '../src/store/publications.js';
+import { type FeedFetch, insertFetches, pruneFetches } from '../src/store/fetches.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 // Nobody can grow the fetch log (issue 16, point 3): refused requests past a few per channel

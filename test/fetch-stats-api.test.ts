@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/http/app.js';
-import { type FeedFetch, insertFetches } from '../src/store/publications.js';
+import { type FeedFetch, insertFetches } from '../src/store/fetches.js';
 import { openTestStore, type TestStore } from './helpers/store.js';
 
 const KEY = 'fetch-stats-test-key';

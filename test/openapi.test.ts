@@ -13,15 +13,11 @@ import { validateRuleSet } from '../src/rules/validate.js';
 import { productStock } from '../src/stock/stock-view.js';
 import { getCatalog, listCatalogs } from '../src/store/catalogs.js';
 import { getChannel, listChannels, listChannelVersions, type StoredChannel } from '../src/store/channels.js';
+import { listFetches } from '../src/store/fetches.js';
 import { readHistory } from '../src/store/history.js';
 import { getRun, lastRunPerCatalog, listRowErrors, listRuns, publicRun } from '../src/store/imports.js';
 import { getProduct, listProducts } from '../src/store/products.js';
-import {
-  latestPublication,
-  latestPublications,
-  listFetches,
-  listPublications,
-} from '../src/store/publications.js';
+import { latestPublication, latestPublications, listPublications } from '../src/store/publications.js';
 import { getRuleSet, listRuleSets, listRuleSetVersions } from '../src/store/rule-sets.js';
 import { samplePath } from './helpers/samples.js';
 import { openTestStore, type TestStore } from './helpers/store.js';

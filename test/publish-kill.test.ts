@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { putChannel } from '../src/channels/service.js';
 import { buildApp } from '../src/http/app.js';
 import { runImport } from '../src/import/run.js';
-import { buildChannelFeed } from '../src/publish/build.js';
+import { buildChannelFeed } from '../src/publish/build/build.js';
 import { saveCatalog } from '../src/store/catalogs.js';
 import { migrate } from '../src/store/migrate.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';

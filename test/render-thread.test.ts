@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildChannelFeed } from '../src/publish/build.js';
-import { readPublication } from '../src/publish/feed-reader.js';
-import { BuildRenderer, MAX_RENDER_THREADS, SegmentRenderer } from '../src/publish/piece-renderer.js';
+import { buildChannelFeed } from '../src/publish/build/build.js';
+import { BuildRenderer, MAX_RENDER_THREADS, SegmentRenderer } from '../src/publish/build/piece-renderer.js';
+import { readPublication } from '../src/publish/pack/index.js';
 import type { Publication } from '../src/store/publications.js';
 import { openShop, type Shop } from './helpers/shop.js';
 import type { TestStore } from './helpers/store.js';

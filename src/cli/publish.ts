@@ -1,4 +1,4 @@
-import { buildChannelFeed } from '../publish/build.js';
+import { buildChannelFeed } from '../publish/build/build.js';
 import { listChannels } from '../store/channels.js';
 import { countProducts } from '../store/products.js';
 import type { Publication } from '../store/publications.js';

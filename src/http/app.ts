@@ -7,9 +7,9 @@ import Fastify, {
 } from 'fastify';
 import { OPERATION_DEFAULTS } from '../config/config.js';
 import { AppError } from '../errors.js';
-import { FeedStateCache } from '../publish/feed-state-cache.js';
-import { FetchLog } from '../publish/fetch-log.js';
-import { Publisher } from '../publish/publisher.js';
+import { Publisher } from '../publish/build/publisher.js';
+import { FeedStateCache } from '../publish/serve/feed-state-cache.js';
+import { FetchLog } from '../publish/serve/fetch-log.js';
 import type { Store } from '../store/types.js';
 import { keyMatches } from './api-key.js';
 import { DASHBOARD_DIST } from './dashboard-build.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandle
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { ID_PATTERN } from '../catalog/definition.js';
 import { type OperationEvent, watchOperations } from '../metrics.js';
-import type { FeedStateCache } from '../publish/feed-state-cache.js';
+import type { FeedStateCache } from '../publish/serve/feed-state-cache.js';
 import type { Store } from '../store/types.js';
 import { apiSecurity, keyOnlyErrors } from './schemas.js';
 

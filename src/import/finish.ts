@@ -14,7 +14,7 @@ import {
   releaseStaleHeldRuns,
 } from '../store/imports.js';
 import { analyzeProducts } from '../store/products.js';
-import { bumpCatalogRevision } from '../store/publications.js';
+import { bumpCatalogRevision } from '../store/revisions.js';
 import { dropStaging } from '../store/staging.js';
 import { reconcileLedger } from '../store/stock.js';
 import type { Queryable, Session, Store } from '../store/types.js';

@@ -1,4 +1,4 @@
-import { pruneFetches } from '../store/publications.js';
+import { pruneFetches } from '../store/fetches.js';
 import type { Store } from '../store/types.js';
 import type { TaskDefinition } from './scheduler.js';
 

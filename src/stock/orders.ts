@@ -5,7 +5,7 @@ import { reportOperation } from '../metrics.js';
 import { MAX_SKU_LENGTH } from '../model/fields.js';
 import { getChannel } from '../store/channels.js';
 import { recordHistory } from '../store/history.js';
-import { bumpStockRevision } from '../store/publications.js';
+import { bumpStockRevision } from '../store/revisions.js';
 import {
   closingStatus,
   insertLedgerEntries,

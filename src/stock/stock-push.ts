@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import { MAX_QUANTITY, MAX_SKU_LENGTH } from '../model/fields.js';
 import { getCatalog } from '../store/catalogs.js';
 import { recordHistory } from '../store/history.js';
-import { bumpStockRevision } from '../store/publications.js';
+import { bumpStockRevision } from '../store/revisions.js';
 import {
   insertLedgerEntries,
   lockProductsForStock,

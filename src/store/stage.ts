@@ -2,7 +2,7 @@ import type { StagedRow } from '../model/product.js';
 import { lockCatalog } from './catalogs.js';
 import { EAGER_CHUNK_ROWS, EagerApply, takeEagerSlot } from './eager-apply.js';
 import { lastAppliedRunId } from './imports.js';
-import { bumpCatalogRevision } from './publications.js';
+import { bumpCatalogRevision } from './revisions.js';
 import { applyStaging, copyIntoStaging, createStaging, type DiffCounts } from './staging.js';
 import type { Queryable, Session, Store } from './types.js';
 

@@ -1,7 +1,7 @@
 import type { RowIssue } from '../parse/types.js';
 import type { RunCounts } from './imports.js';
 import { countProducts } from './products.js';
-import { bumpCatalogRevision } from './publications.js';
+import { bumpCatalogRevision } from './revisions.js';
 import type { Queryable } from './types.js';
 
 /**

@@ -6,7 +6,7 @@
  *
  * Usage: node --import tsx test/helpers/publish-child.ts <channel>
  */
-import { buildChannelFeed } from '../../src/publish/build.js';
+import { buildChannelFeed } from '../../src/publish/build/build.js';
 import { openPgStore } from '../../src/store/pg-store.js';
 import { openPgliteStore } from '../../src/store/pglite-store.js';
 

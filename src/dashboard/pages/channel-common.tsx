@@ -1,5 +1,6 @@
 import type { ChannelDefinition } from '../../channels/types.js';
-import type { FeedFetcher, FetchBucket, FetchSummary, Publication } from '../../store/publications.js';
+import type { FeedFetcher, FetchBucket, FetchSummary } from '../../store/fetches.js';
+import type { Publication } from '../../store/publications.js';
 import { Badge } from '../ui.js';
 
 // What the channel pages share: the API's answers as types, and how a fetch reads to a person.

@@ -1,8 +1,9 @@
 import './channels.css';
 import { useMemo, useState } from 'preact/hooks';
 import type { ChannelVersion } from '../../store/channels.js';
+import type { LatestFetch } from '../../store/fetches.js';
 import type { ImportRun } from '../../store/imports.js';
-import type { LatestFetch, Publication } from '../../store/publications.js';
+import type { Publication } from '../../store/publications.js';
 import { api, qs, seg } from '../api.js';
 import { href, setQuery, useRoute } from '../router.js';
 import {

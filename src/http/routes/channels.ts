@@ -1,17 +1,13 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { explainInChannel, previewInChannel } from '../../channels/explain.js';
 import { feedPath, putChannel, requireChannel, restoreChannel, rotateToken } from '../../channels/service.js';
-import type { FeedStateCache } from '../../publish/feed-state-cache.js';
-import type { FetchLog } from '../../publish/fetch-log.js';
-import type { Publisher } from '../../publish/publisher.js';
+import type { Publisher } from '../../publish/build/publisher.js';
+import type { FeedStateCache } from '../../publish/serve/feed-state-cache.js';
+import type { FetchLog } from '../../publish/serve/fetch-log.js';
 import { reportOrder } from '../../stock/orders.js';
 import { listChannels, listChannelVersions, type StoredChannel } from '../../store/channels.js';
-import {
-  latestPublication,
-  latestPublications,
-  listFetches,
-  listPublications,
-} from '../../store/publications.js';
+import { listFetches } from '../../store/fetches.js';
+import { latestPublication, latestPublications, listPublications } from '../../store/publications.js';
 import type { Store } from '../../store/types.js';
 import {
   apiErrors,

@@ -8,7 +8,7 @@ import {
   DefinitionsInvalidError,
 } from '../../definitions/apply.js';
 import { AppError } from '../../errors.js';
-import type { FeedStateCache } from '../../publish/feed-state-cache.js';
+import type { FeedStateCache } from '../../publish/serve/feed-state-cache.js';
 import type { Store } from '../../store/types.js';
 import { apiErrors, apiSecurity, applyResultSchema } from '../schemas.js';
 

@@ -2,9 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
-import { type OpenedFeed, openPublication } from '../../publish/feed-reader.js';
-import type { FeedStateCache } from '../../publish/feed-state-cache.js';
-import type { FetchLog } from '../../publish/fetch-log.js';
+import { type OpenedFeed, openPublication } from '../../publish/pack/index.js';
+import type { FeedStateCache } from '../../publish/serve/feed-state-cache.js';
+import type { FetchLog } from '../../publish/serve/fetch-log.js';
 import { errorResponses } from '../schemas.js';
 
 /** What serving feeds needs. */

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BuildRenderer, MAX_RENDER_THREADS } from '../../../src/publish/piece-renderer.js';
+import { BuildRenderer, MAX_RENDER_THREADS } from '../../../src/publish/build/piece-renderer.js';
 
 // A render thread that cannot be started (its module missing, the process out of threads):
 // the build fails, the threads already started are stopped, and the cores are given back.

@@ -1,5 +1,5 @@
-import { type FeedState, feedState } from '../store/publications.js';
-import type { Store } from '../store/types.js';
+import { type FeedState, feedState } from '../../store/publications.js';
+import type { Store } from '../../store/types.js';
 
 /**
  * The serving state of channels (token, enabled, publication in force), read from the

@@ -1,7 +1,7 @@
-import { AppError } from '../errors.js';
-import { getChannel } from '../store/channels.js';
-import { type Publication, staleChannels } from '../store/publications.js';
-import type { Store } from '../store/types.js';
+import { AppError } from '../../errors.js';
+import { getChannel } from '../../store/channels.js';
+import { type Publication, staleChannels } from '../../store/publications.js';
+import type { Store } from '../../store/types.js';
 import { buildChannelFeed } from './build.js';
 
 /** What the publisher needs from the process. */

@@ -1,17 +1,10 @@
 import fsp from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { publicationFiles } from './feed-files.js';
-import {
-  contiguousRuns,
-  type FeedIndex,
-  type FeedPiece,
-  GZIP_HEADER,
-  gzipTrailer,
-  loadFeedIndex,
-  type PackFile,
-  PackReader,
-  pieceRange,
-} from './feed-pieces.js';
+import { publicationFiles } from './files.js';
+import { GZIP_HEADER, gzipTrailer } from './gzip.js';
+import { loadFeedIndex } from './index-check.js';
+import { contiguousRuns, type FeedIndex, type FeedPiece, type PackFile, pieceRange } from './pieces.js';
+import { PackReader } from './reader.js';
 
 /** What reading a publication's files needs to know of it (a `Publication` has it all). */
 export interface PublishedFeed {
@@ -44,7 +37,7 @@ const indexes = new Map<string, FeedIndex>();
 /**
  * Opens one of a publication's files for reading as served. A whole build's pack is the
  * file itself; a stock-only rebuild's publication is read piece by piece from the packs its
- * index names (feed-pieces.ts), the gzip twin framed with the member's header and trailer.
+ * index names (pieces.ts), the gzip twin framed with the member's header and trailer.
  * Every file is opened before this returns, so a pruning meanwhile does not cut the stream.
  */
 export async function openPublication(

@@ -5,7 +5,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crc32Combine, feedChecksum, PieceWriter } from '../../../src/publish/feed-pieces.js';
+import { crc32Combine } from '../../../../src/publish/pack/crc.js';
+import { feedChecksum } from '../../../../src/publish/pack/pieces.js';
+import { PieceWriter } from '../../../../src/publish/pack/writer.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedwright-pieces-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

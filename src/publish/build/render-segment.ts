@@ -1,9 +1,9 @@
 import { hash } from 'node:crypto';
-import type { compileMapping } from '../channels/mapping.js';
-import type { FeedValue } from '../channels/types.js';
-import type { compileRuleSets } from '../rules/engine.js';
-import type { ProductRecord } from '../store/products.js';
-import type { ExclusionCount } from '../store/publications.js';
+import type { compileMapping } from '../../channels/mapping.js';
+import type { FeedValue } from '../../channels/types.js';
+import type { compileRuleSets } from '../../rules/engine.js';
+import type { ProductRecord } from '../../store/products.js';
+import type { ExclusionCount } from '../../store/publications.js';
 import { escapeSku } from './item-diff.js';
 
 /** A channel's compiled rules and field mapping. */

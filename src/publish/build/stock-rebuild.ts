@@ -1,17 +1,18 @@
-import { productsInSkuRange } from '../store/products.js';
-import { catalogRevision, type Publication } from '../store/publications.js';
-import { skusMovedSince } from '../store/stock.js';
-import type { BuildJob } from './build-job.js';
-import { publicationFiles } from './feed-files.js';
+import { productsInSkuRange } from '../../store/products.js';
+import type { Publication } from '../../store/publications.js';
+import { catalogRevision } from '../../store/revisions.js';
+import { skusMovedSince } from '../../store/stock.js';
 import {
   type FeedIndex,
   type FeedPiece,
   MAX_DELTA_PACKS,
   PackReader,
   type PieceWriter,
+  publicationFiles,
   readFeedIndex,
   type WrittenFeed,
-} from './feed-pieces.js';
+} from '../pack/index.js';
+import type { BuildJob } from './build-job.js';
 import { compareSkus, type ItemDiff, ItemDiffCollector, parseItemLines } from './item-diff.js';
 import { type RenderedSegment, renderSegment } from './render-segment.js';
 
@@ -89,20 +90,28 @@ export interface StockRebuild {
 }
 
 /**
- * Writes the new feed from the previous one: the segments that hold a moved sku are read
- * again from the store (all their products, with their effective stock), run through the
- * rules and mapping and serialized into a delta pack; every other piece stays in the pack
- * that holds it. The feed served is what a whole build of the same state writes, byte for
- * byte. Past `MAX_DELTA_PACKS` the pieces of the older delta packs are copied into the new
- * one; past `MAX_DELTA_SHARE` of the feed in delta packs, every piece is copied into a
- * whole pack. 'full' when too much moved or a segment no longer holds the products the
- * index says. `open` makes the writer of the pack (whole or a delta).
+ * The segments of a stock-only rebuild, rendered: those that hold a moved sku are read again
+ * from the store (all their products, with their effective stock) and run through the rules
+ * and mapping. `layout` says where the untouched pieces go, `first` is the first segment with
+ * items (JSON's comma).
  */
-export async function rebuildStock(
-  job: BuildJob,
-  plan: StockPlan,
-  open: (whole: boolean) => PieceWriter,
-): Promise<StockRebuild | 'full' | 'catalog-changed'> {
+export interface StockChanges {
+  /** The previous feed's segments (its pieces but the head and tail). */
+  segments: FeedPiece[];
+  /** The segments rendered again, by their place in `segments`. */
+  rendered: Map<number, RenderedSegment>;
+  layout: PackLayout;
+  first: number;
+}
+
+/**
+ * Renders the segments whose stock moved (see `StockChanges`), and lays out the new pack:
+ * past `MAX_DELTA_PACKS` the pieces of the older delta packs are copied into the new delta
+ * pack; past `MAX_DELTA_SHARE` of the feed in delta packs, every piece is copied into a whole
+ * pack (`layout.whole`). 'full' when too much moved or a segment no longer holds the products
+ * the index says.
+ */
+export async function renderStockChanges(job: BuildJob, plan: StockPlan): Promise<StockChanges | 'full'> {
   const pieces = plan.index.pieces;
   const segments = pieces.slice(1, -1);
   const touched = new Set<number>();
@@ -134,22 +143,41 @@ export async function rebuildStock(
     if (missing.length === 0) break;
     for (const s of missing) if (!(await render(s))) return 'full';
   }
+  return {
+    segments,
+    rendered,
+    layout: packLayout(plan.index, rendered),
+    first: firstWithItems(segments, itemsOf),
+  };
+}
 
+/**
+ * Writes the new feed from the previous one into `writer` (a pack laid out as
+ * `changes.layout` says): the segments rendered again are serialized into it; every other
+ * piece stays in the pack that holds it, or is copied. The feed served is what a whole build
+ * of the same state writes, byte for byte. 'catalog-changed' when an import changed the
+ * catalog meanwhile.
+ */
+export async function writeStockPack(
+  job: BuildJob,
+  plan: StockPlan,
+  changes: StockChanges,
+  writer: PieceWriter,
+): Promise<StockRebuild | 'catalog-changed'> {
   const source = new PackReader(job.dataDir, job.channel.id, plan.previous.format, plan.index.packs);
   try {
-    const layout = packLayout(plan.index, rendered);
     const written = await writeFeed(
       job,
       plan,
-      open(layout.whole),
+      writer,
       source,
-      layout,
-      rendered,
-      firstWithItems(segments, itemsOf),
+      changes.layout,
+      changes.rendered,
+      changes.first,
     );
     if ((await catalogRevision(job.db, job.channel.catalog)) !== job.inputs.catalogRevision)
       return 'catalog-changed';
-    const diff = await diffSegments(source, segments, rendered);
+    const diff = await diffSegments(source, changes.segments, changes.rendered);
     return { written, diff };
   } finally {
     await source.close();
@@ -157,7 +185,7 @@ export async function rebuildStock(
 }
 
 /** Where the new publication's untouched pieces go. */
-interface PackLayout {
+export interface PackLayout {
   /** Write a whole pack (every piece copied). */
   whole: boolean;
   /** Delta packs whose pieces are copied into the new delta pack instead of referenced. */

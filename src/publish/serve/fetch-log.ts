@@ -1,5 +1,5 @@
-import { addFetchHours, type FeedFetch, type FetchHour, insertFetches } from '../store/publications.js';
-import type { Store } from '../store/types.js';
+import { addFetchHours, type FeedFetch, type FetchHour, insertFetches } from '../../store/fetches.js';
+import type { Store } from '../../store/types.js';
 
 /** Most fetches kept in memory when the store cannot take them (oldest dropped first). */
 const MAX_BUFFERED = 100_000;

@@ -1,16 +1,16 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { compileMapping } from '../channels/mapping.js';
-import { channelFormat } from '../channels/presets.js';
-import type { ChannelDefinition } from '../channels/types.js';
-import { compileRuleSets } from '../rules/engine.js';
-import type { RuleSet } from '../rules/types.js';
-import { type ProductText, parseProductText } from '../store/products.js';
-import type { ExclusionCount } from '../store/publications.js';
-import { startWorker } from '../workers.js';
-import { type EncodedText, encodeText } from './feed-pieces.js';
+import { compileMapping } from '../../channels/mapping.js';
+import { channelFormat } from '../../channels/presets.js';
+import type { ChannelDefinition } from '../../channels/types.js';
+import { compileRuleSets } from '../../rules/engine.js';
+import type { RuleSet } from '../../rules/types.js';
+import { type ProductText, parseProductText } from '../../store/products.js';
+import type { ExclusionCount } from '../../store/publications.js';
+import { startWorker } from '../../workers.js';
+import { type EncodedText, encodeText } from '../pack/index.js';
+import { createSerializer, type FeedSerializer } from '../serialize/index.js';
 import { type FieldMapper, type RuleEvaluator, renderSegment } from './render-segment.js';
-import { createSerializer, type FeedSerializer } from './serialize/index.js';
 
 /** What a channel's feed is rendered from: plain data, so that it can go to a worker thread. */
 export interface RenderInputs {

@@ -22,7 +22,7 @@ export function channelFeedsDir(dataDir: string, channelId: string): string {
 
 /**
  * The files of one publication: the feed, its gzip twin, its item list (sku, hash), and the
- * index of its pieces (see feed-pieces.ts).
+ * index of its pieces (see pieces.ts).
  */
 export interface PublicationFiles {
   feed: string;
@@ -35,7 +35,7 @@ export interface PublicationFiles {
  * Where a publication's files live once switched in: `{dir}/{version}.{ext}` and siblings.
  * A whole build writes the whole feed there (`whole`, the default). A stock-only rebuild
  * writes only the pieces it rendered again, as a delta pack (`{version}.{ext}.delta` and
- * siblings); its index names the older packs that hold the rest (see feed-pieces.ts).
+ * siblings); its index names the older packs that hold the rest (see pieces.ts).
  */
 export function publicationFiles(
   dataDir: string,
@@ -109,7 +109,7 @@ export async function pruneFeeds(dir: string, newest: number, keep = 3, now = Da
 async function packsOf(indexFile: string): Promise<number[] | undefined> {
   try {
     const index = JSON.parse(await fs.readFile(indexFile, 'utf8')) as { packs?: Array<{ version: number }> };
-    // An index of the first layout reads only its own files.
+    // An index naming no packs reads only its own files.
     return (index.packs ?? []).map((p) => p.version);
   } catch (err) {
     // Pruned meanwhile, or never fully written: it holds nothing back.
