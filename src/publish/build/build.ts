@@ -24,8 +24,7 @@ import { planStockRebuild, renderStockChanges, sameVersions, writeStockPack } fr
 import { removeFiles, switchIn } from './switch-in.js';
 import { buildWhole } from './whole-build.js';
 
-export type { BuildRequest } from './build-job.js';
-export type { BuildTimings } from './whole-build.js';
+export type { BuildRequest, BuildTimings } from './build-job.js';
 
 /** Where feeds are written, and the clock. */
 export interface BuildContext {

@@ -10,35 +10,10 @@ import {
   temporaryFiles,
   type WrittenFeed,
 } from '../pack/index.js';
-import type { BuildAttempt, BuildJob, BuildRequest } from './build-job.js';
+import type { BuildAttempt, BuildJob, BuildRequest, BuildTimings } from './build-job.js';
 import { ItemDiffer } from './item-diff.js';
 import { BuildRenderer, type RenderedPiece } from './piece-renderer.js';
 import { removeFiles, switchIn } from './switch-in.js';
-
-/**
- * Milliseconds a build spent in each phase, summed over its batches. The phases of the
- * build's own thread add up to its time; `thread` is the render threads' (summed), which overlaps
- * them. Writes to the feed and its gzip twin overlap the work that follows them, so `write`
- * is the time spent waiting.
- */
-export interface BuildTimings {
-  /** Waiting for the next batch of products from the store. */
-  read: number;
-  /** Rules, field mapping and item hashes of the segments rendered on this thread. */
-  render: number;
-  /** Their serializer (csv-stringify, the XML or JSON writer) and encoding with checksums. */
-  serialize: number;
-  /** Handing segments to the render threads, and waiting for the next one back. */
-  wait: number;
-  /** Waiting for the feed and gzip writes. */
-  write: number;
-  /** The item list and the diff against the previous publication. */
-  items: number;
-  /** Ending the files (fsync on close) and the last of gzip. */
-  finish: number;
-  /** The render threads: how many, the products they rendered, and their time (summed) in rendering and serializing. */
-  thread: { count: number; products: number; render: number; serialize: number };
-}
 
 type MainPhase = Exclude<keyof BuildTimings, 'thread'>;
 
