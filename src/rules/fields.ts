@@ -13,6 +13,11 @@ export function canonicalType(name: string): FieldType | undefined {
   return isCanonicalField(name) ? FIELD_TYPES[name] : undefined;
 }
 
+/** A field type in words, for messages: "an integer field", "the status field", "a text field". */
+export function fieldTypeName(type: string): string {
+  return type === 'integer' ? 'an integer field' : type === 'status' ? 'the status field' : `a ${type} field`;
+}
+
 /**
  * A canonical field that `name` looks like a misspelling of, or undefined. Attributes may
  * have any name, so a name is refused only when it is written the way canonical fields are
