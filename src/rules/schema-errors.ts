@@ -2,6 +2,7 @@ import type { ErrorObject } from 'ajv';
 import { ACTION_NAMES, ACTIONS, type ActionDefinition } from './actions/index.js';
 import { propertyPath } from './problems.js';
 import { RULE_SET_SCHEMA, schemaErrors } from './schema.js';
+import { actionDefinitionName } from './schema-document.js';
 import type { RuleProblem } from './types.js';
 
 /*
@@ -13,7 +14,9 @@ import type { RuleProblem } from './types.js';
 
 const defs = RULE_SET_SCHEMA.definitions as Record<string, object>;
 /** The action whose schema definition an error's parent schema is. */
-const ACTION_OF_SCHEMA = new Map<unknown, ActionDefinition>(ACTIONS.map((a) => [defs[`${a.name}Action`], a]));
+const ACTION_OF_SCHEMA = new Map<unknown, ActionDefinition>(
+  ACTIONS.map((a) => [defs[actionDefinitionName(a.name)], a]),
+);
 
 /** The schema faults of a value, as problems; none when it matches rules/schema.json. */
 export function schemaProblems(value: unknown, file: string | undefined): RuleProblem[] {
