@@ -8,6 +8,7 @@ import type { ActionTrace, ConditionTrace, RuleTrace } from '../../rules/explain
 import type { Publication } from '../../store/publications.js';
 import { href } from '../router.js';
 import { Badge, clip, fmtRelative, showValue, Table, Time } from '../ui.js';
+import { feedRowWording } from './feed-row.js';
 
 /** A channel as GET /api/channels answers it. */
 export interface ChannelView {
@@ -440,7 +441,7 @@ function FeedRowTable(props: {
   }
   const sources = new Map(props.fields.map((f) => [f.name, f]));
   const rows = Object.entries(props.row).map(([name, value]) => ({ name, value, source: sources.get(name) }));
-  const format = props.channel.definition.format ?? props.channel.definition.preset ?? 'csv';
+  const wording = feedRowWording(props.channel.definition);
   return (
     <>
       <Table
@@ -464,10 +465,8 @@ function FeedRowTable(props: {
         ]}
       />
       <p class="muted small">
-        Empty values are left out of the item (
-        {format === 'csv' || format === 'tsv' ? 'an empty cell' : 'no element'}
-        ); lists are {format === 'csv' || format === 'tsv' ? 'comma-joined in one cell' : 'repeated elements'}
-        .
+        Empty values are left out of the item ({wording.empty}
+        ); lists are {wording.lists}.
       </p>
     </>
   );
