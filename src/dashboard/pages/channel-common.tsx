@@ -1,3 +1,4 @@
+import { channelFormat } from '../../channels/presets.js';
 import type { ChannelDefinition } from '../../channels/types.js';
 import type { FeedFetcher, FetchBucket, FetchSummary, Publication } from '../../store/publications.js';
 import { Badge } from '../ui.js';
@@ -37,7 +38,7 @@ export interface FetchStats {
 
 /** The output as a person names it: the preset (or "custom") and the format its feed URL ends with. */
 export function outputText(c: Pick<ChannelView, 'definition' | 'feedUrl'>): string {
-  const ext = /\.([a-z]+)$/.exec(c.feedUrl)?.[1] ?? c.definition.format ?? '';
+  const ext = /\.([a-z]+)$/.exec(c.feedUrl)?.[1] ?? channelFormat(c.definition);
   return `${c.definition.preset ?? 'custom'} · ${ext.toUpperCase()}`;
 }
 
