@@ -1,4 +1,4 @@
-import { channelFormat } from '../../channels/presets.js';
+import { channelFormat } from '../../channels/output.js';
 import type { ChannelDefinition } from '../../channels/types.js';
 import type { FeedFetcher, FetchBucket, FetchSummary, Publication } from '../../store/publications.js';
 import { Badge } from '../ui.js';
@@ -36,7 +36,7 @@ export interface FetchStats {
   lastDelivery: FetchSummary | null;
 }
 
-/** The output as a person names it: the preset (or "custom") and the format its feed URL ends with. */
+/** The output as a person names it: the template (`preset`, or "custom") and the format its feed URL ends with. */
 export function outputText(c: Pick<ChannelView, 'definition' | 'feedUrl'>): string {
   const ext = /\.([a-z]+)$/.exec(c.feedUrl)?.[1] ?? channelFormat(c.definition);
   return `${c.definition.preset ?? 'custom'} · ${ext.toUpperCase()}`;

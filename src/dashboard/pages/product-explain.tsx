@@ -2,7 +2,8 @@ import type { ComponentChildren } from 'preact';
 import type { ChannelExplanation } from '../../channels/explain.js';
 // Runtime imports (pure functions, no Node API): the channel's output fields and where each
 // takes its value from, so the feed row can say which product field filled each column.
-import { type ResolvedField, resolveFields } from '../../channels/presets.js';
+import { resolveFields } from '../../channels/output.js';
+import type { ResolvedField } from '../../channels/templates/definition.js';
 import type { ChannelDefinition, FeedValue } from '../../channels/types.js';
 import type { ActionTrace, ConditionTrace, RuleTrace } from '../../rules/explain.js';
 import type { Publication } from '../../store/publications.js';
