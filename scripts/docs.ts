@@ -1,9 +1,10 @@
+import { CHANNEL_TEMPLATES } from '../src/channels/templates/index.js';
 import { ACTIONS } from '../src/rules/actions/index.js';
 import { buildRuleSetSchema } from '../src/rules/schema-document.js';
 
 /*
  * The files written from the registries (npm run docs:write): rules/schema.json from the
- * rule actions, and the README's tables between their `<!-- generated: name -->` and
+ * rule actions, and the README's tables (rule actions, channel templates) between their `<!-- generated: name -->` and
  * `<!-- /generated: name -->` markers. test/unit/docs.test.ts holds the committed files
  * equal to what these functions give.
  */
@@ -35,9 +36,21 @@ export function actionTable(): string {
   ].join('\n');
 }
 
+/** The README's table of channel templates (a channel's `preset`), one row per template. */
+export function channelTemplateTable(): string {
+  const rows = CHANNEL_TEMPLATES.map(
+    (t) => `| \`${t.name}\` | ${t.formats.map((f) => `\`${f}\``).join(', ')} | ${cell(t.description)} |`,
+  );
+  return [
+    '| `preset` | Formats (the first when `format` is left out) | Writes |',
+    '| --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
 /** The README's generated tables, by marker name. */
 export function readmeTables(): Record<string, string> {
-  return { actions: actionTable() };
+  return { actions: actionTable(), 'channel-templates': channelTemplateTable() };
 }
 
 /** The README with each generated table replaced by what the registries give now. */

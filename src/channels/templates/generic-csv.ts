@@ -3,7 +3,8 @@ import type { ChannelTemplate } from './definition.js';
 
 export const genericCsv: ChannelTemplate<'generic-csv'> = {
   name: 'generic-csv',
-  description: 'The canonical fields as CSV columns (or TSV, a delimiter apart).',
+  description:
+    'The canonical fields but manage_stock and status, as CSV columns (or TSV, a delimiter apart).',
   formats: ['csv', 'tsv'],
   fields: canonicalOutputFields,
 };

@@ -3,7 +3,7 @@ import type { ChannelTemplate } from './definition.js';
 
 export const genericXml: ChannelTemplate<'generic-xml'> = {
   name: 'generic-xml',
-  description: 'The canonical fields as elements of `<products><product>…`.',
+  description: 'The canonical fields but manage_stock and status, as elements of `<products><product>…`.',
   formats: ['xml'],
   xmlShape: 'products',
   fields: canonicalOutputFields,

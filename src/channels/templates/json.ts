@@ -3,7 +3,8 @@ import type { ChannelTemplate } from './definition.js';
 
 export const json: ChannelTemplate<'json'> = {
   name: 'json',
-  description: 'The canonical fields as the keys of one object per product, in a JSON array.',
+  description:
+    'The canonical fields but manage_stock and status, as the keys of one object per product, in a JSON array.',
   formats: ['json'],
   fields: canonicalOutputFields,
 };
