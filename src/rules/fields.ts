@@ -3,7 +3,7 @@ import { CANONICAL_FIELDS, FIELD_TYPES, type FieldType, isCanonicalField } from 
 /** The fact that holds the evaluation time as an ISO string; it cannot be written. */
 export const NOW_FACT = 'now';
 
-/** Canonical fields that hold numbers, and so accept percent, clamp, add and multiply. */
+/** Canonical fields that hold numbers, and so accept the numeric actions (percent, clamp…). */
 export const NUMERIC_FIELDS: ReadonlySet<string> = new Set(
   CANONICAL_FIELDS.filter((f) => FIELD_TYPES[f] === 'decimal' || FIELD_TYPES[f] === 'integer'),
 );

@@ -75,15 +75,8 @@ export interface FactReference {
 /** How `percent` rounds its result. */
 export type Rounding = 'down' | 'up' | 'nearest';
 
-export type { AddAction } from './actions/add.js';
-export type { ClampAction } from './actions/clamp.js';
-export type { ExcludeAction } from './actions/exclude.js';
-/** One action of a rule's `then`: one of the registry's (src/rules/actions/index.ts). */
+/** One action of a rule's `then`: one of the registry's (src/rules/actions/index.ts), each typed in its file. */
 export type { Action } from './actions/index.js';
-export type { KeepActiveAction } from './actions/keep-active.js';
-export type { MultiplyAction } from './actions/multiply.js';
-export type { PercentAction } from './actions/percent.js';
-export type { SetAction } from './actions/set.js';
 
 /**
  * A product as rules see and return it (the shape the store keeps): canonical fields and

@@ -6,10 +6,10 @@ import { ADDED_OPERATORS, DECORATORS, OPERATORS, type ValueKind } from './operat
 
 /*
  * What a rule set can say, read from the engine itself: the operators and decorators it
- * evaluates, the actions its schema accepts (with the schema's own descriptions), the
- * facts and the limits. The actions come from their registry (src/rules/actions/), with
- * their schemas' descriptions. The dashboard's help and GET /api/rule-engine show it, so the help
- * can never name an operator the engine does not know, or miss one it does.
+ * evaluates, the actions of its registry (src/rules/actions/, with their schemas' own
+ * descriptions), the facts and the limits. The dashboard's help and GET /api/rule-engine
+ * show it, so the help can never name an operator or action the engine does not know, or
+ * miss one it does.
  */
 
 /** One operator a fact condition can use. */
@@ -51,7 +51,7 @@ export interface ActionInfo {
 export interface FactInfo {
   name: string;
   type: FieldType | 'time';
-  /** Whether percent, clamp, add and multiply work on it. */
+  /** Whether the numeric actions (percent, clamp…: those marked numeric) work on it. */
   numeric: boolean;
 }
 
