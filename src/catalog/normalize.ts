@@ -14,8 +14,6 @@ import { readNumber } from './numbers.js';
 
 /** A JSON value as stored in a product's fields or attributes. */
 /** A JSON value: canonical fields are scalars; attributes of XML and JSON feeds may be lists or objects. */
-export type { FieldValue, NormalizedProduct } from '../model/product.js';
-
 export type NormalizeResult = { ok: true; product: NormalizedProduct } | { ok: false; issue: RowIssue };
 
 /** How the header was understood: which column feeds which field, and what is missing. */

@@ -1,8 +1,9 @@
 import { Ajv } from 'ajv';
 import { type DefinitionProblem, ID_PATTERN, schemaProblems } from '../catalog/definition.js';
 import { checkChannelFields } from './mapping.js';
-import { channelFormat, presetFormats } from './presets.js';
-import { CHANNEL_FORMATS, CHANNEL_PRESETS, type ChannelDefinition } from './types.js';
+import { channelFormat, templateFormats } from './output.js';
+import { CHANNEL_TEMPLATE_NAMES } from './templates/index.js';
+import { CHANNEL_FORMATS, type ChannelDefinition } from './types.js';
 
 /** The JSON Schema of a channel definition; also the API's input schema. */
 export const channelDefinitionSchema = {
@@ -16,7 +17,7 @@ export const channelDefinitionSchema = {
     name: { type: 'string', maxLength: 200 },
     catalog: { type: 'string', pattern: ID_PATTERN },
     format: { enum: [...CHANNEL_FORMATS] },
-    preset: { enum: [...CHANNEL_PRESETS] },
+    preset: { enum: [...CHANNEL_TEMPLATE_NAMES] },
     rules: { type: 'array', maxItems: 50, items: { type: 'string', pattern: ID_PATTERN } },
     fields: {
       type: 'object',
@@ -60,7 +61,7 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 const validateSchema = ajv.compile(channelDefinitionSchema);
 
 /**
- * Checks a value against the channel schema and what the schema cannot say (a preset's
+ * Checks a value against the channel schema and what the schema cannot say (a template's
  * format, the delimiter, output names the format can write). Whether the catalog and rule
  * sets exist is the store's check, at save time. Returns every problem, none if valid.
  */
@@ -75,11 +76,11 @@ export function validateChannelDefinition(value: unknown, file?: string): Defini
   const def = value as ChannelDefinition;
   const problems: DefinitionProblem[] = [];
   const format = channelFormat(def);
-  if (def.preset && !presetFormats(def.preset).includes(format)) {
+  if (def.preset && !templateFormats(def.preset).includes(format)) {
     problems.push({
       file,
       path: '$.format',
-      message: `the ${def.preset} preset writes ${presetFormats(def.preset).join(' or ')}, not ${format}`,
+      message: `the ${def.preset} preset writes ${templateFormats(def.preset).join(' or ')}, not ${format}`,
     });
   }
   if (def.options?.delimiter !== undefined) {

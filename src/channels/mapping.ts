@@ -1,13 +1,9 @@
 import { isCanonicalField } from '../model/fields.js';
 import { parseTemplate, type TemplateParts, templateText } from '../rules/template.js';
 import type { Product } from '../rules/types.js';
-import {
-  channelFormat,
-  formatMoney,
-  type ProductValue,
-  type ResolvedFieldSpec,
-  resolveFields,
-} from './presets.js';
+import { formatMoney } from './money.js';
+import { channelFormat, resolveFields } from './output.js';
+import type { ProductValue, ResolvedFieldSpec } from './templates/definition.js';
 import type { ChannelDefinition, FeedValue } from './types.js';
 import { xmlNameProblem } from './xml-names.js';
 

@@ -11,7 +11,7 @@ import {
 } from '../store/channels.js';
 import type { Queryable, Store } from '../store/types.js';
 import { validateChannelDefinition } from './definition.js';
-import { channelFormat } from './presets.js';
+import { channelFormat } from './output.js';
 import type { ChannelDefinition } from './types.js';
 
 /** A new feed token: 192 random bits, URL-safe (32 characters). */

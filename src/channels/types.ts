@@ -7,16 +7,14 @@
 export const CHANNEL_FORMATS = ['csv', 'tsv', 'xml', 'json'] as const;
 export type ChannelFormat = (typeof CHANNEL_FORMATS)[number];
 
-/** Starting sets of fields and serializer shapes a channel can build on. */
-export const CHANNEL_PRESETS = ['google-shopping', 'generic-csv', 'generic-xml', 'json'] as const;
-export type ChannelPreset = (typeof CHANNEL_PRESETS)[number];
+import type { ChannelTemplateName } from './templates/index.js';
 
 /**
  * One output field's value as written in a channel definition:
  * - a product field or attribute name (`"title"`, `"Variant SKU"`);
  * - a template with `{{field}}` placeholders (`"{{price}} {{currency}}"`);
  * - `{ "const": … }`, the same value for every item;
- * - `null`, to drop a field the preset would otherwise write.
+ * - `null`, to drop a field the template would otherwise write.
  */
 export type FieldSpec = string | { const: string | number | boolean | null } | null;
 
@@ -45,12 +43,13 @@ export interface ChannelDefinition {
   id: string;
   name?: string;
   catalog: string;
-  /** Left out: the preset's format (google-shopping and generic-xml: xml; json: json), else csv. */
+  /** Left out: the template's first format (google-shopping and generic-xml: xml; json: json), else csv. */
   format?: ChannelFormat;
-  preset?: ChannelPreset;
+  /** The channel template it builds on (templates/): its fields and the shape of its feed. */
+  preset?: ChannelTemplateName;
   /** Rule set ids, applied in this order. */
   rules?: string[];
-  /** Output field name → value; added to (or overriding) the preset's fields, in this order. */
+  /** Output field name → value; added to (or overriding) the template's fields, in this order. */
   fields?: Record<string, FieldSpec>;
   /** false freezes the feed: the last publication stays served, nothing is rebuilt. Default true. */
   enabled?: boolean;

@@ -174,11 +174,11 @@ class Generator {
           : '';
         return `${stats}ex = ${this.constant(a.exclusion)}; break main;`;
       }
-      case 'keep-active':
-        return this.write(
-          { field: 'status', canonical: true },
-          `F.status === "inactive" ? "active" : F.status`,
-        );
+      case 'update': {
+        const step = this.constant(a.step);
+        const read = this.fact({ name: a.target.field, steps: undefined });
+        return `w = ${step}(${read}); if (w !== undefined) { ${this.write(a.target, 'w')} }`;
+      }
     }
   }
 

@@ -1,5 +1,8 @@
-import type { FieldValue } from '../catalog/normalize.js';
-import { fromSkipReason, numericSkipReason } from './actions.js';
+import type { FieldValue } from '../model/product.js';
+import type { ActionName } from './actions/index.js';
+import { keepActive } from './actions/keep-active.js';
+import { numericSkipReason } from './actions/numeric.js';
+import { fromSkipReason } from './actions/set.js';
 import { INACTIVE_EXCLUSION } from './compile.js';
 import { resolveFactPath } from './fact-path.js';
 import { copyProduct, readFact } from './facts.js';
@@ -33,7 +36,8 @@ export interface ConditionTrace {
 /** One action as applied (or skipped) for one product. */
 export interface ActionTrace {
   path: string;
-  action: 'set' | 'percent' | 'clamp' | 'add' | 'multiply' | 'exclude' | 'keepActive';
+  /** The action's key (src/rules/actions/). */
+  action: ActionName;
   field?: string;
   before?: FieldValue;
   after?: FieldValue;
@@ -172,12 +176,12 @@ function write(s: TraceState, t: PlanTarget, n: FieldValue, trace: ActionTrace):
 export function traceAction(a: PlanAction, s: TraceState): ActionTrace {
   switch (a.kind) {
     case 'set-value': {
-      const trace: ActionTrace = { path: a.path, action: 'set', field: a.target.field, changed: false };
+      const trace: ActionTrace = { path: a.path, action: a.action, field: a.target.field, changed: false };
       write(s, a.target, a.value, trace);
       return trace;
     }
     case 'set-template': {
-      const trace: ActionTrace = { path: a.path, action: 'set', field: a.target.field, changed: false };
+      const trace: ActionTrace = { path: a.path, action: a.action, field: a.target.field, changed: false };
       let text = '';
       a.template.texts.forEach((t, i) => {
         text += t;
@@ -188,7 +192,7 @@ export function traceAction(a: PlanAction, s: TraceState): ActionTrace {
       return trace;
     }
     case 'set-from': {
-      const trace: ActionTrace = { path: a.path, action: 'set', field: a.target.field, changed: false };
+      const trace: ActionTrace = { path: a.path, action: a.action, field: a.target.field, changed: false };
       const source = readFact(s.fields, s.attributes, a.from, s.now);
       const n = a.coerce(source);
       if (n === undefined) {
@@ -208,18 +212,18 @@ export function traceAction(a: PlanAction, s: TraceState): ActionTrace {
       } else write(s, a.target, n, trace);
       return trace;
     }
-    case 'exclude':
-      return { path: a.path, action: 'exclude', changed: false, reason: a.exclusion.reason };
-    case 'keep-active': {
-      const trace: ActionTrace = { path: a.path, action: 'keepActive', field: 'status', changed: false };
-      const status = s.fields.status;
-      if (status === 'inactive') write(s, { field: 'status', canonical: true }, 'active', trace);
-      else {
-        if (status !== undefined) trace.before = status;
-        trace.skipped = 'the product is not inactive';
-      }
+    case 'update': {
+      const trace: ActionTrace = { path: a.path, action: a.action, field: a.target.field, changed: false };
+      const v = current(s, a.target);
+      const n = a.step(v);
+      if (n === undefined) {
+        if (v !== undefined) trace.before = v;
+        trace.skipped = a.skipReason(v);
+      } else write(s, a.target, n, trace);
       return trace;
     }
+    case 'exclude':
+      return { path: a.path, action: a.action, changed: false, reason: a.exclusion.reason };
   }
 }
 
@@ -301,8 +305,8 @@ export function explainPlan(plan: Plan, product: Product, at: Date): Explanation
 function summarize(ex: Exclusion | undefined, rules: RuleTrace[]): string {
   if (ex?.rule)
     return `not in the feed: excluded by rule "${ex.rule}" of rule set "${ex.ruleSet}" (${ex.reason})`;
-  if (ex) return 'not in the feed: its status is inactive and no keepActive rule applied';
-  const kept = rules.find((r) => r.actions?.some((a) => a.action === 'keepActive' && a.changed));
+  if (ex) return `not in the feed: its status is inactive and no ${keepActive.name} rule applied`;
+  const kept = rules.find((r) => r.actions?.some((a) => a.action === keepActive.name && a.changed));
   return kept
     ? `in the feed, kept active by rule "${kept.rule}" of rule set "${kept.ruleSet}" although its status is inactive`
     : 'in the feed';

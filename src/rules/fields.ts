@@ -3,7 +3,7 @@ import { CANONICAL_FIELDS, FIELD_TYPES, type FieldType, isCanonicalField } from 
 /** The fact that holds the evaluation time as an ISO string; it cannot be written. */
 export const NOW_FACT = 'now';
 
-/** Canonical fields that hold numbers, and so accept percent, clamp, add and multiply. */
+/** Canonical fields that hold numbers, and so accept the numeric actions (percent, clamp…). */
 export const NUMERIC_FIELDS: ReadonlySet<string> = new Set(
   CANONICAL_FIELDS.filter((f) => FIELD_TYPES[f] === 'decimal' || FIELD_TYPES[f] === 'integer'),
 );
@@ -11,6 +11,11 @@ export const NUMERIC_FIELDS: ReadonlySet<string> = new Set(
 /** The type of a canonical field, or undefined for an attribute name. */
 export function canonicalType(name: string): FieldType | undefined {
   return isCanonicalField(name) ? FIELD_TYPES[name] : undefined;
+}
+
+/** A field type in words, for messages: "an integer field", "the status field", "a text field". */
+export function fieldTypeName(type: string): string {
+  return type === 'integer' ? 'an integer field' : type === 'status' ? 'the status field' : `a ${type} field`;
 }
 
 /**

@@ -1,10 +1,11 @@
-import type { FieldValue } from '../catalog/normalize.js';
 import { isCanonicalField } from '../model/fields.js';
-import { arithmeticStep, clampStep, fromCoercion, type NumericStep, percentStep } from './actions.js';
+import type { FieldValue } from '../model/product.js';
+import { type ActionName, actionOf } from './actions/index.js';
+import type { NumericStep } from './actions/numeric.js';
 import { parseFactPath } from './fact-path.js';
 import { isFactReference } from './facts.js';
 import { type OperatorTest, operatorTest, type ParsedOperator, parseOperator } from './operators.js';
-import { parseTemplate, type TemplateParts } from './template.js';
+import type { TemplateParts } from './template.js';
 import type { Condition, Exclusion, FactCondition, Rule, RuleSet } from './types.js';
 import { type ResolvedWindow, resolveWindow } from './window.js';
 
@@ -50,26 +51,41 @@ export interface PlanTarget {
   canonical: boolean;
 }
 
-/** One action, ready to apply. */
+/**
+ * One action, ready to apply: the steps every action of the registry (src/rules/actions/)
+ * plans to, and the only ones the compiled evaluator and explain know. `action` is the key
+ * of the action planned, for explain.
+ */
 export type PlanAction =
-  | { kind: 'set-value'; path: string; target: PlanTarget; value: FieldValue }
-  | { kind: 'set-template'; path: string; target: PlanTarget; template: TemplateParts }
+  | { kind: 'set-value'; action: ActionName; path: string; target: PlanTarget; value: FieldValue }
+  | { kind: 'set-template'; action: ActionName; path: string; target: PlanTarget; template: TemplateParts }
   | {
       kind: 'set-from';
+      action: ActionName;
       path: string;
       target: PlanTarget;
       from: string;
       coerce: (v: unknown) => FieldValue | undefined;
     }
   | {
+      /** The field's new value computed from its value, when that is a finite number. */
       kind: 'numeric';
-      action: 'percent' | 'clamp' | 'add' | 'multiply';
+      action: ActionName;
       path: string;
       target: PlanTarget;
       step: NumericStep;
     }
-  | { kind: 'exclude'; path: string; exclusion: Exclusion }
-  | { kind: 'keep-active'; path: string };
+  | {
+      /** The field's new value computed from its value (undefined: missing), or undefined to leave it. */
+      kind: 'update';
+      action: ActionName;
+      path: string;
+      target: PlanTarget;
+      step: (current: FieldValue | undefined) => FieldValue | undefined;
+      /** Why the field was left as it was, for explain. */
+      skipReason: (current: FieldValue | undefined) => string;
+    }
+  | { kind: 'exclude'; action: ActionName; path: string; exclusion: Exclusion };
 
 /** One rule in channel order. */
 export interface PlanRule {
@@ -177,40 +193,7 @@ function planAction(
   path: string,
   noteFact: (name: string) => void,
 ): PlanAction {
-  if ('set' in a) {
-    if ('value' in a) return { kind: 'set-value', path, target: target(a.set), value: a.value };
-    if ('template' in a) {
-      const template = parseTemplate(a.template);
-      template.fields.forEach(noteFact);
-      return { kind: 'set-template', path, target: target(a.set), template };
-    }
-    noteFact(a.from);
-    return { kind: 'set-from', path, target: target(a.set), from: a.from, coerce: fromCoercion(a.set) };
-  }
-  if ('percent' in a) {
-    const step = percentStep(a.percent, a.value, a.rounding, a.decimals);
-    return { kind: 'numeric', action: 'percent', path, target: target(a.percent), step };
-  }
-  if ('clamp' in a) {
-    return {
-      kind: 'numeric',
-      action: 'clamp',
-      path,
-      target: target(a.clamp),
-      step: clampStep(a.clamp, a.min, a.max),
-    };
-  }
-  if ('add' in a) {
-    const step = arithmeticStep(a.add, 'add', a.value, a.round);
-    return { kind: 'numeric', action: 'add', path, target: target(a.add), step };
-  }
-  if ('multiply' in a) {
-    const step = arithmeticStep(a.multiply, 'multiply', a.value, a.round);
-    return { kind: 'numeric', action: 'multiply', path, target: target(a.multiply), step };
-  }
-  if ('exclude' in a) {
-    const reason = a.reason ?? rule.description ?? `excluded by rule ${rule.id}`;
-    return { kind: 'exclude', path, exclusion: Object.freeze({ ruleSet, rule: rule.id, reason }) };
-  }
-  return { kind: 'keep-active', path };
+  const definition = actionOf(a);
+  if (!definition) throw new Error(`unknown action at ${path}`);
+  return definition.plan(a, { ruleSet, rule, path, target, noteFact });
 }

@@ -1,4 +1,4 @@
-import type { FieldValue } from '../catalog/normalize.js';
+import type { FieldValue } from '../model/product.js';
 import type { CompiledPlan, RuleCounters } from './compile.js';
 import { explainPlan } from './explain.js';
 import type { Plan } from './plan.js';

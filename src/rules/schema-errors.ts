@@ -1,6 +1,8 @@
 import type { ErrorObject } from 'ajv';
+import { ACTION_NAMES, ACTIONS, type ActionDefinition } from './actions/index.js';
 import { propertyPath } from './problems.js';
 import { RULE_SET_SCHEMA, schemaErrors } from './schema.js';
+import { actionDefinitionName } from './schema-document.js';
 import type { RuleProblem } from './types.js';
 
 /*
@@ -11,7 +13,10 @@ import type { RuleProblem } from './types.js';
  */
 
 const defs = RULE_SET_SCHEMA.definitions as Record<string, object>;
-const ACTION_KEYS = ['set', 'percent', 'clamp', 'add', 'multiply', 'exclude', 'keepActive'];
+/** The action whose schema definition an error's parent schema is. */
+const ACTION_OF_SCHEMA = new Map<unknown, ActionDefinition>(
+  ACTIONS.map((a) => [defs[actionDefinitionName(a.name)], a]),
+);
 
 /** The schema faults of a value, as problems; none when it matches rules/schema.json. */
 export function schemaProblems(value: unknown, file: string | undefined): RuleProblem[] {
@@ -44,18 +49,21 @@ function describeError(e: ErrorObject, root: unknown): { path: string; message: 
         const keys = data && typeof data === 'object' ? Object.keys(data) : [];
         return {
           path,
-          message: `unknown action${keys.length ? ` (keys: ${keys.join(', ')})` : ''}: an action is one of ${ACTION_KEYS.join(', ')}`,
+          message: `unknown action${keys.length ? ` (keys: ${keys.join(', ')})` : ''}: an action is one of ${ACTION_NAMES.join(', ')}`,
         };
       }
       break;
-    case 'oneOf':
-      if (parent === defs.setAction)
-        return { path, message: 'set needs exactly one of value, template or from' };
+    case 'oneOf': {
+      const message = ACTION_OF_SCHEMA.get(parent)?.schemaMessages?.oneOf;
+      if (message) return { path, message };
       break;
-    case 'anyOf':
-      if (parent === defs.clampAction) return { path, message: 'clamp needs min, max or both' };
+    }
+    case 'anyOf': {
+      const message = ACTION_OF_SCHEMA.get(parent)?.schemaMessages?.anyOf;
+      if (message) return { path, message };
       if (parent === defs.window) return { path, message: 'a window needs start, end or both' };
       break;
+    }
     case 'required': {
       if (parent === defs.booleanRoot) {
         return {
@@ -65,12 +73,8 @@ function describeError(e: ErrorObject, root: unknown): { path: string; message: 
         };
       }
       const missing = String(e.params.missingProperty);
-      if (missing === 'rounding') {
-        return {
-          path: `${path}.rounding`,
-          message: 'is required: percent needs rounding "down", "up" or "nearest"',
-        };
-      }
+      const message = ACTION_OF_SCHEMA.get(parent)?.schemaMessages?.required?.[missing];
+      if (message) return { path: propertyPath(path, missing), message };
       return { path: propertyPath(path, missing), message: 'is required' };
     }
     case 'additionalProperties':

@@ -1,8 +1,11 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import ruleSetSchema from '../../rules/schema.json' with { type: 'json' };
+import { buildRuleSetSchema } from './schema-document.js';
 
-/** The JSON Schema of a rule set (`rules/schema.json`, draft-07), as an object. */
-export const RULE_SET_SCHEMA: Readonly<Record<string, unknown>> = ruleSetSchema;
+/**
+ * The JSON Schema of a rule set (draft-07), as an object: built from the action registry
+ * (schema-document.ts); `rules/schema.json` is the same written out for editors.
+ */
+export const RULE_SET_SCHEMA: Readonly<Record<string, unknown>> = buildRuleSetSchema();
 
 let compiled: ValidateFunction | undefined;
 
@@ -19,7 +22,7 @@ function validator(): ValidateFunction {
     // strictRequired (which wants it under `properties` of the same schema) is off.
     // VS Code's completion snippets: an annotation for editors, nothing to check.
     ajv.addKeyword({ keyword: 'defaultSnippets', schemaType: 'array' });
-    compiled = ajv.compile(ruleSetSchema);
+    compiled = ajv.compile(RULE_SET_SCHEMA);
   }
   return compiled;
 }

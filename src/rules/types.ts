@@ -1,4 +1,5 @@
-import type { FieldValue } from '../catalog/normalize.js';
+import type { FieldValue } from '../model/product.js';
+import type { Action } from './actions/index.js';
 
 /**
  * A rule set as written in `rules/*.json` or sent to the API (SPEC §2). Its JSON Schema is
@@ -74,62 +75,8 @@ export interface FactReference {
 /** How `percent` rounds its result. */
 export type Rounding = 'down' | 'up' | 'nearest';
 
-/** `set`: give a field a value, a `{{field}}` template, or another field's value. */
-export type SetAction =
-  | { set: string; value: FieldValue }
-  | { set: string; template: string }
-  | { set: string; from: string };
-
-/** `percent`: keep `value` % of a numeric field. */
-export interface PercentAction {
-  percent: string;
-  value: number;
-  rounding: Rounding;
-  /** Decimals kept after rounding: 0 on quantity (always), 2 by default on other fields. */
-  decimals?: number;
-}
-
-/** `clamp`: keep a numeric field within [min, max]. */
-export interface ClampAction {
-  clamp: string;
-  min?: number;
-  max?: number;
-}
-
-/** `add`: add a number to a numeric field (optionally rounded to `round` decimals). */
-export interface AddAction {
-  add: string;
-  value: number;
-  round?: number;
-}
-
-/** `multiply`: multiply a numeric field (optionally rounded to `round` decimals). */
-export interface MultiplyAction {
-  multiply: string;
-  value: number;
-  round?: number;
-}
-
-/** `exclude`: leave the product out of the feed, recording the rule (and reason). */
-export interface ExcludeAction {
-  exclude: true;
-  reason?: string;
-}
-
-/** `keepActive`: an inactive product stays in the feed as active. */
-export interface KeepActiveAction {
-  keepActive: true;
-}
-
-/** One action of a rule's `then`. */
-export type Action =
-  | SetAction
-  | PercentAction
-  | ClampAction
-  | AddAction
-  | MultiplyAction
-  | ExcludeAction
-  | KeepActiveAction;
+/** One action of a rule's `then`: one of the registry's (src/rules/actions/index.ts), each typed in its file. */
+export type { Action } from './actions/index.js';
 
 /**
  * A product as rules see and return it (the shape the store keeps): canonical fields and

@@ -1,11 +1,11 @@
-import { MAX_QUANTITY } from '../model/fields.js';
+import type { ActionChecks, ActionDefinition } from './actions/definition.js';
+import { actionOf } from './actions/index.js';
 import { isFactReference } from './facts.js';
-import { canonicalType, misspeltCanonical, NOW_FACT, NUMERIC_FIELDS } from './fields.js';
+import { canonicalType, fieldTypeName, misspeltCanonical, NOW_FACT, NUMERIC_FIELDS } from './fields.js';
 import { HARD_DEPTH_LIMIT, RULE_LIMITS } from './limits.js';
 import { operatorProblem } from './operators.js';
 import { propertyPath } from './problems.js';
 import { schemaProblems } from './schema-errors.js';
-import { parseTemplate } from './template.js';
 import type { Condition, FactCondition, Rule, RuleProblem } from './types.js';
 import { isValidTimeZone, parseLocalTime, resolveWindow } from './window.js';
 
@@ -138,24 +138,21 @@ class RuleChecker {
     if (then.length > RULE_LIMITS.actions) {
       this.add(`${this.base}.then`, `${then.length} actions, more than the limit of ${RULE_LIMITS.actions}`);
     }
+    const checks: ActionChecks = {
+      add: (path, message) => this.add(path, message),
+      target: (name, path) => this.target(name, path),
+      numericTarget: (name, path, action) => this.numericTarget(name, path, action),
+      factName: (name, path) => this.factName(name, path),
+    };
+    let previous: ActionDefinition | undefined;
     then.forEach((action, i) => {
       const path = `${this.base}.then[${i}]`;
-      if (i > 0 && 'exclude' in (then[i - 1] as object)) {
-        this.add(path, 'comes after an exclude in the same rule, so it would never apply');
+      if (previous?.final) {
+        this.add(path, `comes after an ${previous.name} in the same rule, so it would never apply`);
       }
-      if ('set' in action) this.setAction(action, path);
-      else if ('percent' in action) {
-        this.numericTarget(action.percent, `${path}.percent`, 'percent');
-        if (action.percent === 'quantity' && action.decimals !== undefined && action.decimals !== 0) {
-          this.add(`${path}.decimals`, 'quantity is a whole number: leave decimals out');
-        }
-      } else if ('clamp' in action) {
-        this.numericTarget(action.clamp, `${path}.clamp`, 'clamp');
-        if (action.min !== undefined && action.max !== undefined && action.min > action.max) {
-          this.add(`${path}.min`, `min ${action.min} is greater than max ${action.max}`);
-        }
-      } else if ('add' in action) this.numericTarget(action.add, `${path}.add`, 'add');
-      else if ('multiply' in action) this.numericTarget(action.multiply, `${path}.multiply`, 'multiply');
+      const definition = actionOf(action);
+      definition?.check?.(action, path, checks);
+      previous = definition;
     });
   }
 
@@ -182,27 +179,8 @@ class RuleChecker {
     if (type !== undefined && !NUMERIC_FIELDS.has(name)) {
       this.add(
         path,
-        `${action} works on numbers; "${name}" is ${typeName(type)} (numeric fields: ${[...NUMERIC_FIELDS].join(', ')}, or a numeric source column)`,
+        `${action} works on numbers; "${name}" is ${fieldTypeName(type)} (numeric fields: ${[...NUMERIC_FIELDS].join(', ')}, or a numeric source column)`,
       );
-    }
-  }
-
-  private setAction(action: Rule['then'][number] & { set: string }, path: string): void {
-    if (!this.target(action.set, `${path}.set`)) return;
-    const type = canonicalType(action.set);
-    if ('value' in action) {
-      const problem = setValueProblem(action.set, type, action.value);
-      if (problem) this.add(`${path}.value`, problem);
-    } else if ('template' in action) {
-      if (type !== undefined && type !== 'text') {
-        this.add(`${path}.template`, `a template gives text, and "${action.set}" is ${typeName(type)}`);
-      }
-      for (const field of parseTemplate(action.template).fields) {
-        if (field === '') this.add(`${path}.template`, 'an empty {{}} placeholder');
-        else this.factName(field, `${path}.template`);
-      }
-    } else if ('from' in action) {
-      this.factName(action.from, `${path}.from`);
     }
   }
 
@@ -228,31 +206,6 @@ class RuleChecker {
         this.add(`${path}.end`, `the window ends (${w.end}) before or when it starts (${w.start})`);
       }
     }
-  }
-}
-
-function typeName(type: string): string {
-  return type === 'integer' ? 'an integer field' : type === 'status' ? 'the status field' : `a ${type} field`;
-}
-
-function setValueProblem(field: string, type: string | undefined, v: unknown): string | undefined {
-  switch (type) {
-    case undefined:
-      return undefined;
-    case 'integer':
-      return v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_QUANTITY)
-        ? undefined
-        : `${field} must be a whole number from 0 to ${MAX_QUANTITY.toLocaleString('en-US')} (or null: stock not managed)`;
-    case 'decimal':
-      return v === null || typeof v === 'number' ? undefined : `${field} must be a number or null`;
-    case 'boolean':
-      return typeof v === 'boolean' ? undefined : `${field} must be true or false`;
-    case 'status':
-      return v === 'active' || v === 'inactive' ? undefined : `${field} must be "active" or "inactive"`;
-    default:
-      return v === null || typeof v === 'string'
-        ? undefined
-        : `${field} is text: write the value as a string`;
   }
 }
 

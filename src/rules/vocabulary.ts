@@ -1,14 +1,15 @@
 import { CANONICAL_FIELDS, FIELD_TYPES, type FieldType } from '../model/fields.js';
+import { ACTIONS } from './actions/index.js';
 import { NOW_FACT, NUMERIC_FIELDS } from './fields.js';
 import { RULE_LIMITS } from './limits.js';
 import { ADDED_OPERATORS, DECORATORS, OPERATORS, type ValueKind } from './operators.js';
-import { RULE_SET_SCHEMA } from './schema.js';
 
 /*
  * What a rule set can say, read from the engine itself: the operators and decorators it
- * evaluates, the actions its schema accepts (with the schema's own descriptions), the
- * facts and the limits. The dashboard's help and GET /api/rule-engine show it, so the help
- * can never name an operator the engine does not know, or miss one it does.
+ * evaluates, the actions of its registry (src/rules/actions/, with their schemas' own
+ * descriptions), the facts and the limits. The dashboard's help and GET /api/rule-engine
+ * show it, so the help can never name an operator or action the engine does not know, or
+ * miss one it does.
  */
 
 /** One operator a fact condition can use. */
@@ -39,6 +40,8 @@ export interface ActionInfo {
   /** The key that names the action (`set`, `percent`…). */
   name: string;
   description: string;
+  /** Whether it works on a numeric field (the facts marked numeric, or a numeric source column). */
+  numeric: boolean;
   properties: ActionPropertyInfo[];
   /** A minimal example, valid as written. */
   example: Record<string, unknown>;
@@ -48,7 +51,7 @@ export interface ActionInfo {
 export interface FactInfo {
   name: string;
   type: FieldType | 'time';
-  /** Whether percent, clamp, add and multiply work on it. */
+  /** Whether the numeric actions (percent, clamp…: those marked numeric) work on it. */
   numeric: boolean;
 }
 
@@ -90,42 +93,19 @@ const DECORATOR_TEXT: Record<string, string> = {
   not: 'the opposite of the operator',
 };
 
-const EXAMPLES: Record<string, Record<string, unknown>> = {
-  set: { set: 'availability', value: 'out of stock' },
-  percent: { percent: 'quantity', value: 80, rounding: 'down' },
-  clamp: { clamp: 'quantity', min: 0, max: 10 },
-  add: { add: 'price', value: 2.5 },
-  multiply: { multiply: 'price', value: 1.2, round: 2 },
-  exclude: { exclude: true, reason: 'not sold on this channel' },
-  keepActive: { keepActive: true },
-};
-
-interface SchemaNode {
-  description?: string;
-  required?: string[];
-  properties?: Record<string, { description?: string }>;
-}
-
-/** The actions of rules/schema.json, in its order: every `…Action` definition but the catch-all. */
-function schemaActions(): ActionInfo[] {
-  const defs = RULE_SET_SCHEMA.definitions as Record<string, SchemaNode>;
-  const out: ActionInfo[] = [];
-  for (const [name, def] of Object.entries(defs)) {
-    if (!name.endsWith('Action') || name === 'unknownAction' || !def.properties) continue;
-    const key = def.required?.[0];
-    if (key === undefined) continue;
-    out.push({
-      name: key,
-      description: def.description ?? '',
-      properties: Object.entries(def.properties).map(([p, s]) => ({
-        name: p,
-        required: def.required?.includes(p) ?? false,
-        description: s.description ?? '',
-      })),
-      example: EXAMPLES[key] ?? { [key]: '…' },
-    });
-  }
-  return out;
+/** The registry's actions, as the help shows them: each property with its schema's description. */
+function actionInfos(): ActionInfo[] {
+  return ACTIONS.map((a) => ({
+    name: a.name,
+    description: a.schema.description,
+    numeric: a.numeric,
+    properties: Object.entries(a.schema.properties).map(([p, s]) => ({
+      name: p,
+      required: a.schema.required.includes(p),
+      description: s.description,
+    })),
+    example: a.example,
+  }));
 }
 
 /** What the rule engine knows, for help pages and editors. */
@@ -139,7 +119,7 @@ export function ruleVocabulary(): RuleVocabulary {
       description: OPERATOR_TEXT[name] ?? '',
     })),
     decorators: Object.keys(DECORATORS).map((name) => ({ name, description: DECORATOR_TEXT[name] ?? '' })),
-    actions: schemaActions(),
+    actions: actionInfos(),
     facts: [
       ...CANONICAL_FIELDS.map((name) => ({
         name,

@@ -10,7 +10,8 @@ import {
   type SkippedRow,
 } from '../../src/catalog/dialects/index.js';
 import { MAX_WOO_PARENT_IDS } from '../../src/catalog/dialects/woocommerce.js';
-import { createNormalizer, type NormalizedProduct, planHeader } from '../../src/catalog/normalize.js';
+import { createNormalizer, planHeader } from '../../src/catalog/normalize.js';
+import type { NormalizedProduct } from '../../src/model/product.js';
 import { parseCsv } from '../../src/parse/csv.js';
 import type { RowIssue } from '../../src/parse/types.js';
 import { SAMPLES } from '../helpers/samples.js';

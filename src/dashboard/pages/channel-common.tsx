@@ -1,3 +1,4 @@
+import { channelFormat } from '../../channels/output.js';
 import type { ChannelDefinition } from '../../channels/types.js';
 import type { FeedFetcher, FetchBucket, FetchSummary } from '../../store/fetches.js';
 import type { Publication } from '../../store/publications.js';
@@ -36,9 +37,9 @@ export interface FetchStats {
   lastDelivery: FetchSummary | null;
 }
 
-/** The output as a person names it: the preset (or "custom") and the format its feed URL ends with. */
+/** The output as a person names it: the template (`preset`, or "custom") and the format its feed URL ends with. */
 export function outputText(c: Pick<ChannelView, 'definition' | 'feedUrl'>): string {
-  const ext = /\.([a-z]+)$/.exec(c.feedUrl)?.[1] ?? c.definition.format ?? '';
+  const ext = /\.([a-z]+)$/.exec(c.feedUrl)?.[1] ?? channelFormat(c.definition);
   return `${c.definition.preset ?? 'custom'} · ${ext.toUpperCase()}`;
 }
 

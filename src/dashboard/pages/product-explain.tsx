@@ -2,12 +2,14 @@ import type { ComponentChildren } from 'preact';
 import type { ChannelExplanation } from '../../channels/explain.js';
 // Runtime imports (pure functions, no Node API): the channel's output fields and where each
 // takes its value from, so the feed row can say which product field filled each column.
-import { type ResolvedField, resolveFields } from '../../channels/presets.js';
+import { resolveFields } from '../../channels/output.js';
+import type { ResolvedField } from '../../channels/templates/definition.js';
 import type { ChannelDefinition, FeedValue } from '../../channels/types.js';
 import type { ActionTrace, ConditionTrace, RuleTrace } from '../../rules/explain.js';
 import type { Publication } from '../../store/publications.js';
 import { href } from '../router.js';
 import { Badge, clip, fmtRelative, showValue, Table, Time } from '../ui.js';
+import { feedRowWording } from './feed-row.js';
 
 /** A channel as GET /api/channels answers it. */
 export interface ChannelView {
@@ -440,7 +442,7 @@ function FeedRowTable(props: {
   }
   const sources = new Map(props.fields.map((f) => [f.name, f]));
   const rows = Object.entries(props.row).map(([name, value]) => ({ name, value, source: sources.get(name) }));
-  const format = props.channel.definition.format ?? props.channel.definition.preset ?? 'csv';
+  const wording = feedRowWording(props.channel.definition);
   return (
     <>
       <Table
@@ -464,10 +466,8 @@ function FeedRowTable(props: {
         ]}
       />
       <p class="muted small">
-        Empty values are left out of the item (
-        {format === 'csv' || format === 'tsv' ? 'an empty cell' : 'no element'}
-        ); lists are {format === 'csv' || format === 'tsv' ? 'comma-joined in one cell' : 'repeated elements'}
-        .
+        Empty values are left out of the item ({wording.empty}
+        ); lists are {wording.lists}.
       </p>
     </>
   );

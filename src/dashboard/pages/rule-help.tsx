@@ -3,7 +3,8 @@ import type { RuleVocabulary } from '../../rules/vocabulary.js';
 import { Card, CopyButton, fmtNumber, Loaded, useApi } from '../ui.js';
 
 // The rule editor's help: what the engine knows, as GET /api/rule-engine reads it from the
-// engine and rules/schema.json, so it cannot drift from what validation accepts.
+// engine and its action registry (src/rules/actions/), so it cannot drift from what
+// validation accepts.
 
 const VALUE_TEXT: Record<string, string> = {
   primitive: 'a string, number, true/false or null',
@@ -111,7 +112,12 @@ export function RuleHelp() {
                 ))}
               </p>
               <p class="muted">
-                Numeric actions (percent, clamp, add, multiply) work on{' '}
+                Numeric actions (
+                {v.actions
+                  .filter((a) => a.numeric)
+                  .map((a) => a.name)
+                  .join(', ')}
+                ) work on{' '}
                 {v.facts
                   .filter((f) => f.numeric)
                   .map((f) => f.name)

@@ -10,6 +10,7 @@ import {
   parseTree,
   printParseErrorCode,
 } from 'jsonc-parser';
+import { ACTION_NAMES } from '../../rules/actions/index.js';
 import { propertyPath } from '../../rules/problems.js';
 
 // The rule editor's JSON: where each JSON path sits in the text (so a problem at
@@ -170,13 +171,8 @@ const KEY_ORDER = [
   'description',
   'fact',
   'operator',
-  'set',
-  'percent',
-  'clamp',
-  'add',
-  'multiply',
-  'exclude',
-  'keepActive',
+  // An action's key first, then its properties.
+  ...ACTION_NAMES,
   'value',
   'template',
   'from',

@@ -16,7 +16,7 @@ const beforeAfter = {
 
 const vocabularySchema = {
   type: 'object',
-  description: 'What rule sets can use, read from the engine and rules/schema.json.',
+  description: 'What rule sets can use, read from the engine and its action registry (as rules/schema.json).',
   properties: {
     operators: {
       type: 'array',
@@ -50,6 +50,7 @@ const vocabularySchema = {
         properties: {
           name: text,
           description: text,
+          numeric: { type: 'boolean', description: 'whether it works on a numeric field' },
           properties: {
             type: 'array',
             items: {
@@ -60,7 +61,7 @@ const vocabularySchema = {
           },
           example: { type: 'object', additionalProperties: true, description: 'a valid action' },
         },
-        required: ['name', 'description', 'properties', 'example'],
+        required: ['name', 'description', 'numeric', 'properties', 'example'],
       },
     },
     facts: {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import { compileMapping } from '../../channels/mapping.js';
-import { channelFormat } from '../../channels/presets.js';
+import { channelFormat } from '../../channels/output.js';
 import { AppError } from '../../errors.js';
 import { reportOperation } from '../../metrics.js';
 import { compileRuleSets } from '../../rules/engine.js';

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { compileMapping } from '../../channels/mapping.js';
-import { channelFormat } from '../../channels/presets.js';
+import { channelFormat } from '../../channels/output.js';
 import type { ChannelDefinition } from '../../channels/types.js';
 import { compileRuleSets } from '../../rules/engine.js';
 import type { RuleSet } from '../../rules/types.js';

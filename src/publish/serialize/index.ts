@@ -1,5 +1,5 @@
 import { isUsableDelimiter } from '../../channels/mapping.js';
-import { channelFormat, xmlShape } from '../../channels/presets.js';
+import { channelFormat, xmlShape } from '../../channels/output.js';
 import type { ChannelDefinition, FeedValue } from '../../channels/types.js';
 import { createCsvSerializer } from './csv.js';
 import { createJsonSerializer } from './json.js';

@@ -1,4 +1,4 @@
-import type { XmlShape } from '../../channels/presets.js';
+import type { XmlShape } from '../../channels/templates/definition.js';
 import type { FeedValue } from '../../channels/types.js';
 import { GOOGLE_NAMESPACE, sanitizeElementName } from '../../channels/xml-names.js';
 import type { FeedSerializer } from './index.js';

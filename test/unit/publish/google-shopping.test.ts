@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { googleAvailabilityOf } from '../../../src/channels/presets.js';
+import { googleAvailabilityOf } from '../../../src/channels/templates/google-shopping.js';
 import { buildFeed, channel, product, readXml, xmlItems } from './helpers.js';
 
 const GOOGLE_NS = 'http://base.google.com/ns/1.0';

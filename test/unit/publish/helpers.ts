@@ -1,8 +1,8 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { expect } from 'vitest';
-import type { FieldValue } from '../../../src/catalog/normalize.js';
 import { compileMapping } from '../../../src/channels/mapping.js';
 import type { ChannelDefinition, FeedValue } from '../../../src/channels/types.js';
+import type { FieldValue } from '../../../src/model/product.js';
 import { createSerializer } from '../../../src/publish/serialize/index.js';
 import type { Product } from '../../../src/rules/types.js';
 

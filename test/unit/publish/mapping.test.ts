@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkChannelFields, compileMapping } from '../../../src/channels/mapping.js';
-import { channelFormat, formatMoney } from '../../../src/channels/presets.js';
+import { formatMoney } from '../../../src/channels/money.js';
+import { channelFormat } from '../../../src/channels/output.js';
 import { channel, product } from './helpers.js';
 
 describe('channel format', () => {

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noThenProperty: a rule's actions are its "then" (SPEC §2), not a thenable.
 import { describe, expect, it } from 'vitest';
-import { roundTo } from '../../../src/rules/actions.js';
+import { roundTo } from '../../../src/rules/actions/numeric.js';
 import { compileRuleSets } from '../../../src/rules/engine.js';
 import type { Action, Condition, Product, RuleSet } from '../../../src/rules/types.js';
 import { product } from './samples.js';

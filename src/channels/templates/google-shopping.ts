@@ -1,121 +1,29 @@
-import type { FieldValue } from '../catalog/normalize.js';
-import { CANONICAL_FIELDS, type CanonicalField, googleName } from '../model/fields.js';
-import { parseTemplate, type TemplateParts } from '../rules/template.js';
-import type { Product } from '../rules/types.js';
-import type {
-  ChannelDefinition,
-  ChannelFormat,
-  ChannelOptions,
-  ChannelPreset,
-  FeedValue,
-  FieldSpec,
-} from './types.js';
-
-/**
- * Channel presets (SPEC §2 `preset`): a starting set of ordered output fields and the shape
- * of the serialized feed. A channel's own `fields` are laid over the preset's: same name
- * overrides in place, `null` removes, a new name is added at the end.
- */
-
-/**
- * One output field, ready to compile:
- * - `field`: a product field or attribute by name;
- * - `template`: `{{field}}` placeholders between literal texts;
- * - `const`: the same value for every item;
- * - `computed`: a preset's own derivation (Google's availability and prices), which JSON
- *   cannot express; `compile` is called once per build with the channel's options.
- */
-export type ResolvedFieldSpec =
-  | { kind: 'field'; field: string }
-  | { kind: 'template'; template: TemplateParts }
-  | { kind: 'const'; value: string | number | boolean | null }
-  | { kind: 'computed'; description: string; compile: (options: ChannelOptions) => ProductValue };
-
-/** Computes one output value of a product. */
-export type ProductValue = (product: Product) => FeedValue;
-
-/** One output field: its name (CSV column, XML element, JSON key) and where its value comes from. */
-export interface ResolvedField {
-  name: string;
-  spec: ResolvedFieldSpec;
-}
-
-/** How an XML feed is laid out: Google's RSS 2.0, or `<products><product>…</product></products>`. */
-export type XmlShape = 'google-rss' | 'products';
-
-const PRESET_FORMATS: Record<ChannelPreset, ChannelFormat> = {
-  'google-shopping': 'xml',
-  'generic-csv': 'csv',
-  'generic-xml': 'xml',
-  json: 'json',
-};
-
-/** The formats a preset can write: its own, and TSV for the CSV preset (a delimiter apart). */
-export function presetFormats(preset: ChannelPreset): ChannelFormat[] {
-  const own = PRESET_FORMATS[preset];
-  return own === 'csv' ? ['csv', 'tsv'] : [own];
-}
-
-/** The channel's output format: its own `format`, else its preset's, else csv. */
-export function channelFormat(def: ChannelDefinition): ChannelFormat {
-  return def.format ?? (def.preset ? PRESET_FORMATS[def.preset] : 'csv');
-}
-
-/** The XML layout of a channel whose format is xml: Google's RSS for google-shopping. */
-export function xmlShape(def: ChannelDefinition): XmlShape {
-  return def.preset === 'google-shopping' ? 'google-rss' : 'products';
-}
-
-/**
- * The channel's output fields in order: the preset's (or, with neither preset nor fields,
- * the default set), then the channel's `fields` laid over them. A field spec that is not a
- * string, `null` or `{ "const": … }` throws; `checkChannelFields` reports it first.
- */
-export function resolveFields(def: ChannelDefinition): ResolvedField[] {
-  const own = def.fields ?? {};
-  const ownNames = Object.keys(own);
-  const base = def.preset ? presetFields(def.preset) : ownNames.length === 0 ? genericFields() : [];
-  const fields = new Map<string, ResolvedFieldSpec>(base.map((f) => [f.name, f.spec]));
-  for (const name of ownNames) {
-    const spec = own[name] as FieldSpec;
-    // Map.set keeps an existing key's position: an override stays where the preset put it.
-    if (spec === null) fields.delete(name);
-    else fields.set(name, resolveSpec(spec, name));
-  }
-  return [...fields].map(([name, spec]) => ({ name, spec }));
-}
-
-/**
- * A field spec as written, understood: a string with at least one `{{…}}` placeholder is a
- * template, any other string a field name.
- */
-export function resolveSpec(spec: Exclude<FieldSpec, null>, name = ''): ResolvedFieldSpec {
-  if (typeof spec === 'string') {
-    const template = parseTemplate(spec);
-    return template.fields.length > 0 ? { kind: 'template', template } : { kind: 'field', field: spec };
-  }
-  if (typeof spec === 'object' && spec !== null && Object.hasOwn(spec, 'const')) {
-    return { kind: 'const', value: spec.const ?? null };
-  }
-  throw new TypeError(`field "${name}": expected a field name, a {{template}} or { "const": … }`);
-}
-
-// The canonical fields minus manage_stock and status: both steer the feed (stock, inclusion)
-// and mean nothing to a marketplace once the rules have run.
-function genericFields(): ResolvedField[] {
-  return CANONICAL_FIELDS.filter((f) => f !== 'manage_stock' && f !== 'status').map((f) => ({
-    name: f,
-    spec: { kind: 'field', field: f },
-  }));
-}
-
-function presetFields(preset: ChannelPreset): ResolvedField[] {
-  return preset === 'google-shopping' ? googleFields() : genericFields();
-}
+import { type CanonicalField, googleName } from '../../model/fields.js';
+import type { FieldValue } from '../../model/product.js';
+import type { Product } from '../../rules/types.js';
+import { formatMoney } from '../money.js';
+import type { ChannelOptions, FeedValue } from '../types.js';
+import type { ChannelTemplate, ProductValue, ResolvedField } from './definition.js';
 
 const field = (name: string, from: string): ResolvedField => ({ name, spec: { kind: 'field', field: from } });
-/** A canonical field under its Google name (catalog/fields.ts GOOGLE_FIELD_NAMES): `g:link` is `url`. */
+/** A canonical field under its Google name (model/fields.ts GOOGLE_FIELD_NAMES): `g:link` is `url`. */
 const googleField = (from: CanonicalField): ResolvedField => field(`g:${googleName(from)}`, from);
+
+export const googleShopping: ChannelTemplate<'google-shopping'> = {
+  name: 'google-shopping',
+  description:
+    "Google Shopping's RSS 2.0 with `xmlns:g`: `g:id`, `g:title`, `g:description`, `g:link`, " +
+    "`g:image_link` (the first image of `image_url`; the others, then the product's " +
+    '`additional_image_link` attribute as a Google feed imports it, each once, up to ten, as repeated ' +
+    '`g:additional_image_link`: shop exports list every image in one cell), `g:availability` derived ' +
+    'from the quantity after the rules (`in_stock` above 0, else `out_of_stock`; stock not managed: ' +
+    "the product's `availability` when it reads as one of Google's values, else `in_stock`), " +
+    "`g:price` and `g:sale_price` as `12.50 EUR` (the product's currency, else `options.currency`), " +
+    '`g:brand`, `g:gtin`, `g:mpn`, `g:condition`, `g:item_group_id`, `g:product_type`.',
+  formats: ['xml'],
+  xmlShape: 'google-rss',
+  fields: googleFields,
+};
 
 /**
  * Google Shopping's product data (RSS 2.0, `g:` namespace). `g:condition` is written only
@@ -170,17 +78,6 @@ function googleFields(): ResolvedField[] {
     googleField('parent_sku'),
     googleField('category'),
   ];
-}
-
-/**
- * A money amount with two decimals ("12.50"), rounded half away from zero on the decimal
- * the merchant wrote: 2.675 gives "2.68" and 1.005 gives "1.01", although both are stored
- * a hair below (scaling by 1 + ε undoes that representation error before rounding).
- */
-export function formatMoney(amount: number): string {
-  const cents = Math.round(Math.abs(amount) * 100 * (1 + Number.EPSILON));
-  const text = (cents / 100).toFixed(2);
-  return amount < 0 && cents !== 0 ? `-${text}` : text;
 }
 
 /**

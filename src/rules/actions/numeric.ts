@@ -1,11 +1,9 @@
-import type { FieldValue } from '../catalog/normalize.js';
-import { MAX_QUANTITY } from '../model/fields.js';
-import { canonicalType } from './fields.js';
-import type { Rounding } from './types.js';
+import { MAX_QUANTITY } from '../../model/fields.js';
+import type { Rounding } from '../types.js';
 
 /*
- * Action semantics shared by the compiled evaluator and explain, so both compute the same
- * values:
+ * The numeric actions' semantics, shared by the compiled evaluator and explain, so both
+ * compute the same values:
  * - numeric actions (percent, clamp, add, multiply) apply to a field whose value is a finite
  *   number; any other value (null for stock not managed, text, missing) leaves the field as
  *   it is, and explain records the action as skipped — evaluation never throws. A result
@@ -45,30 +43,9 @@ export function wholeQuantity(x: number): number {
 /** A numeric action's computation: the new value, or undefined to leave the field as it is. */
 export type NumericStep = (current: number) => number | undefined;
 
-function finite(x: number): number | undefined {
+/** The number, or undefined when it is not finite (an overflow): the field is left as it is. */
+export function finite(x: number): number | undefined {
   return Number.isFinite(x) ? x : undefined;
-}
-
-/** `percent`: `value` % of the field, rounded; whole on quantity. */
-export function percentStep(
-  field: string,
-  value: number,
-  rounding: Rounding,
-  decimals?: number,
-): NumericStep {
-  if (field === 'quantity') {
-    return (v) => finite(Math.min(MAX_QUANTITY, Math.max(0, roundTo((v * value) / 100, 0, rounding))));
-  }
-  const d = decimals ?? 2;
-  return (v) => finite(roundTo((v * value) / 100, d, rounding));
-}
-
-/** `clamp`: the field kept within [min, max]. */
-export function clampStep(field: string, min?: number, max?: number): NumericStep {
-  const lo = min ?? Number.NEGATIVE_INFINITY;
-  const hi = max ?? Number.POSITIVE_INFINITY;
-  if (field === 'quantity') return (v) => finite(wholeQuantity(Math.min(Math.max(v, lo), hi)));
-  return (v) => finite(Math.min(Math.max(v, lo), hi));
 }
 
 /** `add` and `multiply`, with their optional `round` (nearest). */
@@ -87,43 +64,6 @@ export function arithmeticStep(
   return round === undefined
     ? (v) => finite(clean(apply(v)))
     : (v) => finite(roundTo(apply(v), round, 'nearest'));
-}
-
-/**
- * `set … from`: the source value made to fit the target field, or undefined to leave the
- * target as it is (explain says why). A canonical field keeps its type: quantity takes a
- * number (made whole, ≥ 0) or null; price and the other decimals a number or null;
- * manage_stock a boolean; status "active" or "inactive"; text fields text or null
- * (numbers and booleans are written as text). An attribute takes any value. A missing
- * source (undefined) changes nothing.
- */
-export function fromCoercion(target: string): (v: unknown) => FieldValue | undefined {
-  switch (canonicalType(target)) {
-    case 'integer':
-      return (v) =>
-        v === null ? null : typeof v === 'number' && Number.isFinite(v) ? wholeQuantity(v) : undefined;
-    case 'decimal':
-      return (v) => (v === null || (typeof v === 'number' && Number.isFinite(v)) ? v : undefined);
-    case 'boolean':
-      return (v) => (typeof v === 'boolean' ? v : undefined);
-    case 'status':
-      return (v) => (v === 'active' || v === 'inactive' ? v : undefined);
-    case 'text':
-      return (v) =>
-        v === null || typeof v === 'string'
-          ? v
-          : typeof v === 'number' || typeof v === 'boolean'
-            ? String(v)
-            : undefined;
-    default:
-      return (v) => (v === undefined ? undefined : (v as FieldValue));
-  }
-}
-
-/** Why `set … from` left its target alone, for explain. */
-export function fromSkipReason(target: string, from: string, v: unknown): string {
-  if (v === undefined) return `"${from}" is missing`;
-  return `the value of "${from}" (${JSON.stringify(v) ?? String(v)}) does not fit "${target}"`;
 }
 
 /** Why a numeric action left its field alone, for explain. */
