@@ -1,9 +1,9 @@
 import { Ajv } from 'ajv';
 import { type DefinitionProblem, ID_PATTERN, schemaProblems } from '../catalog/definition.js';
+import { CHANNEL_FORMATS, type ChannelDefinition } from '../model/channel.js';
 import { checkChannelFields } from './mapping.js';
 import { channelFormat, templateFormats } from './output.js';
 import { CHANNEL_TEMPLATE_NAMES } from './templates/index.js';
-import { CHANNEL_FORMATS, type ChannelDefinition } from './types.js';
 
 /** The JSON Schema of a channel definition; also the API's input schema. */
 export const channelDefinitionSchema = {

@@ -1,3 +1,4 @@
+import type { FeedValue } from '../model/channel.js';
 import { compileRuleSets } from '../rules/engine.js';
 import type { Explanation } from '../rules/explain.js';
 import type { PreviewResult } from '../rules/preview.js';
@@ -6,7 +7,6 @@ import { getProductsForRules } from '../store/products.js';
 import type { Queryable } from '../store/types.js';
 import { compileMapping } from './mapping.js';
 import { requireChannel } from './service.js';
-import type { FeedValue } from './types.js';
 
 /** One item of a channel's feed as its columns hold it, or null when the product is left out. */
 export type FeedRow = Record<string, FeedValue> | null;

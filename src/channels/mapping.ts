@@ -1,10 +1,10 @@
+import type { ChannelDefinition, FeedValue } from '../model/channel.js';
 import { isCanonicalField } from '../model/fields.js';
 import { parseTemplate, type TemplateParts, templateText } from '../rules/template.js';
 import type { Product } from '../rules/types.js';
 import { formatMoney } from './money.js';
 import { channelFormat, resolveFields } from './output.js';
 import type { ProductValue, ResolvedFieldSpec } from './templates/definition.js';
-import type { ChannelDefinition, FeedValue } from './types.js';
 import { xmlNameProblem } from './xml-names.js';
 
 /**

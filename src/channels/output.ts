@@ -1,8 +1,8 @@
+import type { ChannelDefinition, ChannelFormat, FieldSpec } from '../model/channel.js';
 import { parseTemplate } from '../rules/template.js';
 import { canonicalOutputFields } from './templates/canonical-fields.js';
 import type { ResolvedField, ResolvedFieldSpec, XmlShape } from './templates/definition.js';
-import { type ChannelTemplateName, channelTemplate } from './templates/index.js';
-import type { ChannelDefinition, ChannelFormat, FieldSpec } from './types.js';
+import { channelTemplate } from './templates/index.js';
 
 /**
  * What a channel writes, from its definition and its template (SPEC §2 `preset`, see
@@ -12,7 +12,7 @@ import type { ChannelDefinition, ChannelFormat, FieldSpec } from './types.js';
  */
 
 /** The formats a template can write: its own, and TSV for the CSV template (a delimiter apart). */
-export function templateFormats(name: ChannelTemplateName): readonly ChannelFormat[] {
+export function templateFormats(name: string): readonly ChannelFormat[] {
   return channelTemplate(name).formats;
 }
 

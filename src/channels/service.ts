@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type DefinitionProblem, formatProblem } from '../catalog/definition.js';
 import { AppError } from '../errors.js';
+import type { ChannelDefinition } from '../model/channel.js';
 import {
   getChannel,
   listChannelVersions,
@@ -12,7 +13,6 @@ import {
 import type { Queryable, Store } from '../store/types.js';
 import { validateChannelDefinition } from './definition.js';
 import { channelFormat } from './output.js';
-import type { ChannelDefinition } from './types.js';
 
 /** A new feed token: 192 random bits, URL-safe (32 characters). */
 export function newFeedToken(): string {

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type DefinitionProblem, validateCatalogDefinition } from '../catalog/definition.js';
 import { validateChannelDefinition } from '../channels/definition.js';
-import type { ChannelDefinition } from '../channels/types.js';
 import type { CatalogDefinition } from '../model/catalog.js';
+import type { ChannelDefinition } from '../model/channel.js';
 import { resolveSourcePaths } from '../sources/source.js';
 
 /** The definitions found in a folder, or the problems that stop them being applied. */

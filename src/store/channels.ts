@@ -1,4 +1,4 @@
-import type { ChannelDefinition } from '../channels/types.js';
+import type { ChannelDefinition } from '../model/channel.js';
 import { recordHistory } from './history.js';
 import type { Queryable } from './types.js';
 

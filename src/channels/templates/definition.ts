@@ -1,6 +1,6 @@
+import type { ChannelFormat, ChannelOptions, FeedValue } from '../../model/channel.js';
 import type { TemplateParts } from '../../rules/template.js';
 import type { Product } from '../../rules/types.js';
-import type { ChannelFormat, ChannelOptions, FeedValue } from '../types.js';
 
 /*
  * A channel template (a channel definition's `preset`): a starting set of ordered output

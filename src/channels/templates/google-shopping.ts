@@ -1,8 +1,8 @@
+import type { ChannelOptions, FeedValue } from '../../model/channel.js';
 import { type CanonicalField, googleName } from '../../model/fields.js';
 import type { FieldValue } from '../../model/product.js';
 import type { Product } from '../../rules/types.js';
 import { formatMoney } from '../money.js';
-import type { ChannelOptions, FeedValue } from '../types.js';
 import type { ChannelTemplate, ProductValue, ResolvedField } from './definition.js';
 
 const field = (name: string, from: string): ResolvedField => ({ name, spec: { kind: 'field', field: from } });

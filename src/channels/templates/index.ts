@@ -27,7 +27,7 @@ export type ChannelTemplateName = (typeof CHANNEL_TEMPLATES)[number]['name'];
 export const CHANNEL_TEMPLATE_NAMES: readonly ChannelTemplateName[] = CHANNEL_TEMPLATES.map((t) => t.name);
 
 /** The template of a name (a validated definition's `preset`). */
-export function channelTemplate(name: ChannelTemplateName): ChannelTemplate {
+export function channelTemplate(name: string): ChannelTemplate {
   const template = CHANNEL_TEMPLATES.find((t) => t.name === name);
   if (!template) throw new Error(`unknown channel template "${name}"`);
   return template;

@@ -1,5 +1,5 @@
 import { channelFormat } from '../../channels/output.js';
-import type { ChannelDefinition } from '../../channels/types.js';
+import type { ChannelDefinition } from '../../model/channel.js';
 import type { FeedFetcher, FetchBucket, FetchSummary } from '../../store/fetches.js';
 import type { Publication } from '../../store/publications.js';
 import { Badge } from '../ui.js';

@@ -1,5 +1,5 @@
 import { channelFormat } from '../../channels/output.js';
-import type { ChannelDefinition } from '../../channels/types.js';
+import type { ChannelDefinition } from '../../model/channel.js';
 
 // How a channel's feed writes an item, in the words of the product page's feed row.
 

@@ -4,7 +4,7 @@ import type { ChannelExplanation } from '../../channels/explain.js';
 // takes its value from, so the feed row can say which product field filled each column.
 import { resolveFields } from '../../channels/output.js';
 import type { ResolvedField } from '../../channels/templates/definition.js';
-import type { ChannelDefinition, FeedValue } from '../../channels/types.js';
+import type { ChannelDefinition, FeedValue } from '../../model/channel.js';
 import type { ActionTrace, ConditionTrace, RuleTrace } from '../../rules/explain.js';
 import type { Publication } from '../../store/publications.js';
 import { href } from '../router.js';

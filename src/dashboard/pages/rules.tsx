@@ -1,6 +1,6 @@
 import './rules.css';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import type { ChannelDefinition } from '../../channels/types.js';
+import type { ChannelDefinition } from '../../model/channel.js';
 import type { RuleProblem } from '../../rules/types.js';
 import type { RuleSetVersion, StoredRuleSet } from '../../store/rule-sets.js';
 import { ApiError, api, seg } from '../api.js';

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { compileMapping } from '../../channels/mapping.js';
 import { channelFormat } from '../../channels/output.js';
-import type { ChannelDefinition } from '../../channels/types.js';
+import type { ChannelDefinition } from '../../model/channel.js';
 import { compileRuleSets } from '../../rules/engine.js';
 import type { RuleSet } from '../../rules/types.js';
 import { type ProductText, parseProductText } from '../../store/products.js';

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { compileMapping } from '../../channels/mapping.js';
-import type { FeedValue } from '../../channels/types.js';
+import type { FeedValue } from '../../model/channel.js';
 import type { compileRuleSets } from '../../rules/engine.js';
 import type { ProductRecord } from '../../store/products.js';
 import type { ExclusionCount } from '../../store/publications.js';

@@ -1,6 +1,6 @@
 import { type Options, stringify } from 'csv-stringify/sync';
-import type { FeedValue } from '../../channels/types.js';
-import type { FeedSerializer } from './index.js';
+import type { FeedValue } from '../../model/channel.js';
+import type { FeedSerializer } from './serializer.js';
 
 /** How a CSV or TSV feed is written. */
 export interface CsvLayout {

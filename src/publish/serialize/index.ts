@@ -1,33 +1,15 @@
 import { isUsableDelimiter } from '../../channels/mapping.js';
 import { channelFormat, xmlShape } from '../../channels/output.js';
-import type { ChannelDefinition, FeedValue } from '../../channels/types.js';
+import type { ChannelDefinition } from '../../model/channel.js';
 import { createCsvSerializer } from './csv.js';
 import { createJsonSerializer } from './json.js';
+import type { FeedSerializer } from './serializer.js';
 import { createXmlSerializer } from './xml.js';
 
-/**
- * Serializers of outgoing feeds (SPEC §3 "Publication"). A build calls `head()` once,
- * `items()` for each batch of mapped rows (in sku order), `tail()` once, and writes the
- * concatenation; a serializer may keep state between calls (JSON's commas), so it serves
- * one build only.
- */
-export interface FeedSerializer {
-  /** The `Content-Type` the feed is served with. */
-  readonly contentType: string;
-  head(): string;
-  /** One batch of rows, each with one value per column, in column order. */
-  items(rows: readonly (readonly FeedValue[])[]): string;
-  /**
-   * The same text as `items` without the serializer's state: `first` says whether these are
-   * the feed's first rows (JSON writes no comma before them). A segment of a feed can so be
-   * written again alone and come out as a whole build writes it.
-   */
-  rows(rows: readonly (readonly FeedValue[])[], first: boolean): string;
-  tail(): string;
-}
+export type { FeedSerializer } from './serializer.js';
 
 /**
- * The serializer of a channel's format and preset, for the mapper's columns.
+ * The serializer of a channel's format and template, for the mapper's columns.
  * Content types: `text/csv; charset=utf-8`, `text/tab-separated-values; charset=utf-8`,
  * `application/json; charset=utf-8`, and `application/xml; charset=utf-8` for every XML
  * feed, Google's RSS included: every feed fetcher accepts it, and a browser shows it

@@ -1,5 +1,5 @@
-import type { FeedValue } from '../../channels/types.js';
-import type { FeedSerializer } from './index.js';
+import type { FeedValue } from '../../model/channel.js';
+import type { FeedSerializer } from './serializer.js';
 
 /**
  * JSON feeds: an array of objects keyed by column name, in column order, one item per line

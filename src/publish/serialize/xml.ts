@@ -1,7 +1,7 @@
 import type { XmlShape } from '../../channels/templates/definition.js';
-import type { FeedValue } from '../../channels/types.js';
 import { GOOGLE_NAMESPACE, sanitizeElementName } from '../../channels/xml-names.js';
-import type { FeedSerializer } from './index.js';
+import type { FeedValue } from '../../model/channel.js';
+import type { FeedSerializer } from './serializer.js';
 
 /** What an XML feed needs besides its columns. */
 export interface XmlLayout {

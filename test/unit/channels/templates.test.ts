@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { channelDefinitionSchema, validateChannelDefinition } from '../../../src/channels/definition.js';
 import { channelFormat, resolveFields, xmlShape } from '../../../src/channels/output.js';
 import { CHANNEL_TEMPLATE_NAMES, CHANNEL_TEMPLATES } from '../../../src/channels/templates/index.js';
-import { CHANNEL_FORMATS, type ChannelDefinition } from '../../../src/channels/types.js';
 import { xmlNameProblem } from '../../../src/channels/xml-names.js';
+import { CHANNEL_FORMATS, type ChannelDefinition } from '../../../src/model/channel.js';
 
 // What every channel template of the registry must give, so a new one is checked by
 // being listed.

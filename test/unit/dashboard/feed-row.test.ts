@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ChannelDefinition } from '../../../src/channels/types.js';
 import { feedRowWording } from '../../../src/dashboard/pages/feed-row.js';
+import type { ChannelDefinition } from '../../../src/model/channel.js';
 
 const channel = (more: Partial<ChannelDefinition>): ChannelDefinition => ({
   kind: 'channel',

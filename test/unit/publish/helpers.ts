@@ -1,7 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { expect } from 'vitest';
 import { compileMapping } from '../../../src/channels/mapping.js';
-import type { ChannelDefinition, FeedValue } from '../../../src/channels/types.js';
+import type { ChannelDefinition, FeedValue } from '../../../src/model/channel.js';
 import type { FieldValue } from '../../../src/model/product.js';
 import { createSerializer } from '../../../src/publish/serialize/index.js';
 import type { Product } from '../../../src/rules/types.js';

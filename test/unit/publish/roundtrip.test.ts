@@ -1,7 +1,7 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ChannelDefinition, FeedValue } from '../../../src/channels/types.js';
+import type { ChannelDefinition, FeedValue } from '../../../src/model/channel.js';
 import type { Product } from '../../../src/rules/types.js';
 import { buildFeed, channel, product, readXml, xmlItems } from './helpers.js';
 

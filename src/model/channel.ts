@@ -7,8 +7,6 @@
 export const CHANNEL_FORMATS = ['csv', 'tsv', 'xml', 'json'] as const;
 export type ChannelFormat = (typeof CHANNEL_FORMATS)[number];
 
-import type { ChannelTemplateName } from './templates/index.js';
-
 /**
  * One output field's value as written in a channel definition:
  * - a product field or attribute name (`"title"`, `"Variant SKU"`);
@@ -45,8 +43,11 @@ export interface ChannelDefinition {
   catalog: string;
   /** Left out: the template's first format (google-shopping and generic-xml: xml; json: json), else csv. */
   format?: ChannelFormat;
-  /** The channel template it builds on (templates/): its fields and the shape of its feed. */
-  preset?: ChannelTemplateName;
+  /**
+   * The channel template it builds on, by name (channels/templates/, whose names the schema
+   * checks): its fields and the shape of its feed.
+   */
+  preset?: string;
   /** Rule set ids, applied in this order. */
   rules?: string[];
   /** Output field name → value; added to (or overriding) the template's fields, in this order. */
