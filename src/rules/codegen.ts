@@ -1,7 +1,8 @@
 import { isCanonicalField } from '../model/fields.js';
+import type { PlanAction, PlanTarget } from './actions/steps.js';
 import { NOW_FACT } from './fields.js';
 import { OPERATORS } from './operators.js';
-import type { Plan, PlanAction, PlanFact, PlanLeaf, PlanNode, PlanRule, PlanTarget } from './plan.js';
+import type { Plan, PlanFact, PlanLeaf, PlanNode, PlanRule } from './plan.js';
 import { compilePattern, readMatchPattern } from './regex.js';
 
 /*

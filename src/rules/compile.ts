@@ -1,10 +1,11 @@
+import type { Exclusion } from './actions/steps.js';
 import { generate } from './codegen.js';
 import { resolveFactPath } from './fact-path.js';
 import { copyRecord } from './facts.js';
 import { passesNumberCheck } from './operators.js';
 import type { Plan } from './plan.js';
 import { templateText } from './template.js';
-import type { ApplyResult, Exclusion, Product } from './types.js';
+import type { ApplyResult, Product } from './types.js';
 
 /** The default exclusion of a product whose status is inactive. */
 export const INACTIVE_EXCLUSION: Exclusion = Object.freeze({ ruleSet: null, rule: null, reason: 'inactive' });

@@ -3,12 +3,13 @@ import type { ActionName } from './actions/index.js';
 import { keepActive } from './actions/keep-active.js';
 import { numericSkipReason } from './actions/numeric.js';
 import { fromSkipReason } from './actions/set.js';
+import type { Exclusion, PlanAction, PlanTarget } from './actions/steps.js';
 import { INACTIVE_EXCLUSION } from './compile.js';
 import { resolveFactPath } from './fact-path.js';
 import { copyProduct, readFact } from './facts.js';
-import type { Plan, PlanAction, PlanFact, PlanNode, PlanRule, PlanTarget } from './plan.js';
+import type { Plan, PlanFact, PlanNode, PlanRule } from './plan.js';
 import { templateText } from './template.js';
-import type { Exclusion, Product } from './types.js';
+import type { Product } from './types.js';
 import { isWindowOpen } from './window.js';
 
 /** One condition as evaluated for one product. */
@@ -173,7 +174,7 @@ function write(s: TraceState, t: PlanTarget, n: FieldValue, trace: ActionTrace):
 }
 
 /** Applies one action to the state, recording its value before and after. */
-export function traceAction(a: PlanAction, s: TraceState): ActionTrace {
+export function traceAction(a: PlanAction<ActionName>, s: TraceState): ActionTrace {
   switch (a.kind) {
     case 'set-value': {
       const trace: ActionTrace = { path: a.path, action: a.action, field: a.target.field, changed: false };

@@ -1,12 +1,10 @@
 import { isCanonicalField } from '../model/fields.js';
-import type { FieldValue } from '../model/product.js';
 import { type ActionName, actionOf } from './actions/index.js';
-import type { NumericStep } from './actions/numeric.js';
+import type { PlanAction, PlanTarget } from './actions/steps.js';
 import { parseFactPath } from './fact-path.js';
 import { isFactReference } from './facts.js';
 import { type OperatorTest, operatorTest, type ParsedOperator, parseOperator } from './operators.js';
-import type { TemplateParts } from './template.js';
-import type { Condition, Exclusion, FactCondition, Rule, RuleSet } from './types.js';
+import type { Condition, FactCondition, Rule, RuleSet } from './types.js';
 import { type ResolvedWindow, resolveWindow } from './window.js';
 
 /*
@@ -45,48 +43,6 @@ export type PlanNode =
   | { kind: 'all' | 'any'; path: string; name: string | undefined; items: PlanNode[] }
   | { kind: 'not'; path: string; name: string | undefined; item: PlanNode };
 
-/** Where an action writes: a canonical field or an attribute. */
-export interface PlanTarget {
-  field: string;
-  canonical: boolean;
-}
-
-/**
- * One action, ready to apply: the steps every action of the registry (src/rules/actions/)
- * plans to, and the only ones the compiled evaluator and explain know. `action` is the key
- * of the action planned, for explain.
- */
-export type PlanAction =
-  | { kind: 'set-value'; action: ActionName; path: string; target: PlanTarget; value: FieldValue }
-  | { kind: 'set-template'; action: ActionName; path: string; target: PlanTarget; template: TemplateParts }
-  | {
-      kind: 'set-from';
-      action: ActionName;
-      path: string;
-      target: PlanTarget;
-      from: string;
-      coerce: (v: unknown) => FieldValue | undefined;
-    }
-  | {
-      /** The field's new value computed from its value, when that is a finite number. */
-      kind: 'numeric';
-      action: ActionName;
-      path: string;
-      target: PlanTarget;
-      step: NumericStep;
-    }
-  | {
-      /** The field's new value computed from its value (undefined: missing), or undefined to leave it. */
-      kind: 'update';
-      action: ActionName;
-      path: string;
-      target: PlanTarget;
-      step: (current: FieldValue | undefined) => FieldValue | undefined;
-      /** Why the field was left as it was, for explain. */
-      skipReason: (current: FieldValue | undefined) => string;
-    }
-  | { kind: 'exclude'; action: ActionName; path: string; exclusion: Exclusion };
-
 /** One rule in channel order. */
 export interface PlanRule {
   /** Position among all rules of all rule sets. */
@@ -97,7 +53,7 @@ export interface PlanRule {
   path: string;
   window: ResolvedWindow | undefined;
   when: PlanNode;
-  actions: PlanAction[];
+  actions: PlanAction<ActionName>[];
 }
 
 /** The plan of rule sets applied in order. */
@@ -192,7 +148,7 @@ function planAction(
   a: Rule['then'][number],
   path: string,
   noteFact: (name: string) => void,
-): PlanAction {
+): PlanAction<ActionName> {
   const definition = actionOf(a);
   if (!definition) throw new Error(`unknown action at ${path}`);
   return definition.plan(a, { ruleSet, rule, path, target, noteFact });

@@ -1,11 +1,12 @@
 import { Engine, type TopLevelCondition } from 'json-rules-engine';
+import type { Exclusion } from './actions/steps.js';
 import { INACTIVE_EXCLUSION } from './compile.js';
 import { type TraceState, traceAction } from './explain.js';
 import { copyProduct, factsOf } from './facts.js';
 import { ADDED_OPERATORS, OPERATORS } from './operators.js';
 import { buildPlan } from './plan.js';
 import { type CompiledPattern, compilePattern, readMatchPattern } from './regex.js';
-import type { ApplyResult, Condition, Exclusion, Product, RuleSet } from './types.js';
+import type { ApplyResult, Condition, Product, RuleSet } from './types.js';
 import type { ResolvedWindow } from './window.js';
 
 /*

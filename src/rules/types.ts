@@ -1,5 +1,6 @@
 import type { FieldValue } from '../model/product.js';
 import type { Action } from './actions/index.js';
+import type { Exclusion } from './actions/steps.js';
 
 /**
  * A rule set as written in `rules/*.json` or sent to the API (SPEC §2). Its JSON Schema is
@@ -72,9 +73,6 @@ export interface FactReference {
   path?: string;
 }
 
-/** How `percent` rounds its result. */
-export type Rounding = 'down' | 'up' | 'nearest';
-
 /** One action of a rule's `then`: one of the registry's (src/rules/actions/index.ts), each typed in its file. */
 export type { Action } from './actions/index.js';
 
@@ -86,14 +84,6 @@ export interface Product {
   sku: string;
   fields: Record<string, FieldValue>;
   attributes: Record<string, FieldValue>;
-}
-
-/** Why a product is out of the feed: the rule that excluded it, or `inactive`. */
-export interface Exclusion {
-  /** The rule set and rule of an `exclude`; null for the default "inactive" exclusion. */
-  ruleSet: string | null;
-  rule: string | null;
-  reason: string;
 }
 
 /** What `apply` returns: the final product and whether it is in the feed. */

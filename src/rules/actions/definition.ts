@@ -1,5 +1,4 @@
-import type { PlanAction, PlanTarget } from '../plan.js';
-import type { Rule } from '../types.js';
+import type { PlanAction, PlanTarget } from './steps.js';
 
 /*
  * What one rule action is, declared once in its own file (src/rules/actions/*.ts) and listed
@@ -47,7 +46,8 @@ export interface ActionChecks {
 /** What planning offers an action. */
 export interface ActionPlanning {
   ruleSet: string;
-  rule: Rule;
+  /** The rule it is an action of. */
+  rule: { id: string; description?: string };
   /** JSON path of the action inside its rule set. */
   path: string;
   /** Where a write to this field goes: a canonical field or an attribute. */
@@ -80,5 +80,5 @@ export interface ActionDefinition<A extends object = object, N extends string = 
   /** What the schema cannot say, for an action that matched it. */
   check?(action: A, path: string, checks: ActionChecks): void;
   /** The action ready to apply, for a validated rule set. */
-  plan(action: A, planning: ActionPlanning): PlanAction;
+  plan(action: A, planning: ActionPlanning): PlanAction<N>;
 }

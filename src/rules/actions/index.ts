@@ -35,6 +35,8 @@ export const ACTION_NAMES: readonly ActionName[] = ACTIONS.map((a) => a.name);
  * The definition of an action object: the first in the registry whose key it has (the
  * order the schema dispatches in); undefined for an unknown action.
  */
-export function actionOf(action: object): ActionDefinition | undefined {
-  return ACTIONS.find((a) => Object.hasOwn(action, a.name)) as ActionDefinition | undefined;
+export function actionOf(action: object): ActionDefinition<object, ActionName> | undefined {
+  return ACTIONS.find((a) => Object.hasOwn(action, a.name)) as
+    | ActionDefinition<object, ActionName>
+    | undefined;
 }

@@ -1,5 +1,7 @@
 import { MAX_QUANTITY } from '../../model/fields.js';
-import type { Rounding } from '../types.js';
+
+/** How `percent` rounds its result. */
+export type Rounding = 'down' | 'up' | 'nearest';
 
 /*
  * The numeric actions' semantics, shared by the compiled evaluator and explain, so both

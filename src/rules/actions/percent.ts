@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${1:…}" is a VS Code snippet placeholder, not a template.
 import { MAX_QUANTITY } from '../../model/fields.js';
-import type { Rounding } from '../types.js';
 import type { ActionDefinition } from './definition.js';
+import type { Rounding } from './numeric.js';
 import { finite, type NumericStep, roundTo } from './numeric.js';
 
 /** `percent`: keep `value` % of a numeric field. */
