@@ -1,4 +1,4 @@
-import { isTimeZone, wallClock } from '../time/zone.js';
+import { isTimeZone, type WallClock, wallClock } from '../time/zone.js';
 import type { RuleSet, RuleWindow } from './types.js';
 
 /** A window bound as written: a local date-time without offset, or a date (midnight). */
@@ -12,18 +12,8 @@ export const DEFAULT_TIME_ZONE = 'UTC';
 
 const DAY = 86_400_000;
 
-/** Wall-clock date and time fields, as written in a window. */
-export interface LocalTime {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-}
-
 /** Reads `2026-12-01T00:00:00` (or `2026-12-01`); undefined when it is not a real date-time. */
-export function parseLocalTime(text: string): LocalTime | undefined {
+export function parseLocalTime(text: string): WallClock | undefined {
   const m = LOCAL_TIME_PATTERN.exec(text);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m
@@ -56,7 +46,7 @@ export function zoneOffset(timeZone: string, t: number): number {
  * - a time repeated by an autumn change (02:30 in Paris on 2026-10-25) is its first
  *   occurrence, still in summer time (00:30Z, not 01:30Z).
  */
-export function zonedTimeToInstant(local: LocalTime, timeZone: string): number {
+export function zonedTimeToInstant(local: WallClock, timeZone: string): number {
   const wall = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second);
   const before = zoneOffset(timeZone, wall - DAY);
   const after = zoneOffset(timeZone, wall + DAY);
