@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import cron from 'node-cron';
 import { type CatalogDefinition, FEED_FORMATS } from '../model/catalog.js';
 import { CANONICAL_FIELDS } from '../model/fields.js';
+import { ID_PATTERN } from '../model/ids.js';
 import { normalizeEncoding } from '../parse/decode.js';
 import { redactSource, restoreSource, sourceSchema } from '../sources/source.js';
 import { isTimeZone } from '../time/zone.js';
@@ -42,9 +43,6 @@ export const DEFAULT_MAX_DROP_PERCENT = 50;
 
 /** Default share of a feed's rows that may be invalid before the import is held. */
 export const DEFAULT_MAX_ERROR_PERCENT = 20;
-
-/** An identifier usable in URLs and file names. */
-export const ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
 
 /** The JSON Schema of a catalog definition; also the API's input schema. */
 export const catalogDefinitionSchema = {

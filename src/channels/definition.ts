@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
-import { type DefinitionProblem, ID_PATTERN, schemaProblems } from '../catalog/definition.js';
+import { type DefinitionProblem, schemaProblems } from '../catalog/definition.js';
 import { CHANNEL_FORMATS, type ChannelDefinition } from '../model/channel.js';
+import { ID_PATTERN } from '../model/ids.js';
 import { checkChannelFields } from './mapping.js';
 import { channelFormat, templateFormats } from './output.js';
 import { CHANNEL_TEMPLATE_NAMES } from './templates/index.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { ID_PATTERN } from '../catalog/definition.js';
 import { type OperationEvent, watchOperations } from '../metrics.js';
+import { isId } from '../model/ids.js';
 import type { FeedStateCache } from '../publish/serve/feed-state-cache.js';
 import type { Store } from '../store/types.js';
 import { apiSecurity, keyOnlyErrors } from './schemas.js';
@@ -12,7 +12,6 @@ const ORDERS_ROUTE = '/api/channels/:id/orders';
 const FEED_ROUTE = '/feeds/:channel/:file';
 /** The channel label of a fetch that names no channel of this service (it cannot be an id). */
 export const UNKNOWN_CHANNEL = '(unknown)';
-const CHANNEL_ID = new RegExp(ID_PATTERN);
 
 /**
  * The service's metrics, in a registry of their own per app: tests building several apps in
@@ -182,7 +181,7 @@ async function fetchedChannel(
   states: FeedStateCache,
 ): Promise<string> {
   const channel = (request.params as { channel?: unknown } | undefined)?.channel;
-  if (typeof channel !== 'string' || !CHANNEL_ID.test(channel)) return UNKNOWN_CHANNEL;
+  if (typeof channel !== 'string' || !isId(channel)) return UNKNOWN_CHANNEL;
   // A feed or a 304 was answered from the channel's publication.
   if (reply.statusCode === 200 || reply.statusCode === 304) return channel;
   const state = await states.get(channel).catch(() => undefined);

@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${1:…}" is a VS Code snippet placeholder, not a template.
 // biome-ignore-all lint/suspicious/noThenProperty: JSON Schema if/then/else, not a thenable.
+import { ID_PATTERN } from '../model/ids.js';
 import { ACTIONS } from './actions/index.js';
 
 /*
@@ -24,7 +25,7 @@ const HEAD = {
     },
     id: {
       type: 'string',
-      pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+      pattern: ID_PATTERN,
       description:
         'The rule set\'s id, named by channels in their "rules" list: lowercase letters, digits, - or _, at most 64 characters.',
     },
@@ -53,7 +54,7 @@ const BEFORE_ACTIONS = {
     properties: {
       id: {
         type: 'string',
-        pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+        pattern: ID_PATTERN,
         description:
           "The rule's id, unique in its rule set; explain and exclusions name it. Lowercase letters, digits, - or _.",
       },

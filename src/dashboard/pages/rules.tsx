@@ -1,6 +1,7 @@
 import './rules.css';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ChannelDefinition } from '../../model/channel.js';
+import { isId } from '../../model/ids.js';
 import type { RuleProblem } from '../../rules/types.js';
 import type { RuleSetVersion, StoredRuleSet } from '../../store/rule-sets.js';
 import { ApiError, api, seg } from '../api.js';
@@ -138,8 +139,6 @@ function UsedBy(props: { channels: ChannelSummary[]; loaded: boolean }) {
   );
 }
 
-const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-
 /** Creates an empty rule set (version 1) and opens it in the editor. */
 function NewRuleSet() {
   const [id, setId] = useState('');
@@ -158,7 +157,7 @@ function NewRuleSet() {
     });
     navigate(href('rules', newId));
   });
-  const valid = ID_PATTERN.test(id);
+  const valid = isId(id);
   return (
     <Card title="New rule set" testid="new-rule-set">
       <form

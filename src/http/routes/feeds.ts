@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
+import { isId } from '../../model/ids.js';
 import { type OpenedFeed, openPublication } from '../../publish/pack/index.js';
 import type { FeedStateCache } from '../../publish/serve/feed-state-cache.js';
 import type { FetchLog } from '../../publish/serve/fetch-log.js';
@@ -14,7 +15,6 @@ export interface FeedRouteOptions {
   fetchLog: FetchLog;
 }
 
-const CHANNEL_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const FILE_NAME = /^([A-Za-z0-9_-]{16,128})\.(csv|tsv|xml|json)$/;
 
 function digest(s: string): Buffer {
@@ -136,7 +136,7 @@ export const feedRoutes: FastifyPluginAsync<FeedRouteOptions> = async (app, opts
     FEED_ROUTE,
     async (request, reply) => {
       const { channel, file } = request.params;
-      if (!CHANNEL_ID.test(channel)) throw notFound();
+      if (!isId(channel)) throw notFound();
       const state = await opts.states.get(channel);
       if (!state) throw notFound();
       const log = (status: number, bytes: number, version: number | null, encoding: string | null) =>

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ID_PATTERN } from '../../catalog/definition.js';
 import { requireChannel } from '../../channels/service.js';
 import { AppError } from '../../errors.js';
+import { ID_PATTERN } from '../../model/ids.js';
 import type { FetchLog } from '../../publish/serve/fetch-log.js';
 import { fetchStats, latestFetches, MAX_FETCHERS } from '../../store/fetches.js';
 import type { Store } from '../../store/types.js';

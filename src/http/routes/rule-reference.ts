@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ID_PATTERN } from '../../catalog/definition.js';
 import { AppError } from '../../errors.js';
+import { ID_PATTERN } from '../../model/ids.js';
 import { ruleVocabulary } from '../../rules/vocabulary.js';
 import { diffRuleSets, listRuleSetVersions } from '../../store/rule-sets.js';
 import type { Store } from '../../store/types.js';

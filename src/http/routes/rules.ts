@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ID_PATTERN } from '../../catalog/definition.js';
 import { AppError } from '../../errors.js';
+import { ID_PATTERN } from '../../model/ids.js';
 import { formatProblem } from '../../rules/problems.js';
 import { explainProduct, previewRules, putRuleSet, restoreRuleSet } from '../../rules/service.js';
 import { validateRuleSet } from '../../rules/validate.js';

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isId } from '../../model/ids.js';
 
 /** The folder under DATA_DIR that holds every channel's built feeds. */
 export function feedsRoot(dataDir: string): string {
@@ -14,7 +15,7 @@ export function feedsRoot(dataDir: string): string {
 export function channelFeedsDir(dataDir: string, channelId: string): string {
   const root = feedsRoot(dataDir);
   const dir = path.resolve(root, channelId);
-  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(channelId) || path.dirname(dir) !== path.resolve(root)) {
+  if (!isId(channelId) || path.dirname(dir) !== path.resolve(root)) {
     throw new RangeError(`"${channelId}" is not a channel id`);
   }
   return dir;
