@@ -14,10 +14,10 @@ import path from 'node:path';
 import { progressBar } from '../src/cli/output.js';
 import { compileRuleSets } from '../src/rules/engine.js';
 import { factsOf } from '../src/rules/facts.js';
-import { createReferenceEvaluator, referenceEngine, toEngineCondition } from '../src/rules/reference.js';
 import type { ApplyResult, Product } from '../src/rules/types.js';
 import { RESULTS_DIR, runBench, wholeNumberOptions } from './harness.js';
 import { pick, rng } from './random.js';
+import { createReferenceEvaluator, referenceEngine, toEngineCondition } from './reference-engine.js';
 import { BENCH_RULE_SET } from './ten-rules.js';
 
 const DEFAULTS = { products: 1_000_000, engineSample: 20_000, check: 10_000 };
@@ -161,7 +161,7 @@ function measureCompiled(n: number, nullPrototype = false): Rate & { included: n
 /**
  * json-rules-engine doing the same job: one Engine with the 10 rules (descending
  * priorities, so they run in order), one Engine.run per product, the actions applied in
- * its success handlers (src/rules/reference.ts).
+ * its success handlers (bench/reference-engine.ts).
  */
 async function measureEngine(n: number): Promise<Rate> {
   const reference = createReferenceEvaluator([BENCH_RULE_SET]);

@@ -1,10 +1,10 @@
 // biome-ignore-all lint/suspicious/noThenProperty: a rule's actions are its "then" (SPEC §2), not a thenable.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createReferenceEvaluator, engineVerdict } from '../../../bench/reference-engine.js';
 import { compileRuleSets } from '../../../src/rules/engine.js';
 import { factsOf } from '../../../src/rules/facts.js';
 import { ENGINE_OPERATORS } from '../../../src/rules/operators.js';
-import { createReferenceEvaluator, engineVerdict } from '../../../src/rules/reference.js';
 import type { Action, Condition, Product, RuleSet } from '../../../src/rules/types.js';
 
 // Our compiled conditions against json-rules-engine's own Engine.run (allowUndefinedFacts),

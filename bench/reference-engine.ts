@@ -1,13 +1,13 @@
 import { Engine, type TopLevelCondition } from 'json-rules-engine';
-import type { Exclusion } from './actions/steps.js';
-import { INACTIVE_EXCLUSION } from './compile.js';
-import { type TraceState, traceAction } from './explain.js';
-import { copyProduct, factsOf } from './facts.js';
-import { ADDED_OPERATORS, OPERATORS } from './operators.js';
-import { buildPlan } from './plan.js';
-import { type CompiledPattern, compilePattern, readMatchPattern } from './regex.js';
-import type { ApplyResult, Condition, Product, RuleSet } from './types.js';
-import type { ResolvedWindow } from './window.js';
+import type { Exclusion } from '../src/rules/actions/steps.js';
+import { INACTIVE_EXCLUSION } from '../src/rules/compile.js';
+import { type TraceState, traceAction } from '../src/rules/explain.js';
+import { copyProduct, factsOf } from '../src/rules/facts.js';
+import { ADDED_OPERATORS, OPERATORS } from '../src/rules/operators.js';
+import { buildPlan } from '../src/rules/plan.js';
+import { type CompiledPattern, compilePattern, readMatchPattern } from '../src/rules/regex.js';
+import type { ApplyResult, Condition, Product, RuleSet } from '../src/rules/types.js';
+import type { ResolvedWindow } from '../src/rules/window.js';
 
 /*
  * json-rules-engine itself, set up to evaluate feedwright rule sets: the yardstick of the
