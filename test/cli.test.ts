@@ -228,6 +228,24 @@ describe('command line', () => {
     expect(res.stderr).toContain(`${bad}: $.rules[0].then[0]`);
   });
 
+  it("validates the repository's own rules/ folder, skipping what is not a rule set, and says when nothing was one", async () => {
+    const rules = path.join(REPO, 'rules');
+    const sets = fs.readdirSync(rules).filter((f) => f.endsWith('.json') && f !== 'schema.json').length;
+    // As a shell expands rules/*.json: schema.json comes with the rule sets.
+    const all = fs.readdirSync(rules).map((f) => path.join(rules, f));
+    for (const args of [all, [rules]]) {
+      const res = await runCli(['rules', 'validate', ...args], {});
+      expect(res.code).toBe(0);
+      expect(res.stdout).toBe(
+        `skipped ${path.join(rules, 'schema.json')}: a JSON Schema document, not a rule set\n${sets} rule set file(s) valid\n`,
+      );
+    }
+    const feeds = await runCli(['rules', 'validate', path.join(REPO, 'feeds', 'example.json')], {});
+    expect(feeds.code).toBe(1);
+    expect(feeds.stdout).toContain('example.json: a catalog definition, not a rule set');
+    expect(feeds.stderr).toContain('no rule set among the files given');
+  });
+
   it('explains a product through a rule set applied from rules/', async () => {
     fs.mkdirSync(path.join(work, 'rules'), { recursive: true });
     fs.copyFileSync(

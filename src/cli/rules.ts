@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { type FeedRow, previewInChannel } from '../channels/explain.js';
-import { parseRuleSet } from '../rules/files.js';
+import { parseRuleSet, SCHEMA_FILE } from '../rules/files.js';
 import type { PreviewResult } from '../rules/preview.js';
 import { formatProblem } from '../rules/problems.js';
 import { previewRules, restoreRuleSet } from '../rules/service.js';
@@ -14,7 +14,7 @@ import { formatTable, showValue } from './output.js';
 import { seg } from './serve-client.js';
 
 const USAGE =
-  'usage: feedwright rules validate <file…> | rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO] [--samples N] | rules versions <rule-set> | rules restore <rule-set> --version N';
+  'usage: feedwright rules validate <file|folder…> | rules preview <channel|rule-set> [--rules FILE] [--catalog ID] [--at ISO] [--samples N] | rules versions <rule-set> | rules restore <rule-set> --version N';
 
 /** `feedwright rules …`: validate files, preview over a catalog, list and restore versions. */
 export async function rulesCommand(args: string[], json: boolean): Promise<number> {
@@ -33,10 +33,12 @@ export async function rulesCommand(args: string[], json: boolean): Promise<numbe
   }
 }
 
-async function validateFiles(files: string[], json: boolean): Promise<number> {
-  if (files.length === 0) throw new UsageError('usage: feedwright rules validate <file…>');
+async function validateFiles(args: string[], json: boolean): Promise<number> {
+  if (args.length === 0) throw new UsageError('usage: feedwright rules validate <file|folder…>');
   const problems: RuleProblem[] = [];
-  for (const file of files) {
+  const skipped: Array<{ file: string; reason: string }> = [];
+  let checked = 0;
+  for (const file of await ruleFiles(args, problems)) {
     let text: string;
     try {
       text = await fs.readFile(file, 'utf8');
@@ -48,16 +50,65 @@ async function validateFiles(files: string[], json: boolean): Promise<number> {
       });
       continue;
     }
+    // A rules/ folder holds the rule sets' JSON Schema beside them (`rules/*.json` names it),
+    // and feeds/ holds catalogs and channels: named, they are said to be skipped.
+    const other = notARuleSet(file, text);
+    if (other) {
+      skipped.push({ file, reason: `${other}, not a rule set` });
+      continue;
+    }
+    checked++;
     const parsed = parseRuleSet(text, file);
     if (!parsed.ok) problems.push(...parsed.problems);
   }
-  if (json) process.stdout.write(`${JSON.stringify({ valid: problems.length === 0, problems })}\n`);
-  else if (problems.length === 0) process.stdout.write(`${files.length} rule set file(s) valid\n`);
-  else {
-    process.stderr.write(`${problems.map(formatProblem).join('\n')}\n`);
-    process.stderr.write(`feedwright: ${problems.length} problem(s) in ${files.length} file(s)\n`);
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ valid: problems.length === 0 && checked > 0, checked, problems, skipped })}\n`,
+    );
+  } else {
+    for (const s of skipped) process.stdout.write(`skipped ${s.file}: ${s.reason}\n`);
+    if (problems.length === 0 && checked > 0) process.stdout.write(`${checked} rule set file(s) valid\n`);
+    else if (problems.length === 0) process.stderr.write('feedwright: no rule set among the files given\n');
+    else {
+      process.stderr.write(`${problems.map(formatProblem).join('\n')}\n`);
+      process.stderr.write(`feedwright: ${problems.length} problem(s) in ${checked} file(s)\n`);
+    }
   }
-  return problems.length === 0 ? 0 : 1;
+  return problems.length === 0 && checked > 0 ? 0 : 1;
+}
+
+/** The files to validate: each file given, and the `.json` files of each folder given, by name. */
+async function ruleFiles(args: string[], problems: RuleProblem[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const arg of args) {
+    const stat = await fs.stat(arg).catch(() => undefined);
+    if (!stat?.isDirectory()) {
+      files.push(arg);
+      continue;
+    }
+    const names = (await fs.readdir(arg)).filter((n) => n.endsWith('.json')).sort();
+    if (names.length === 0)
+      problems.push({ file: arg, path: '$', message: 'the folder holds no .json file' });
+    files.push(...names.map((n) => path.join(arg, n)));
+  }
+  return files;
+}
+
+/** What a file is when it is not a rule set: a JSON Schema document, a catalog or a channel. */
+function notARuleSet(file: string, text: string): string | undefined {
+  if (path.basename(file) === SCHEMA_FILE) return 'a JSON Schema document';
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { $schema, kind } = value as { $schema?: unknown; kind?: unknown };
+  if (typeof $schema === 'string' && /^https?:\/\/json-schema\.org\//.test($schema))
+    return 'a JSON Schema document';
+  if (kind === 'catalog' || kind === 'channel') return `a ${kind} definition`;
+  return undefined;
 }
 
 async function preview(args: string[], json: boolean): Promise<number> {
