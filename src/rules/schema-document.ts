@@ -3,6 +3,7 @@
 import { CANONICAL_FIELDS } from '../model/fields.js';
 import { ID_PATTERN } from '../model/ids.js';
 import { ACTIONS } from './actions/index.js';
+import { ADDED_OPERATORS, ENGINE_OPERATORS } from './operators.js';
 
 /*
  * rules/schema.json, built here: the rule set, its rules, conditions and windows written
@@ -284,23 +285,7 @@ const BEFORE_ACTIONS = {
         maxLength: 100,
         description:
           'json-rules-engine\'s operators (equal, notEqual, in, notIn, contains, doesNotContain, lessThan, lessThanInclusive, greaterThan, greaterThanInclusive; number operators are false on a fact that is not a number) and feedwright\'s startsWith, endsWith, matches (a regular expression in RE2 syntax, run in linear time), isEmpty, isNotEmpty (undefined, null, "" or []). Its decorators apply too: not:equal, someFact:in, everyValue:…, swap:….',
-        examples: [
-          'equal',
-          'notEqual',
-          'in',
-          'notIn',
-          'contains',
-          'doesNotContain',
-          'lessThan',
-          'lessThanInclusive',
-          'greaterThan',
-          'greaterThanInclusive',
-          'startsWith',
-          'endsWith',
-          'matches',
-          'isEmpty',
-          'isNotEmpty',
-        ],
+        examples: [...ENGINE_OPERATORS, ...ADDED_OPERATORS],
       },
       value: {
         description:
