@@ -53,7 +53,7 @@ export const linkedUrlSource: SourceKind<UrlSource> = {
   driver: (catalogId, source) => ({
     kind: 'url',
     linked: true,
-    describe: () => `url:${describedUrl(source.url)}`,
+    describe: () => `url:${safeRedact(source.url, 'invalid-url')}`,
     open: (ctx) => openUrl(catalogId, source, ctx),
   }),
   // A linked URL without its user name and password and with its query values masked
@@ -128,20 +128,14 @@ async function openUrl(
   };
 }
 
-/** A URL as the API shows it; one that does not parse is shown as written (it holds no parsed secret). */
-function safeRedact(url: string): string {
+/**
+ * A URL with its secrets masked (redactUrl). One that does not parse has no parts to mask:
+ * the API shows it as written, a run's record names it `invalid-url`.
+ */
+function safeRedact(url: string, unparsable = url): string {
   try {
     return redactUrl(url);
   } catch {
-    return url;
-  }
-}
-
-/** A URL as a run names it: one that does not parse is not written into a record at all. */
-function describedUrl(url: string): string {
-  try {
-    return redactUrl(url);
-  } catch {
-    return 'invalid-url';
+    return unparsable;
   }
 }
