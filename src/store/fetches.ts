@@ -126,17 +126,8 @@ export async function listFetches(
   return { fetches: page, next: rows.length > opts.limit ? (page.at(-1)?.id ?? null) : null };
 }
 
-/** A fetch as the dashboard's summaries show it. */
-export interface FetchSummary {
-  at: string;
-  method: 'GET' | 'HEAD';
-  status: number;
-  bytes: number;
-  version: number | null;
-  encoding: string | null;
-  userAgent: string | null;
-  address: string | null;
-}
+/** A fetch as the dashboard's summaries show it: its time as ISO text, its channel known. */
+export type FetchSummary = Omit<FeedFetch, 'channel' | 'at'> & { at: string };
 
 /** A channel's newest fetch, and its newest fetch that delivered (200 with a body) or confirmed (304) a version. */
 export interface LatestFetch {
