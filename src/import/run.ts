@@ -42,7 +42,6 @@ import { isImportLocked, withImportLock } from './import-lock.js';
 import { type ProductReader, readProducts } from './read.js';
 
 export { emptyCounts } from './finish.js';
-export { MAX_STORED_ROW_ERRORS } from './read.js';
 
 /** Progress of a running import, for a terminal's progress bar. */
 export interface ImportProgress {
