@@ -61,8 +61,12 @@ export class NoteSink {
  * has been read to its end.
  */
 export interface ProductReader {
-  /** Batches of rows to stage, in the feed's order: valid products, and the skus of kept ones. */
-  batches(): AsyncGenerator<StagedRow[]>;
+  /**
+   * Batches of rows to stage, in the feed's order: valid products, and with `keepInvalid`
+   * (a full import over products: a bad price must not remove one) the skus of invalid rows,
+   * staged as `kept`.
+   */
+  batches(keepInvalid: boolean): AsyncGenerator<StagedRow[]>;
   /** Records read (with those the parser skipped), valid products, rows that are not products. */
   readonly counts: { rows: number; valid: number; skipped: number };
   /** Invalid rows staged by their sku, for their product to be kept (see settleKeptRows). */
@@ -82,11 +86,6 @@ export interface ProductReader {
 /** How the read stage reads one feed. */
 export interface ReadOptions {
   mode: 'full' | 'partial';
-  /**
-   * A full import over products keeps those whose rows are invalid (a bad price must not
-   * remove one): such a row is staged as `kept`, by its sku.
-   */
-  keepInvalid: boolean;
   onProgress?: (p: { rows: number; bytes?: number }) => void;
 }
 
@@ -174,7 +173,7 @@ class Reader<R> implements ProductReader {
     return this.feed.close();
   }
 
-  async *batches(): AsyncGenerator<StagedRow[]> {
+  async *batches(keepInvalid: boolean): AsyncGenerator<StagedRow[]> {
     const { counts, o } = this;
     let batch: StagedRow[] = [];
     for await (const record of this.records) {
@@ -191,7 +190,7 @@ class Reader<R> implements ProductReader {
         batch.push(result.product);
       } else {
         this.errors.add(result.issue);
-        if (o.keepInvalid && result.issue.sku !== null) {
+        if (keepInvalid && result.issue.sku !== null) {
           this.keptStaged++;
           batch.push({ kept: true, line: result.issue.line, sku: result.issue.sku });
         }

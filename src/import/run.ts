@@ -134,16 +134,16 @@ async function importOpened(
   let staged: StagedRun | undefined;
   let held = false;
   try {
-    // 2. Read: records typed into products. A full import over products keeps those whose
-    // rows are invalid (a bad price must not remove one).
-    const catalogHasProducts = req.mode === 'full' ? await hasProducts(session, def.id) : true;
+    // 2. Read: records typed into products. The feed is opened (and its first records read)
+    // before anything else is awaited: a body that fails early fails while being read.
     reader = await readProducts(def, source, {
       mode: req.mode,
-      keepInvalid: req.mode === 'full' && catalogHasProducts,
       onProgress: (p) => req.onProgress?.({ phase: 'reading', ...p }),
     });
     // 3. Stage, as the feed is read (into an empty catalog, products are created as it goes).
-    staged = await stageRows(store, session, reader.batches(), {
+    // A full import over products keeps those whose rows are invalid.
+    const catalogHasProducts = req.mode === 'full' ? await hasProducts(session, def.id) : true;
+    staged = await stageRows(store, session, reader.batches(req.mode === 'full' && catalogHasProducts), {
       table,
       catalogId: def.id,
       runId: run.id,
